@@ -1,0 +1,1 @@
+"""Offline coach for AI-engineering interviews."""

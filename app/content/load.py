@@ -1,0 +1,174 @@
+"""Loads all of content/ into memory and checks every cross-reference; names file and line."""
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.content.errors import ContentError
+from app.content.notes import note_links, parse_note, word_count
+from app.content.questions import parse_question_file
+from app.core.model import Note, Question
+
+MIN_QUESTIONS_PER_NOTE = 3
+
+
+@dataclass
+class ContentSet:
+    root: Path
+    notes: dict[str, Note] = field(default_factory=dict)
+    questions: list[Question] = field(default_factory=list)
+    answers: list[dict] = field(default_factory=list)
+    queries: list[dict] = field(default_factory=list)
+    errors: list[ContentError] = field(default_factory=list)
+    question_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def section_ids(self) -> set[str]:
+        return {s.id for note in self.notes.values() for s in note.sections}
+
+    def resolves(self, ref: str) -> bool:
+        return ref in self.notes if "#" not in ref else ref in self.section_ids()
+
+
+def content_files(root: Path) -> list[Path]:
+    return sorted(p for pattern in ("notes/*.md", "questions/*.toml") for p in root.glob(pattern))
+
+
+def content_hash(root: Path) -> str:
+    """Hash of every file the bank is compiled from (names and bytes)."""
+    digest = hashlib.sha256()
+    for path in content_files(root):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def load_content(root: Path, with_labels: bool = True) -> ContentSet:
+    content = ContentSet(root)
+    for path in sorted((root / "notes").glob("*.md")):
+        note, errors = parse_note(path, _rel(root, path))
+        content.errors += errors
+        if note:
+            content.notes[note.id] = note
+    for path in sorted((root / "questions").glob("*.toml")):
+        questions, errors, positions = parse_question_file(path, _rel(root, path))
+        content.errors += errors
+        content.question_lines.update({qid: (_rel(root, path), line) for qid, line in positions.items()})
+        content.questions += questions
+    if with_labels:
+        content.answers = _read_jsonl(root / "answers", content)
+        content.queries = _read_jsonl(root / "queries", content)
+    content.errors += _cross_check(content)
+    return content
+
+
+def _rel(root: Path, path: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def _read_jsonl(folder: Path, content: ContentSet) -> list[dict]:
+    rows = []
+    for path in sorted(folder.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                content.errors.append(ContentError(_rel(content.root, path), number, f"not valid JSON: {exc.msg}"))
+                continue
+            rows.append(dict(row, _file=_rel(content.root, path), _line=number))
+    return rows
+
+
+def _cross_check(content: ContentSet) -> list[ContentError]:
+    errors: list[ContentError] = []
+    for note in content.notes.values():
+        for ref in note.related:
+            if ref not in content.notes:
+                errors.append(ContentError(note.source, 3, f"related note {ref!r} does not exist"))
+        for line, target in note_links(note):
+            if not content.resolves(target):
+                errors.append(ContentError(note.source, line, f"link to {target!r} does not resolve"))
+    seen: dict[str, Question] = {}
+    uses: Counter[str] = Counter()
+    for q in content.questions:
+        where, line = content.question_lines.get(q.id, (f"questions/{q.topic}.toml", 1))
+        if q.id in seen:
+            errors.append(ContentError(where, line, f"question id {q.id!r} is used twice"))
+        seen[q.id] = q
+        if q.topic not in content.notes:
+            errors.append(ContentError(where, line, f"question {q.id!r}: topic {q.topic!r} has no note"))
+        for ref in q.notes:
+            if not content.resolves(ref):
+                errors.append(ContentError(where, line, f"question {q.id!r}: cited note or section {ref!r} does not resolve"))
+        errors += _bank_rules(q, where, line)
+        uses.update({ref.split("#")[0] for ref in q.notes})
+    for note in content.notes.values():
+        if uses[note.id] < MIN_QUESTIONS_PER_NOTE:
+            errors.append(ContentError(note.source, 1, f"note {note.id!r} is cited by {uses[note.id]} questions; at least {MIN_QUESTIONS_PER_NOTE} needed", False))
+    errors += _check_answers(content, seen)
+    for row in content.queries:
+        for ref in row.get("relevant", []):
+            if not content.resolves(ref):
+                errors.append(ContentError(row["_file"], row["_line"], f"relevant section {ref!r} does not resolve"))
+        if not row.get("query") or not row.get("relevant"):
+            errors.append(ContentError(row["_file"], row["_line"], "a query needs 'query' and a non-empty 'relevant'"))
+    return errors
+
+
+def _bank_rules(q: Question, where: str, line: int) -> list[ContentError]:
+    """Richer rules for our own bank than for imported questions: aliases and paraphrases."""
+    errors = []
+    for option in q.options:
+        if len(option.aliases) < 2:
+            errors.append(ContentError(where, line, f"question {q.id!r}: option {option.id!r} needs at least 2 aliases", False))
+    for point in q.key_points:
+        if len(point.alternatives) < 2:
+            errors.append(ContentError(where, line, f"question {q.id!r}: key point {point.id!r} needs at least 2 alternatives", False))
+    return errors
+
+
+def _check_answers(content: ContentSet, questions: dict[str, Question]) -> list[ContentError]:
+    errors = []
+    for row in content.answers:
+        where = (row["_file"], row["_line"])
+        q = questions.get(str(row.get("question")))
+        label = row.get("label") or {}
+        if q is None:
+            errors.append(ContentError(*where, f"question {row.get('question')!r} is not in the bank"))
+            continue
+        if not isinstance(row.get("answer"), str):
+            errors.append(ContentError(*where, "field 'answer' must be a string"))
+        if label.get("choice") != "none" and q.option(str(label.get("choice"))) is None:
+            errors.append(ContentError(*where, f"label.choice {label.get('choice')!r} is not an option of {q.id}"))
+        if label.get("verdict") not in ("correct", "partial", "incorrect"):
+            errors.append(ContentError(*where, f"label.verdict {label.get('verdict')!r} is not correct/partial/incorrect"))
+        known = {p.id for p in q.key_points}
+        for kp in label.get("key_points", []):
+            if kp not in known:
+                errors.append(ContentError(*where, f"label.key_points names {kp!r}, not a key point of {q.id}"))
+    return errors
+
+
+def summary(content: ContentSet) -> str:
+    words = sum(word_count(n) for n in content.notes.values())
+    lines = [f"notes: {len(content.notes)} ({words} words)", f"questions: {len(content.questions)}"]
+    per_topic: dict[str, Counter] = {}
+    for q in content.questions:
+        per_topic.setdefault(q.topic, Counter())[q.difficulty] += 1
+    for topic in sorted(per_topic):
+        c = per_topic[topic]
+        lines.append(f"  {topic:22} easy {c['easy']}  medium {c['medium']}  hard {c['hard']}")
+    kinds = Counter(row.get("kind", "?") for row in content.answers)
+    verdicts = Counter((row.get("label") or {}).get("verdict", "?") for row in content.answers)
+    answered = len({row.get("question") for row in content.answers})
+    lines.append(f"labelled answers: {len(content.answers)} over {answered} questions")
+    lines.append("  by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+    lines.append("  by verdict: " + ", ".join(f"{k} {n}" for k, n in sorted(verdicts.items())))
+    lines.append(f"retrieval queries: {len(content.queries)} ({sum(1 for q in content.queries if q.get('blind'))} blind)")
+    return "\n".join(lines)

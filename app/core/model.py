@@ -1,0 +1,150 @@
+"""The plain dataclasses every layer shares: notes, questions, grades, attempts."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DIFFICULTIES = ("easy", "medium", "hard")
+VERDICTS = ("incorrect", "partial", "correct")
+
+
+@dataclass(frozen=True)
+class Section:
+    id: str  # note-id#slug
+    note_id: str
+    heading: str
+    path: str  # "Title > Heading > Subheading"
+    level: int
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Note:
+    id: str
+    title: str
+    related: tuple[str, ...]
+    body: str
+    sections: tuple[Section, ...]
+    source: str = ""
+    body_line: int = 1
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Point:
+    """A key point or a misconception: a sentence and its paraphrases."""
+    id: str
+    text: str
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def phrasings(self) -> tuple[str, ...]:
+        return (self.text, *self.alternatives)
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    topic: str
+    difficulty: str
+    prompt: str
+    options: tuple[Option, ...]
+    correct: str
+    rationale: str
+    key_points: tuple[Point, ...]
+    misconceptions: tuple[Point, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("options", "key_points", "misconceptions"):
+            data[key] = [dict(item, aliases=list(item["aliases"])) if "aliases" in item
+                         else dict(item, alternatives=list(item["alternatives"])) for item in data[key]]
+        data["notes"] = list(self.notes)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Question":
+        return cls(
+            id=str(data["id"]), topic=str(data.get("topic", "")), difficulty=str(data.get("difficulty", "medium")),
+            prompt=str(data["prompt"]).strip(),
+            options=tuple(Option(str(o["id"]), str(o["label"]), tuple(o.get("aliases", ()))) for o in data["options"]),
+            correct=str(data["correct"]), rationale=str(data.get("rationale", "")).strip(),
+            key_points=tuple(_point(p) for p in data.get("key_points", ())),
+            misconceptions=tuple(_point(p) for p in data.get("misconceptions", ())),
+            notes=tuple(str(n) for n in data.get("notes", ())),
+        )
+
+
+def _point(data: dict[str, Any]) -> Point:
+    return Point(str(data["id"]), str(data["text"]).strip(), tuple(str(a) for a in data.get("alternatives", ())))
+
+
+@dataclass
+class Span:
+    start: int
+    end: int
+    text: str
+
+
+@dataclass
+class PointResult:
+    id: str
+    text: str
+    made: bool
+    confidence: float
+    span: Span | None = None
+
+
+@dataclass
+class Citation:
+    section_id: str
+    heading: str
+    snippet: str
+    score: float
+
+
+@dataclass
+class Grade:
+    question_id: str
+    choice: str  # an option id or "none"
+    choice_confidence: float
+    key_points: list[PointResult]
+    misconceptions: list[PointResult]
+    flags: list[str]
+    verdict: str
+    score: int
+    correct: str
+    rationale: str
+    explanation: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    grader: str = "rubric only"
+    timings: dict[str, float] = field(default_factory=dict)
+    retrieval_mode: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Grade":
+        def results(items: list[dict]) -> list[PointResult]:
+            return [PointResult(i["id"], i["text"], i["made"], i["confidence"],
+                                Span(**i["span"]) if i.get("span") else None) for i in items]
+        return cls(
+            question_id=data["question_id"], choice=data["choice"], choice_confidence=data["choice_confidence"],
+            key_points=results(data["key_points"]), misconceptions=results(data["misconceptions"]),
+            flags=list(data["flags"]), verdict=data["verdict"], score=data["score"], correct=data["correct"],
+            rationale=data["rationale"], explanation=data.get("explanation", ""),
+            citations=[Citation(**c) for c in data.get("citations", [])], grader=data.get("grader", "rubric only"),
+            timings=dict(data.get("timings", {})), retrieval_mode=data.get("retrieval_mode", ""),
+        )

@@ -1,0 +1,220 @@
+"""Grading from the rubric alone: choice by alias matching with negation scope, key points by
+overlap with their paraphrases, flags for gaming, and the documented verdict and score rule."""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from app.core.model import Point, PointResult, Question, Span
+from app.core.text import (STOPWORDS, Sentence, containment, content_stems, is_negated, positioned_stems, sentences,
+                           words)
+
+# (sentences, phrasings) -> matrix of similarities in [0, 1], rows = sentences; None = no embeddings
+Similarity = Callable[[Sequence[str], Sequence[str]], list[list[float]]]
+
+INJECTION = re.compile(
+    r"(ignore|disregard|forget)\b[^.\n]{0,40}\b(instruction|rubric|prompt|above|previous|rules|criteria)"
+    r"|\b(give|award|assign|grade|score|mark|rate)\b[^.\n]{0,30}\b(full|maximum|max|perfect|top|100|10/10|a\+)\b"
+    r"|\b(mark|grade|label|score|rate)\b[^.\n]{0,20}\bas (correct|right|excellent|perfect)"
+    r"|\b(as|dear|note to( the)?|attention) (the )?(grader|evaluator|judge|assistant|ai|model)\b"
+    r"|\b(grader|evaluator|judge|system)\s*[:,]"
+    r"|\byou (are|must|should|will) (now )?(give|grade|mark|score|rate|output|respond|say)"
+    r"|\bverdict\s*[:=]\s*correct|\bscore\s*[:=]\s*\d+",
+    re.I)
+DECISION_CUES = ("recommend", "go with", "choose", "pick", "i'd", "i would", "we should", "use", "opt for",
+                 "best", "answer", "prefer", "start with", "my choice", "the right call", "favor", "favour")
+
+
+@dataclass
+class RubricSignals:
+    """Everything the rubric found; the model-backed grader refines choice and points from here."""
+    option_evidence: dict[str, float]
+    choice: str
+    choice_confidence: float
+    key_points: list[PointResult]
+    misconceptions: list[PointResult]
+    flags: list[str] = field(default_factory=list)
+    relevance: float = 0.0
+
+
+NEGATORS = frozenset("not no never avoid avoiding skip skipping instead without against rather than nor neither "
+                     "reject rejecting".split())
+AFTER_NEGATIVE = re.compile(r"^\W*(\w+\W+){0,3}?(is|are|would be|will be|seems?)?\W*(not|n't|the wrong|a bad|a mistake|"
+                            r"overkill|unnecessary|not needed|pointless|wasteful)\b|^\W*(\w+\W+){0,2}?(won't|wouldn't|doesn't|"
+                            r"does not|will not|would not|can't|cannot) (work|help|solve|fix|be)", re.I)
+
+
+def option_phrases(option) -> list[list[str]]:
+    """The stem sequences that name an option: its id, its label (and the parts of it), its aliases."""
+    texts = {option.id, option.label, *option.aliases, *re.split(r"[()]", option.label)}
+    phrases = []
+    for text in texts:
+        stems = list(dict.fromkeys(content_stems(text)))
+        if stems and stems not in phrases:
+            phrases.append(stems)
+    return phrases
+
+
+def _find(phrase: list[str], tokens: list[tuple[str, int]]) -> list[tuple[int, int]]:
+    """(start index, end index) of windows holding enough of the phrase's stems."""
+    n = len(phrase)
+    need = n if n <= 2 else max(2, math.ceil(0.6 * n))
+    width = n + 1 if n <= 2 else 2 * n
+    found, i = [], 0
+    stems = [t[0] for t in tokens]
+    while i < len(stems):
+        if stems[i] in phrase:
+            window = stems[i:i + width]
+            hit = {s for s in window if s in phrase}
+            if len(hit) >= need:
+                last = max(k for k in range(len(window)) if window[k] in phrase)
+                found.append((i, i + last))
+                i += last + 1
+                continue
+        i += 1
+    return found
+
+
+def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int, bool]]]:
+    """For each option, (character position, negated) of every place the answer names it."""
+    lowered = answer.lower()
+    tokens = positioned_stems(answer)
+    found: dict[str, list[tuple[int, bool]]] = {}
+    for option in question.options:
+        taken: list[tuple[int, int]] = []
+        for phrase in sorted(option_phrases(option), key=len, reverse=True):
+            for start, end in _find(phrase, tokens):
+                if not any(s <= start <= e or s <= end <= e for s, e in taken):
+                    taken.append((start, end))
+        hits = []
+        for start, end in sorted(taken):
+            begin, finish = tokens[start][1], tokens[end][1]
+            clause_start = max(lowered.rfind(c, 0, begin) for c in ".;!?\n,:") + 1
+            clause_end = min([p for p in (lowered.find(c, finish) for c in ".;!?\n,") if p >= 0] or [len(lowered)])
+            before = lowered[clause_start:begin]
+            after = lowered[finish:clause_end]
+            after = after[after.find(" ") + 1:] if " " in after else ""
+            hits.append((begin, _negates(before) or bool(AFTER_NEGATIVE.search(after))))
+        found[option.id] = hits
+    return found
+
+
+def _negates(before: str) -> bool:
+    tail = words(before)
+    return any(w in NEGATORS or w.endswith("n't") for w in tail[-6:]) or "over" in tail[-2:]
+
+
+def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], str, float]:
+    """Evidence per option from mentions: later and cued mentions weigh more, negated ones count against."""
+    mentions = option_mentions(question, answer)
+    length = max(len(answer), 1)
+    lowered = answer.lower()
+    evidence = {}
+    for option_id, hits in mentions.items():
+        score = 0.0
+        for position, negated in hits:
+            weight = 1.0 + position / length
+            window = lowered[max(0, position - 40):position]
+            if any(cue in window for cue in DECISION_CUES):
+                weight += 1.0
+            score += -1.5 * weight if negated else weight
+        evidence[option_id] = score
+    positive = {k: v for k, v in evidence.items() if v > 0}
+    rejected = [k for k, v in evidence.items() if v < 0]
+    if not positive and len(question.options) == 2 and len(rejected) == 1:
+        # "definitely not fine-tuning" in a two-way choice recommends the other option
+        return evidence, next(o.id for o in question.options if o.id not in rejected), 0.6
+    if not positive:
+        return evidence, "none", 0.0
+    best = max(positive, key=positive.get)
+    total = sum(positive.values())
+    return evidence, best, positive[best] / total
+
+
+def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Similarity | None,
+                  threshold: float, require_polarity: bool = False) -> list[PointResult]:
+    """A point is made when some sentence is close enough to one of its phrasings."""
+    results = []
+    sentence_stems = [set(content_stems(s.text)) for s in sents]
+    for point in points:
+        phrasings = point.phrasings
+        best, best_index = 0.0, -1
+        sims = similarity([s.text for s in sents], phrasings) if (similarity and sents) else None
+        for i, sentence in enumerate(sents):
+            lexical = max(containment(content_stems(p), sentence_stems[i]) for p in phrasings)
+            dense = max(sims[i]) if sims else lexical
+            combined = 0.5 * lexical + 0.5 * dense if sims else lexical
+            if require_polarity and is_negated(sentence.text) != any(is_negated(p) for p in phrasings):
+                combined *= 0.5
+            if combined > best:
+                best, best_index = combined, i
+        span = Span(sents[best_index].start, sents[best_index].end, sents[best_index].text) if best_index >= 0 else None
+        results.append(PointResult(point.id, point.text, best >= threshold, round(best, 3), span))
+    return results
+
+
+def flags_for(question: Question, answer: str, sents: list[Sentence], relevance: float) -> list[str]:
+    flags = []
+    tokens = words(answer)
+    if INJECTION.search(answer):
+        flags.append("instructions-to-grader")
+    if len(tokens) < 3:
+        flags.append("empty")
+    elif len(tokens) < 12:
+        flags.append("too-short")
+    if _looks_like_keyword_list(answer, tokens):
+        flags.append("keyword-list")
+    if len(tokens) >= 3 and relevance < 0.12:
+        flags.append("off-topic")
+    return flags
+
+
+def _looks_like_keyword_list(answer: str, tokens: list[str]) -> bool:
+    items = [i.strip() for i in re.split(r"[,\n;/|•]+|\s-\s", answer) if i.strip()]
+    if len(items) < 4:
+        return False
+    short = sum(1 for i in items if len(words(i)) <= 3)
+    function_share = sum(1 for t in tokens if t in STOPWORDS) / max(len(tokens), 1)
+    return short / len(items) >= 0.7 and function_share < 0.25
+
+
+def relevance_of(question: Question, answer: str) -> float:
+    """Share of the answer's content words that belong to the question's vocabulary."""
+    vocabulary = set(content_stems(" ".join([question.prompt, question.rationale,
+                                             *[o.label + " " + " ".join(o.aliases) for o in question.options],
+                                             *[" ".join(p.phrasings) for p in question.key_points]])))
+    stems = content_stems(answer)
+    return containment(stems, vocabulary) if stems else 0.0
+
+
+def rubric_signals(question: Question, answer: str, similarity: Similarity | None = None,
+                   point_threshold: float = 0.55, misconception_threshold: float = 0.7) -> RubricSignals:
+    sents = sentences(answer)
+    evidence, choice, confidence = lexical_choice(question, answer)
+    relevance = relevance_of(question, answer)
+    flags = flags_for(question, answer, sents, relevance)
+    points = point_matches(question.key_points, sents, similarity, point_threshold)
+    wrong = point_matches(question.misconceptions, sents, similarity, misconception_threshold, require_polarity=True)
+    return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance)
+
+
+BLOCKING_FLAGS = ("instructions-to-grader", "empty", "keyword-list", "off-topic")
+
+
+def verdict_and_score(question: Question, choice: str, points: list[PointResult],
+                      misconceptions: list[PointResult], flags: list[str]) -> tuple[str, int]:
+    """The documented rule (README, 'How an answer is graded'); the model is never asked for a score."""
+    made = sum(1 for p in points if p.made)
+    share = made / max(len(points), 1)
+    needed = math.ceil(len(points) / 2)
+    if any(f in flags for f in BLOCKING_FLAGS):
+        return "incorrect", 0
+    if choice != question.correct:
+        return "incorrect", round(10 + 20 * share)
+    if any(m.made for m in misconceptions):
+        return "partial", round(40 + 25 * share)
+    if made >= needed:
+        return "correct", round(70 + 30 * share)
+    return "partial", round(40 + 25 * share)

@@ -1,0 +1,85 @@
+"""Opens everything that needs no chat model: the compiled bank, the notes, the retrieval index."""
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app import paths
+from app.content.compile import compile_bank
+from app.content.errors import ContentInvalid
+from app.core.model import Note, Question
+from app.llm.embedder import Embedder
+from app.llm.files import ModelFileError, embed_model_path
+from app.rag.index import Retriever, sync_index
+from app.storage.bank import load_notes, load_questions, open_bank
+
+ANY = "any"
+
+
+@dataclass
+class Library:
+    questions: list[Question]
+    notes: list[Note]
+    retriever: Retriever | None
+    embedder: Embedder | None
+    problems: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.by_id = {q.id: q for q in self.questions}
+        self.notes_by_id = {n.id: n for n in self.notes}
+
+    def topics(self) -> list[tuple[str, str]]:
+        used = {q.topic for q in self.questions}
+        return sorted(((n.id, n.title) for n in self.notes if n.id in used), key=lambda t: t[1])
+
+    def pick_question(self, topic: str = ANY, difficulty: str = ANY, exclude: str | None = None,
+                      rng: random.Random | None = None) -> Question | None:
+        pool = [q for q in self.questions if (topic == ANY or q.topic == topic)
+                and (difficulty == ANY or q.difficulty == difficulty)]
+        if len(pool) > 1 and exclude:
+            pool = [q for q in pool if q.id != exclude]
+        return (rng or random).choice(pool) if pool else None
+
+    def retrieve(self, query: str, k: int = 5, boost: list[str] | tuple = ()):
+        if self.retriever is None:
+            return [], "no index"
+        return self.retriever.search(query, k, boost_notes=boost), self.retriever.mode
+
+
+def open_library(content_root: Path | None = None, bank_path: Path | None = None,
+                 models_dir: Path | None = None) -> Library:
+    """Compile the bank if content changed, sync the index, load questions and notes into memory."""
+    content_root = content_root or paths.content_dir()
+    bank_path = bank_path or paths.bank_db_path()
+    models_dir = models_dir or paths.models_dir()
+    timings, problems = {}, []
+    t = time.perf_counter()
+    db = open_bank(bank_path)
+    try:
+        compile_bank(db, content_root)
+    except ContentInvalid as exc:
+        shown = "\n".join(str(e) for e in exc.errors[:5])
+        problems.append(f"content/ has {len(exc.errors)} problem(s); using the last good bank.\n{shown}")
+    timings["compile_s"] = time.perf_counter() - t
+    notes = load_notes(db)
+    embedder = None
+    embed_path = embed_model_path(models_dir)
+    if embed_path is None:
+        problems.append("No embedding model in models/embed/: search and citations use BM25 only.")
+    else:
+        try:
+            embedder = Embedder(embed_path)
+        except ModelFileError as exc:
+            problems.append(f"{exc}: search and citations use BM25 only.")
+    t = time.perf_counter()
+    model_id = embedder.model_id if embedder else "none"
+    report = sync_index(db, notes, embedder, model_id)
+    timings["index_s"] = time.perf_counter() - t
+    timings["index_embedded"] = report.embedded
+    retriever = Retriever(str(bank_path), embedder, model_id) if report.chunks else None
+    questions = load_questions(db)
+    db.conn.close()
+    return Library(questions, notes, retriever, embedder, problems, timings)

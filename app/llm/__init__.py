@@ -1,0 +1,1 @@
+"""The only package that imports llama_cpp: model files, the engine, prompts and grader calls."""

@@ -1,0 +1,33 @@
+"""The sentence-embedding model (all-MiniLM-L6-v2 as GGUF) behind a lock, usable from any thread."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Sequence
+
+from llama_cpp import Llama
+
+from app.llm.files import ModelFileError
+
+
+class Embedder:
+    def __init__(self, path: Path, n_threads: int = 2):
+        try:
+            self.llm = Llama(model_path=str(path), embedding=True, pooling_type=1, n_ctx=512,
+                             n_batch=512, n_ubatch=512, n_threads=n_threads, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelFileError(f"llama.cpp could not load the embedding model {path.name}: {exc}") from exc
+        self.model_id = path.name
+        self._lock = threading.Lock()
+        self._cache: dict[str, list[float]] = {}
+
+    def __call__(self, texts: Sequence[str]) -> list[list[float]]:
+        """Unit-length vectors; texts longer than the model's window are truncated."""
+        with self._lock:
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            for text in missing:
+                self._cache[text] = self.llm.embed(text, normalize=True, truncate=True)
+            if len(self._cache) > 5000:
+                self._cache.clear()
+                return [self.llm.embed(t, normalize=True, truncate=True) for t in texts]
+            return [self._cache[t] for t in texts]

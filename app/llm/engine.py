@@ -1,0 +1,99 @@
+"""One loaded chat model: prompt formatting from the GGUF's own template, next-token scores, streaming."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+from llama_cpp import Llama
+from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+from app.llm.files import ModelFileError, check_model_file
+
+N_CTX = 4096
+FALLBACK_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+                     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+
+
+class Cancelled(Exception):
+    """The caller set the cancel event."""
+
+
+class ChatEngine:
+    """Owns one `Llama`; not thread-safe, so one worker thread uses it."""
+
+    def __init__(self, path: Path, n_threads: int = 2):
+        self.path = path
+        self.sha256 = check_model_file(path)
+        started = time.perf_counter()
+        try:
+            self.llm = Llama(model_path=str(path), n_ctx=N_CTX, n_threads=n_threads, n_batch=512, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelFileError(f"llama.cpp could not load {path.name}: {exc}. The file may be corrupt or "
+                                 "there may not be enough memory.") from exc
+        self.load_seconds = time.perf_counter() - started
+        meta = self.llm.metadata
+        template = meta.get("tokenizer.chat_template") or FALLBACK_TEMPLATE
+        eos = self._token_text(self.llm.token_eos())
+        bos = self._token_text(self.llm.token_bos()) if self.llm.token_bos() >= 0 else ""
+        self._formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
+        self.name = path.name
+
+    def _token_text(self, token: int) -> str:
+        return self.llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+    def format(self, system: str, user: str) -> str:
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return self._formatter(messages=messages).prompt
+
+    def tokens(self, text: str) -> list[int]:
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def prime(self, text: str) -> int:
+        """Evaluate a prompt prefix now so that a later prompt sharing it pays only for the rest."""
+        tokens = self.tokens(text)
+        self._eval(tokens, need_logits=False)
+        return len(tokens)
+
+    def next_token_logprobs(self, prompt: str) -> np.ndarray:
+        """Log-probabilities of the next token after the prompt (reusing the cached common prefix)."""
+        logits = self._eval(self.tokens(prompt), need_logits=True)
+        shifted = logits - logits.max()
+        return shifted - np.log(np.exp(shifted).sum())
+
+    def first_token(self, text: str) -> int:
+        return self.tokens(text)[0]
+
+    def _eval(self, tokens: list[int], need_logits: bool) -> np.ndarray | None:
+        llm = self.llm
+        cached = llm.input_ids[: llm.n_tokens]
+        common = 0
+        limit = min(len(cached), len(tokens))
+        while common < limit and cached[common] == tokens[common]:
+            common += 1
+        if need_logits and common == len(tokens):
+            common -= 1  # re-evaluate the last token so its logits are fresh
+        llm.n_tokens = common
+        if common < len(tokens):
+            llm.eval(tokens[common:])
+        if not need_logits:
+            return None
+        return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
+
+    def stream(self, prompt: str, max_tokens: int, cancel: threading.Event | None = None,
+               on_token: Callable[[str], None] | None = None) -> str:
+        """Generate greedily from the prompt, calling on_token per piece; raises Cancelled when asked."""
+        parts = []
+        chunks: Iterable = self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0,
+                                                      top_k=1, repeat_penalty=1.1, stream=True)
+        for chunk in chunks:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled()
+            piece = chunk["choices"][0]["text"]
+            if piece:
+                parts.append(piece)
+                if on_token:
+                    on_token(piece)
+        return "".join(parts)

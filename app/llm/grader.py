@@ -1,0 +1,147 @@
+"""Grades one answer: rubric signals, a constrained choice call read through token probabilities,
+a verdict and score by the documented rule, then a worded explanation streamed from the model."""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+
+from app.core.model import Citation, Grade, Question
+from app.core.rubric import BLOCKING_FLAGS, rubric_signals, verdict_and_score
+from app.llm.engine import Cancelled, ChatEngine
+from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user
+
+LEXICAL_SURE = 0.8      # lexical evidence this one-sided decides the choice unless the model is very sure
+MODEL_SURE = 0.85
+MODEL_MIN = 0.45        # below this the model's pick is not trusted on its own
+POINT_THRESHOLD = 0.55
+MISCONCEPTION_THRESHOLD = 0.72
+EXPLANATION_TOKENS = 140
+
+
+@dataclass
+class GradingTools:
+    """What the grader may use; any of them may be missing (rubric only, no embeddings, no index)."""
+    engine: ChatEngine | None = None
+    similarity: Callable[[Sequence[str], Sequence[str]], list[list[float]]] | None = None
+    retrieve: Callable[..., list] | None = None
+
+    @property
+    def grader_name(self) -> str:
+        if self.engine is None:
+            return "rubric only"
+        return f"{self.engine.name} (sha256 {self.engine.sha256[:12]})"
+
+
+def embedding_similarity(embed) -> Callable[[Sequence[str], Sequence[str]], list[list[float]]]:
+    def similarity(rows: Sequence[str], columns: Sequence[str]) -> list[list[float]]:
+        vectors = np.asarray(embed(list(rows) + list(columns)), dtype=np.float32)
+        return np.clip(vectors[: len(rows)] @ vectors[len(rows):].T, 0.0, 1.0).tolist()
+    return similarity
+
+
+def model_choice(engine: ChatEngine, question: Question, answer: str) -> dict[str, float]:
+    """P(option) from the next-token distribution over option letters (plus 'none')."""
+    prompt = engine.format(SYSTEM, choice_user(question, answer))
+    logprobs = engine.next_token_logprobs(prompt)
+    ids = [o.id for o in question.options] + ["none"]
+    scores = np.array([logprobs[engine.first_token(letter)] for letter in LETTERS[: len(ids)]])
+    probs = np.exp(scores - scores.max())
+    probs /= probs.sum()
+    return dict(zip(ids, probs.tolist()))
+
+
+def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str]) -> tuple[str, float]:
+    if any(f in flags for f in ("empty", "keyword-list", "off-topic")):
+        return "none", 0.9
+    if not model:
+        return lexical, lexical_conf
+    best = max(model, key=model.get)
+    if lexical != "none" and lexical_conf >= LEXICAL_SURE and not (best != lexical and model[best] >= MODEL_SURE):
+        return lexical, max(lexical_conf, model.get(lexical, 0.0))
+    if best != "none" and model[best] >= MODEL_MIN:
+        return best, model[best]
+    return lexical, lexical_conf
+
+
+def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: threading.Event | None = None,
+                 on_verdict: Callable[[Grade], None] | None = None,
+                 on_token: Callable[[str], None] | None = None, explain: bool = True) -> Grade:
+    """The whole pipeline; on_verdict fires as soon as choice, verdict and score are known."""
+    cancel = cancel or threading.Event()
+    started = time.perf_counter()
+    signals = rubric_signals(question, answer, tools.similarity, POINT_THRESHOLD, MISCONCEPTION_THRESHOLD)
+    timings = {"rubric_s": time.perf_counter() - started}
+    model = None
+    if tools.engine is not None and "empty" not in signals.flags:
+        t = time.perf_counter()
+        model = model_choice(tools.engine, question, answer)
+        timings["choice_s"] = time.perf_counter() - t
+    if cancel.is_set():
+        raise Cancelled()
+    choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags)
+    verdict, score = verdict_and_score(question, choice, signals.key_points, signals.misconceptions, signals.flags)
+    grade = Grade(question.id, choice, round(confidence, 3), signals.key_points, signals.misconceptions,
+                  signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name)
+    grade.citations, grade.retrieval_mode = _citations(question, grade, tools)
+    timings["verdict_s"] = time.perf_counter() - started
+    grade.timings = timings
+    if on_verdict:
+        on_verdict(grade)
+    grade.explanation = _explain(question, grade, tools, cancel, on_token) if explain else rubric_explanation(question, grade)
+    grade.timings["total_s"] = time.perf_counter() - started
+    return grade
+
+
+def _citations(question: Question, grade: Grade, tools: GradingTools) -> tuple[list[Citation], str]:
+    if tools.retrieve is None:
+        return [], "no index"
+    missed = " ".join(p.text for p in grade.key_points if not p.made)
+    query = f"{question.option(question.correct).label if question.option(question.correct) else ''}. {question.rationale} {missed}"
+    boost = [ref.split("#")[0] for ref in question.notes]
+    hits, mode = tools.retrieve(query, 3, boost)
+    return [Citation(h.section_id, h.path, h.snippet, round(h.cosine or h.score, 3)) for h in hits], mode
+
+
+def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_token) -> str:
+    if tools.engine is None:
+        text = rubric_explanation(question, grade)
+        if on_token:
+            on_token(text)
+        return text
+    sections = [(c.section_id, c.snippet) for c in grade.citations]
+    prompt = tools.engine.format(SYSTEM, explanation_user(question, grade, sections))
+    t = time.perf_counter()
+    text = tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, on_token).strip()
+    grade.timings["explanation_s"] = time.perf_counter() - t
+    return text
+
+
+def rubric_explanation(question: Question, grade: Grade) -> str:
+    """A plain explanation built from the rubric itself, used when no model is loaded."""
+    correct = question.option(question.correct)
+    chosen = question.option(grade.choice)
+    parts = []
+    if "instructions-to-grader" in grade.flags:
+        parts.append("The answer contains instructions to the grader, so it is marked incorrect.")
+    elif any(f in grade.flags for f in BLOCKING_FLAGS):
+        parts.append("The answer does not argue a recommendation for this scenario.")
+    elif chosen is None:
+        parts.append("The answer does not settle on one option.")
+    elif grade.choice == question.correct:
+        parts.append(f"You chose {chosen.label}, which is right.")
+    else:
+        parts.append(f"You chose {chosen.label}, but the better choice is {correct.label if correct else question.correct}.")
+    made = [p.text for p in grade.key_points if p.made]
+    missed = [p.text for p in grade.key_points if not p.made]
+    if made:
+        parts.append("You argued: " + " ".join(made))
+    if missed:
+        parts.append("You did not argue: " + " ".join(missed))
+    wrong = [m.text for m in grade.misconceptions if m.made]
+    if wrong:
+        parts.append("Watch out, this belief is mistaken: " + " ".join(wrong))
+    return "\n\n".join(parts)

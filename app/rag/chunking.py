@@ -1,0 +1,56 @@
+"""Splits notes into retrieval chunks by heading, keeping the heading path and stable ids."""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from app.core.model import Note
+
+SKIPPED_HEADINGS = ("Related notes",)  # lists of links: they would only echo other notes' titles
+MAX_WORDS = 220  # a long section is cut at paragraph ends into parts of about this size
+
+
+@dataclass(frozen=True)
+class Chunk:
+    id: str          # note-id#slug, or note-id#slug~2 for later parts of a long section
+    section_id: str  # what grades cite
+    note_id: str
+    heading: str
+    path: str
+    text: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256((self.path + "\n" + self.text).encode()).hexdigest()
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.path}\n{self.text}"
+
+
+def chunk_notes(notes: list[Note]) -> list[Chunk]:
+    chunks = []
+    for note in notes:
+        for section in note.sections:
+            if not section.text.strip() or section.heading in SKIPPED_HEADINGS:
+                continue
+            for n, part in enumerate(_split(section.text), start=1):
+                chunk_id = section.id if n == 1 else f"{section.id}~{n}"
+                chunks.append(Chunk(chunk_id, section.id, note.id, section.heading, section.path, part))
+    return chunks
+
+
+def _split(text: str) -> list[str]:
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", text) if p.strip()]
+    parts, current, words = [], [], 0
+    for paragraph in paragraphs:
+        size = len(paragraph.split())
+        if current and words + size > MAX_WORDS:
+            parts.append("\n\n".join(current))
+            current, words = [], 0
+        current.append(paragraph)
+        words += size
+    if current:
+        parts.append("\n\n".join(current))
+    return parts

@@ -1,0 +1,62 @@
+"""The compiled question bank and notes: written from content/, read by the app."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from app.core.model import Note, Question, Section
+
+BANK_TABLES = ("notes", "sections", "questions")
+
+
+def open_bank(path: Path) -> Database:
+    db = Database(sqlite3.connect(str(path)))
+    db.execute("PRAGMA journal_mode=WAL")
+    if not db["meta"].exists():
+        db["meta"].create({"key": str, "value": str}, pk="key")
+    return db
+
+
+def bank_meta(db: Database, key: str) -> str | None:
+    rows = list(db["meta"].rows_where("key = ?", [key]))
+    return rows[0]["value"] if rows else None
+
+
+def set_bank_meta(db: Database, key: str, value: str) -> None:
+    db["meta"].upsert({"key": key, "value": value}, pk="key")
+
+
+def write_bank(db: Database, notes: list[Note], questions: list[Question], content_hash: str) -> None:
+    """Replace notes, sections and questions in one transaction."""
+    with db.atomic():
+        for table in BANK_TABLES:
+            db[table].drop(ignore=True)
+        db["notes"].insert_all(({"id": n.id, "title": n.title, "related": ",".join(n.related), "body": n.body,
+                                 "source": n.source, "body_line": n.body_line} for n in notes), pk="id")
+        db["sections"].insert_all(({"id": s.id, "note_id": s.note_id, "heading": s.heading, "path": s.path,
+                                    "level": s.level, "text": s.text, "line": s.line, "position": i}
+                                   for n in notes for i, s in enumerate(n.sections)), pk="id")
+        db["questions"].insert_all(({"id": q.id, "topic": q.topic, "difficulty": q.difficulty,
+                                     "data": json.dumps(q.to_dict())} for q in questions), pk="id")
+        set_bank_meta(db, "content_hash", content_hash)
+
+
+def load_questions(db: Database) -> list[Question]:
+    if not db["questions"].exists():
+        return []
+    return [Question.from_dict(json.loads(row["data"])) for row in db["questions"].rows_where(order_by="id")]
+
+
+def load_notes(db: Database) -> list[Note]:
+    if not db["notes"].exists():
+        return []
+    sections: dict[str, list[Section]] = {}
+    for row in db["sections"].rows_where(order_by="note_id, position"):
+        sections.setdefault(row["note_id"], []).append(
+            Section(row["id"], row["note_id"], row["heading"], row["path"], row["level"], row["text"], row["line"]))
+    return [Note(row["id"], row["title"], tuple(r for r in row["related"].split(",") if r), row["body"],
+                 tuple(sections.get(row["id"], [])), row["source"], row["body_line"])
+            for row in db["notes"].rows_where(order_by="title")]

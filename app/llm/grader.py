@@ -107,7 +107,8 @@ def _citations(question: Question, grade: Grade, tools: GradingTools) -> tuple[l
 
 
 def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_token) -> str:
-    if tools.engine is None:
+    if tools.engine is None or any(f in grade.flags for f in BLOCKING_FLAGS):
+        # nothing to discuss with the candidate: the rubric's own words cannot invent facts
         text = rubric_explanation(question, grade)
         if on_token:
             on_token(text)

@@ -41,6 +41,8 @@ def explanation_user(question: Question, grade: Grade, sections: list[tuple[str,
         "Mistaken beliefs the candidate stated: " + ("; ".join(wrong) or "none"),
         f"Course notes:\n{notes}",
         "",
-        "In 3 or 4 short sentences, speak to the candidate: say what they got right, what they missed, and why "
-        "the right choice wins. Use only the facts above; do not add new facts and do not give a score.",
+        f"Their choice was {'right' if grade.choice == question.correct else 'wrong'}.",
+        "In 3 or 4 short sentences, speak to the candidate as 'you': say whether the choice was right, what they "
+        "argued well, what they missed, and why the right choice wins. Use only the facts above; do not add new "
+        "facts and do not give a score.",
     ])

@@ -1,0 +1,107 @@
+"""The main window: Practice and Notes tabs, the model status, and the wiring to the model worker."""
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
+
+from app import paths
+from app.library import Library
+from app.llm.choose import resolve_model
+from app.llm.grader import embedding_similarity
+from app.storage import userdb
+from app.ui.model_dialog import ModelDialog
+from app.ui.notes_view import NotesView
+from app.ui.practice_view import PracticeView
+from app.ui.worker import ModelWorker, start_worker
+
+STATUS_COLOURS = {"loading": "#b26a00", "ready": "#1b7f3b", "failed": "#b3261e", "none": "#b3261e"}
+
+
+class MainWindow(QMainWindow):
+    load_requested = Signal(str)
+    prime_requested = Signal(object)
+
+    def __init__(self, library: Library, db):
+        super().__init__()
+        self.library, self.db = library, db
+        self.setWindowTitle("Interview Coach - AI engineering")
+        self.resize(1100, 800)
+        self.practice = PracticeView(library, db)
+        self.notes = NotesView(library)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.practice, "Practice")
+        self.tabs.addTab(self.notes, "Notes")
+        self.setCentralWidget(self.tabs)
+        self.model_state = "none"
+        self.model_label = QLabel()
+        self.statusBar().addPermanentWidget(self.model_label)
+        menu = self.menuBar().addMenu("&Settings")
+        menu.addAction("Grading &model...", self.choose_model)
+
+        similarity = embedding_similarity(library.embedder) if library.embedder else None
+        self.worker = ModelWorker(similarity, library.retrieve)
+        self.thread = start_worker(self.worker)
+        self.load_requested.connect(self.worker.load_model)
+        self.prime_requested.connect(self.worker.prime)
+        self.practice.grade_requested.connect(self.worker.grade)
+        self.worker.status_changed.connect(self.set_model_status)
+        self.worker.verdict_ready.connect(self.practice.on_verdict)
+        self.worker.token_received.connect(self.practice.on_token)
+        self.worker.grading_finished.connect(self.practice.on_finished)
+        self.worker.grading_failed.connect(self.practice.on_failed)
+        self.practice.question_shown.connect(self.prime_requested)
+        self.practice.section_clicked.connect(self.open_section)
+        self.notes.practice_requested.connect(self.practice_topic)
+        if library.problems:
+            self.statusBar().showMessage(library.problems[0].splitlines()[0], 15000)
+
+    def start(self) -> None:
+        """Show the first question and start loading the model in the background."""
+        last = userdb.get_setting(self.db, "current_question")
+        if last in self.library.by_id:
+            self.practice.show_question(self.library.by_id[last])
+        else:
+            self.practice.next_question()
+        self.load_model()
+
+    def load_model(self) -> None:
+        path, reason = resolve_model(paths.models_dir(), userdb.get_setting(self.db, "model_path"))
+        if path is None:
+            self.set_model_status("none", reason)
+            return
+        self.set_model_status("loading", f"Loading {path.name}...")
+        self.load_requested.emit(str(path))
+
+    def set_model_status(self, state: str, message: str) -> None:
+        self.model_state = state
+        label = {"loading": "Model: loading", "ready": "Model: ready", "failed": "Model: failed",
+                 "none": "Model: none (rubric only)"}[state]
+        self.model_label.setText(f"<span style='color:{STATUS_COLOURS[state]}'><b>{label}</b></span>")
+        self.model_label.setToolTip(message)
+        self.statusBar().showMessage(message, 0 if state in ("failed", "none") else 8000)
+        self.practice.model_name = message.split(" ready")[0] if state == "ready" else "rubric only"
+        if state == "ready" and self.practice.question is not None:
+            self.prime_requested.emit(self.practice.question)
+
+    def choose_model(self) -> None:
+        dialog = ModelDialog(paths.models_dir(), userdb.get_setting(self.db, "model_path"), self)
+        if dialog.exec() and dialog.chosen:
+            userdb.set_setting(self.db, "model_path", dialog.chosen)
+            self.load_model()
+
+    def open_section(self, ref: str) -> None:
+        if self.notes.open_section(ref):
+            self.tabs.setCurrentWidget(self.notes)
+        else:
+            QMessageBox.information(self, "Not in the notes", f"The section {ref} is not in the notes.")
+
+    def practice_topic(self, topic: str) -> None:
+        self.tabs.setCurrentWidget(self.practice)
+        self.practice.set_topic(topic)
+
+    def closeEvent(self, event) -> None:
+        self.practice.save_draft()
+        self.practice.cancel_grading()
+        self.thread.quit()
+        self.thread.wait(15000)
+        super().closeEvent(event)

@@ -1,0 +1,28 @@
+"""Renders a note's markdown to HTML for QTextBrowser, with an anchor at each heading's slug."""
+from __future__ import annotations
+
+import re
+
+import markdown
+
+from app.content.notes import slugify
+
+STYLE = """<style>
+body { font-family: sans-serif; font-size: 11pt; }
+h1 { font-size: 18pt; } h2 { font-size: 14pt; margin-top: 14px; } h3 { font-size: 12pt; }
+table { border-collapse: collapse; } th, td { border: 1px solid #999; padding: 4px 6px; }
+th { background: #e8eef6; } code { font-family: monospace; background: #f2f2f2; }
+pre { background: #f4f4f4; padding: 6px; }
+</style>"""
+
+
+def note_html(body: str) -> str:
+    html = markdown.markdown(body, extensions=["tables", "fenced_code", "sane_lists"])
+
+    def anchor(match: re.Match) -> str:
+        level, inner = match.group(1), match.group(2)
+        text = re.sub(r"<[^>]+>", "", inner)
+        return f'<a name="{slugify(text)}"></a><h{level}>{inner}</h{level}>'
+
+    html = re.sub(r"<h([1-3])>(.*?)</h\1>", anchor, html)
+    return STYLE + html

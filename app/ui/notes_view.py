@@ -1,0 +1,100 @@
+"""The notes browser: a searchable list, the rendered note, links between notes and to sections."""
+from __future__ import annotations
+
+from PySide6.QtCore import QUrl, Signal
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+                               QSplitter, QTextBrowser, QVBoxLayout, QWidget)
+
+from app.library import Library
+from app.ui.markdown_html import note_html
+
+ROLE = 256  # Qt.UserRole
+
+
+class NotesView(QWidget):
+    practice_requested = Signal(str)  # topic id
+
+    def __init__(self, library: Library):
+        super().__init__()
+        self.library = library
+        self.current_note: str | None = None
+        self.search_box = QLineEdit(placeholderText="Search the notes (e.g. 'semantic cache', 'LoRA rank')")
+        self.search_box.textChanged.connect(self.run_search)
+        self.mode_label = QLabel()
+        self.list = QListWidget()
+        self.list.currentItemChanged.connect(self._item_chosen)
+        self.browser = QTextBrowser()
+        self.browser.setOpenLinks(False)
+        self.browser.anchorClicked.connect(self._link_clicked)
+        self.title = QLabel()
+        self.title.setStyleSheet("font-weight: bold;")
+        self.practice_button = QPushButton("Practice this topic")
+        self.practice_button.clicked.connect(lambda: self.current_note and self.practice_requested.emit(self.current_note))
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.setContentsMargins(0, 0, 0, 0)
+        left_layout.addWidget(self.search_box)
+        left_layout.addWidget(self.list)
+        left_layout.addWidget(self.mode_label)
+        right = QWidget()
+        right_layout = QVBoxLayout(right)
+        right_layout.setContentsMargins(0, 0, 0, 0)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        header.addWidget(self.practice_button)
+        right_layout.addLayout(header)
+        right_layout.addWidget(self.browser)
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setSizes([300, 700])
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self.run_search("")
+
+    def run_search(self, text: str) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        if not text.strip():
+            for note in self.library.notes:
+                item = QListWidgetItem(note.title)
+                item.setData(ROLE, note.id)
+                self.list.addItem(item)
+            self.mode_label.setText(f"{len(self.library.notes)} notes")
+        else:
+            hits, mode = self.library.retrieve(text, 8)
+            for hit in hits:
+                item = QListWidgetItem(f"{hit.path}  ({hit.cosine or hit.score:.2f})\n   {hit.snippet[:90]}")
+                item.setData(ROLE, hit.section_id)
+                item.setToolTip(hit.snippet)
+                self.list.addItem(item)
+            self.mode_label.setText(f"{len(hits)} sections - {mode}" if hits else f"Not in the notes - {mode}")
+        self.list.blockSignals(False)
+
+    def _item_chosen(self, item: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.open_section(item.data(ROLE))
+
+    def open_section(self, ref: str) -> bool:
+        """Show a note ('note-id') or a section ('note-id#slug'); False when it does not exist."""
+        note_id, _, slug = ref.partition("#")
+        note = self.library.notes_by_id.get(note_id)
+        if note is None:
+            return False
+        if note_id != self.current_note:
+            self.current_note = note_id
+            self.title.setText(note.title)
+            self.browser.setHtml(note_html(note.body))
+        if slug:
+            self.browser.scrollToAnchor(slug)
+        else:
+            self.browser.verticalScrollBar().setValue(0)
+        return True
+
+    def _link_clicked(self, url: QUrl) -> None:
+        target = url.toString()
+        if "://" in target:
+            return
+        file_part, _, anchor = target.partition("#")
+        note_id = file_part[:-3] if file_part.endswith(".md") else (file_part or self.current_note or "")
+        self.open_section(f"{note_id}#{anchor}" if anchor else note_id)

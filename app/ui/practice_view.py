@@ -1,0 +1,190 @@
+"""The practice view: pick a topic and difficulty, read the scenario, write an answer, see the grade."""
+from __future__ import annotations
+
+import threading
+import time
+from html import escape
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter,
+                               QVBoxLayout, QWidget)
+
+from app.core.model import DIFFICULTIES, Grade, Question
+from app.library import ANY, Library
+from app.storage import userdb
+from app.ui.grade_view import GradeView
+
+DRAFT_DELAY_MS = 300
+
+
+class PracticeView(QWidget):
+    grade_requested = Signal(int, object, str, object)   # request id, question, answer, cancel event
+    question_shown = Signal(object)
+    section_clicked = Signal(str)
+
+    def __init__(self, library: Library, db):
+        super().__init__()
+        self.library, self.db = library, db
+        self.question: Question | None = None
+        self.request_id = 0
+        self.cancel_event: threading.Event | None = None
+        self.attempt_id: int | None = None
+        self.shown_at = time.time()
+        self.submitted_at = 0.0
+        self.model_name = "rubric only"
+
+        self.topic = QComboBox()
+        self.topic.addItem("Any topic", ANY)
+        for topic_id, title in library.topics():
+            self.topic.addItem(title, topic_id)
+        self.difficulty = QComboBox()
+        self.difficulty.addItem("Any difficulty", ANY)
+        for level in DIFFICULTIES:
+            self.difficulty.addItem(level.capitalize(), level)
+        self.next_button = QPushButton("Next question")
+        self.next_button.clicked.connect(self.next_question)
+        self.question_label = QLabel(wordWrap=True, textFormat=Qt.RichText)
+        self.question_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.question_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
+        self.answer = QPlainTextEdit(placeholderText="Write your answer: which option, and why. Ctrl+Enter submits.")
+        self.answer.textChanged.connect(self._answer_changed)
+        self.submit_button = QPushButton("Submit  (Ctrl+Enter)")
+        self.submit_button.clicked.connect(self.submit)
+        self.cancel_button = QPushButton("Cancel grading")
+        self.cancel_button.clicked.connect(self.cancel_grading)
+        self.cancel_button.setEnabled(False)
+        self.draft_label = QLabel()
+        self.draft_label.setStyleSheet("color: #777")
+        self.grade_view = GradeView()
+        self.grade_view.section_clicked.connect(self.section_clicked)
+        self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_DELAY_MS)
+        self._draft_timer.timeout.connect(self.save_draft)
+        for keys in ("Ctrl+Return", "Ctrl+Enter"):
+            QShortcut(QKeySequence(keys), self, activated=self.submit, context=Qt.WidgetWithChildrenShortcut)
+
+        picker = QHBoxLayout()
+        picker.addWidget(QLabel("Topic:"))
+        picker.addWidget(self.topic, 2)
+        picker.addWidget(QLabel("Difficulty:"))
+        picker.addWidget(self.difficulty, 1)
+        picker.addWidget(self.next_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.draft_label, 1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.submit_button)
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.question_label)
+        top_layout.addWidget(self.answer, 1)
+        top_layout.addLayout(buttons)
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(top)
+        splitter.addWidget(self.grade_view)
+        splitter.setSizes([420, 380])
+        layout = QVBoxLayout(self)
+        layout.addLayout(picker)
+        layout.addWidget(splitter, 1)
+
+    def set_topic(self, topic_id: str) -> None:
+        index = self.topic.findData(topic_id)
+        if index >= 0:
+            self.topic.setCurrentIndex(index)
+        self.next_question()
+
+    def next_question(self) -> None:
+        exclude = self.question.id if self.question else None
+        question = self.library.pick_question(self.topic.currentData(), self.difficulty.currentData(), exclude)
+        if question is None:
+            self.question_label.setText("<i>No question matches this topic and difficulty.</i>")
+            return
+        self.show_question(question)
+
+    def show_question(self, question: Question) -> None:
+        self.save_draft()
+        self.cancel_grading()
+        self.question = question
+        self.attempt_id = None
+        self.shown_at = time.time()
+        options = "".join(f"<li>{escape(o.label)}</li>" for o in question.options)
+        topic = self.library.notes_by_id.get(question.topic)
+        self.question_label.setText(
+            f"<p style='color:#555'>{escape(topic.title if topic else question.topic)} · {question.difficulty}"
+            f" · {question.id}</p><p style='font-size:12pt'>{escape(question.prompt)}</p><p><b>Options</b></p><ol type='A'>{options}</ol>")
+        self.answer.blockSignals(True)
+        self.answer.setPlainText(userdb.load_draft(self.db, question.id))
+        self.answer.blockSignals(False)
+        self.draft_label.setText("Draft restored" if self.answer.toPlainText() else "")
+        self.grade_view.clear_grade()
+        self.submit_button.setEnabled(True)
+        userdb.set_setting(self.db, "current_question", question.id)
+        self.question_shown.emit(question)
+
+    def _answer_changed(self) -> None:
+        self.draft_label.setText("Saving draft...")
+        self._draft_timer.start()
+
+    def save_draft(self) -> None:
+        if self.question is not None:
+            userdb.save_draft(self.db, self.question.id, self.answer.toPlainText())
+            if self.draft_label.text() == "Saving draft...":
+                self.draft_label.setText("Draft saved")
+
+    def submit(self) -> None:
+        if self.question is None or not self.submit_button.isEnabled():
+            return
+        self._draft_timer.stop()
+        self.save_draft()
+        answer = self.answer.toPlainText()
+        self.submitted_at = time.time()
+        self.attempt_id = userdb.record_attempt(self.db, {
+            "question_id": self.question.id, "answer": answer, "choice": "", "verdict": "pending", "score": 0,
+            "grade_json": "", "model": self.model_name, "mode": "practice", "started_at": self.shown_at,
+            "submitted_at": self.submitted_at, "answer_seconds": self.submitted_at - self.shown_at, "grade_seconds": 0.0})
+        self.request_id += 1
+        self.cancel_event = threading.Event()
+        self.submit_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.grade_view.show_status(self.question, "Grading...")
+        self.grade_requested.emit(self.request_id, self.question, answer, self.cancel_event)
+
+    def cancel_grading(self) -> None:
+        if self.cancel_event is not None:
+            self.cancel_event.set()
+            self.cancel_event = None
+            self.request_id += 1  # anything still arriving for the old request is ignored
+            self.cancel_button.setEnabled(False)
+            self.submit_button.setEnabled(True)
+            if self.question is not None:
+                self.grade_view.show_status(self.question, "Grading cancelled; your answer is kept. Submit again when ready.")
+
+    def on_verdict(self, request_id: int, grade: Grade) -> None:
+        if request_id == self.request_id and self.question is not None:
+            self.grade_view.show_verdict(self.question, grade)
+
+    def on_token(self, request_id: int, piece: str) -> None:
+        if request_id == self.request_id:
+            self.grade_view.add_token(piece)
+
+    def on_finished(self, request_id: int, grade: Grade) -> None:
+        if request_id != self.request_id or self.question is None:
+            return
+        self.cancel_event = None
+        self.cancel_button.setEnabled(False)
+        self.submit_button.setEnabled(True)
+        self.grade_view.show_final(self.question, grade)
+        if self.attempt_id is not None:
+            import json
+            userdb.update_attempt(self.db, self.attempt_id, {
+                "choice": grade.choice, "verdict": grade.verdict, "score": grade.score,
+                "grade_json": json.dumps(grade.to_dict()), "model": grade.grader,
+                "grade_seconds": grade.timings.get("total_s", 0.0)})
+
+    def on_failed(self, request_id: int, message: str) -> None:
+        if request_id != self.request_id or self.question is None:
+            return
+        self.cancel_event = None
+        self.cancel_button.setEnabled(False)
+        self.submit_button.setEnabled(True)
+        self.grade_view.show_status(self.question, message + " Your answer is saved; submit again to retry.")

@@ -1,0 +1,77 @@
+"""The model worker: one QThread that owns the chat model and runs loading, priming and grading."""
+from __future__ import annotations
+
+import threading
+import traceback
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.llm.engine import Cancelled, ChatEngine
+from app.llm.files import ModelFileError
+from app.llm.grader import GradingTools, grade_answer
+from app.llm.prompts import SYSTEM, choice_prefix
+
+
+class ModelWorker(QObject):
+    status_changed = Signal(str, str)          # state (loading/ready/failed/none), message
+    verdict_ready = Signal(int, object)        # request id, Grade without explanation
+    token_received = Signal(int, str)
+    grading_finished = Signal(int, object)
+    grading_failed = Signal(int, str)
+
+    def __init__(self, similarity=None, retrieve=None):
+        super().__init__()
+        self.engine: ChatEngine | None = None
+        self._similarity = similarity
+        self._retrieve = retrieve
+
+    @Slot(str)
+    def load_model(self, path: str) -> None:
+        self.engine = None
+        if not path:
+            return
+        self.status_changed.emit("loading", f"Loading {Path(path).name}...")
+        try:
+            self.engine = ChatEngine(Path(path))
+        except ModelFileError as exc:
+            self.status_changed.emit("failed", str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a worker must report every failure as a signal
+            self.status_changed.emit("failed", f"Could not load {Path(path).name}: {exc}")
+            return
+        self.status_changed.emit("ready", f"{self.engine.name} ready ({self.engine.load_seconds:.1f} s to load)")
+
+    @Slot(object)
+    def prime(self, question) -> None:
+        """Evaluate the question's prompt prefix while the user types, so submit pays only for the answer."""
+        if self.engine is None:
+            return
+        try:
+            self.engine.prime(self.engine.format(SYSTEM, choice_prefix(question)).rsplit("<<<", 1)[0] + "<<<\n")
+        except Exception:  # noqa: BLE001 - priming is an optimisation; grading will evaluate the prompt anyway
+            traceback.print_exc()
+
+    @Slot(int, object, str, object)
+    def grade(self, request_id: int, question, answer: str, cancel: threading.Event) -> None:
+        tools = GradingTools(self.engine, self._similarity, self._retrieve)
+        try:
+            grade = grade_answer(question, answer, tools, cancel,
+                                 on_verdict=lambda g: self.verdict_ready.emit(request_id, g),
+                                 on_token=lambda piece: self.token_received.emit(request_id, piece))
+        except Cancelled:
+            self.grading_failed.emit(request_id, "Grading cancelled.")
+            return
+        except Exception as exc:  # noqa: BLE001
+            traceback.print_exc()
+            self.grading_failed.emit(request_id, f"Grading failed: {exc}")
+            return
+        self.grading_finished.emit(request_id, grade)
+
+
+def start_worker(worker: ModelWorker) -> QThread:
+    thread = QThread()
+    thread.setObjectName("model-worker")
+    worker.moveToThread(thread)
+    thread.start()
+    return thread

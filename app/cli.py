@@ -28,8 +28,25 @@ def run_cli(argv: list[str]) -> int:
     search.add_argument("query")
     search.add_argument("--k", type=int, default=5)
     search.add_argument("--json", action="store_true")
+    evaluate = sub.add_parser("eval", help="grade labelled cases and report agreement with the labels")
+    evaluate.add_argument("cases", nargs="+", type=Path, help="JSONL case files")
+    evaluate.add_argument("--split", choices=["all", "dev", "test"], default="all",
+                          help="only the cases of this split (by question id)")
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--dump", type=Path, help="also write every case's full grade to this JSONL file")
+    _model_flags(evaluate)
+    retrieval = sub.add_parser("eval-retrieval", help="recall and latency of BM25, dense and hybrid retrieval")
+    retrieval.add_argument("queries", nargs="+", type=Path)
+    retrieval.add_argument("--json", action="store_true")
+    sub.add_parser("bench", help="print the performance figures")
+    export = sub.add_parser("export", help="write all notes and questions as one JSON file")
+    export.add_argument("file", type=Path)
+    imported = sub.add_parser("import", help="add notes and questions from a JSON file into content/")
+    imported.add_argument("file", type=Path)
     args = parser.parse_args(argv)
-    handler = {"content": _content, "setup-models": _setup_models, "grade": _grade, "search": _search}[args.command]
+    handler = {"content": _content, "setup-models": _setup_models, "grade": _grade, "search": _search,
+               "eval": _eval, "eval-retrieval": _eval_retrieval, "bench": _bench, "export": _export,
+               "import": _import}[args.command]
     return handler(args)
 
 
@@ -140,4 +157,78 @@ def _search(args) -> int:
         print("not in the notes")
     for h in hits:
         print(f"{h.section_id:45} {h.cosine:.2f}  {h.path}\n    {h.snippet[:150]}")
+    return 0
+
+
+def _eval(args) -> int:
+    from app.evaluation import CasesInvalid, filter_split, format_report, print_progress, read_cases, run_eval
+    from app.library import open_library
+    library = open_library()
+    try:
+        cases = filter_split(read_cases(args.cases, library.by_id), args.split)
+    except CasesInvalid as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if not cases:
+        print("no cases to grade", file=sys.stderr)
+        return 1
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
+    report = run_eval(cases, grading_tools(args, library), print_progress, dump)
+    if dump:
+        dump.close()
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _eval_retrieval(args) -> int:
+    from app.library import open_library
+    from app.rag.evaluate import evaluate, format_report, read_queries
+    try:
+        queries = read_queries(args.queries)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    library = open_library()
+    if library.retriever is None:
+        print("the index is empty: no notes compiled", file=sys.stderr)
+        return 1
+    if library.embedder:
+        library.embedder.caching = False
+    report = {"all": evaluate(library.retriever, queries)}
+    blind = [q for q in queries if q.get("blind")]
+    if blind:
+        report["blind"] = evaluate(library.retriever, blind)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"retrieval: {library.retriever.mode}")
+    for name, part in report.items():
+        print(f"\n{name} queries:")
+        print(format_report(part))
+    return 0
+
+
+def _bench(args) -> int:
+    from app.bench import run_bench
+    return run_bench()
+
+
+def _export(args) -> int:
+    from app.content.exchange import export_content
+    from app.content.load import load_content
+    data = export_content(load_content(paths.content_dir(), with_labels=False))
+    args.file.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
+    print(f"exported {len(data['notes'])} notes and {len(data['questions'])} questions to {args.file}")
+    return 0
+
+
+def _import(args) -> int:
+    from app.content.exchange import ImportRefused, import_content
+    try:
+        notes, questions = import_content(args.file, paths.content_dir())
+    except ImportRefused as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"imported {notes} notes and {questions} questions into {paths.content_dir()}; "
+          "the bank is recompiled on the next start")
     return 0

@@ -131,6 +131,7 @@ class Grade:
     grader: str = "rubric only"
     timings: dict[str, float] = field(default_factory=dict)
     retrieval_mode: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)  # lexical and model scores behind the choice
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,4 +148,5 @@ class Grade:
             rationale=data["rationale"], explanation=data.get("explanation", ""),
             citations=[Citation(**c) for c in data.get("citations", [])], grader=data.get("grader", "rubric only"),
             timings=dict(data.get("timings", {})), retrieval_mode=data.get("retrieval_mode", ""),
+            evidence=dict(data.get("evidence", {})),
         )

@@ -17,8 +17,8 @@ from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user
 LEXICAL_SURE = 0.8      # lexical evidence this one-sided decides the choice unless the model is very sure
 MODEL_SURE = 0.85
 MODEL_MIN = 0.45        # below this the model's pick is not trusted on its own
-POINT_THRESHOLD = 0.55
-MISCONCEPTION_THRESHOLD = 0.72
+POINT_THRESHOLD = 0.45
+MISCONCEPTION_THRESHOLD = 0.62
 EXPLANATION_TOKENS = 140
 
 
@@ -85,7 +85,9 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags)
     verdict, score = verdict_and_score(question, choice, signals.key_points, signals.misconceptions, signals.flags)
     grade = Grade(question.id, choice, round(confidence, 3), signals.key_points, signals.misconceptions,
-                  signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name)
+                  signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name,
+                  evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,
+                            "model": model or {}, "relevance": round(signals.relevance, 3)})
     grade.citations, grade.retrieval_mode = _citations(question, grade, tools)
     timings["verdict_s"] = time.perf_counter() - started
     grade.timings = timings

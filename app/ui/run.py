@@ -17,8 +17,14 @@ def run_gui() -> int:
     except UserDbError as exc:
         QMessageBox.critical(None, "Interview Coach", str(exc))
         return 1
+    window = build_window(db)
+    return app.exec()
+
+
+def build_window(db=None):
+    """Open the library, show the main window and start loading the model in the background."""
     from app.ui.main_window import MainWindow
-    window = MainWindow(open_library(), db)
+    window = MainWindow(open_library(), db or open_user_db(paths.user_db_path()))
     window.show()
     window.start()
-    return app.exec()
+    return window

@@ -1,0 +1,124 @@
+"""The retrieval index over the real notes with the real embedder: search, incremental sync, BM25 fallback."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import pytest
+
+from app.content.compile import compile_bank
+from app.library import open_library
+from app.rag.chunking import chunk_notes
+from app.rag.index import Retriever, sync_index
+from app.storage.bank import load_notes, open_bank
+
+NONSENSE = "zebra saxophone quilt"
+
+
+class CountingEmbed:
+    """The real embedder, with a record of every text it was asked to embed."""
+
+    def __init__(self, embed) -> None:
+        self.embed, self.texts = embed, []
+
+    def __call__(self, texts: Sequence[str]) -> list[list[float]]:
+        self.texts += list(texts)
+        return self.embed(texts)
+
+
+@pytest.fixture(scope="module")
+def retriever(indexed_bank, embedder) -> Retriever:
+    return Retriever(str(indexed_bank[0]), embedder, embedder.model_id)
+
+
+def test_first_build_embeds_every_chunk(indexed_bank) -> None:
+    report = indexed_bank[1]
+    assert report.skipped is False and report.mode == "hybrid"
+    assert report.chunks > 100 and report.embedded == report.chunks
+
+
+def test_semantic_caching_finds_the_latency_cost_note(retriever: Retriever) -> None:
+    assert retriever.mode == "hybrid"
+    hits = retriever.search("semantic caching", 5)
+    assert hits and hits[0].note_id == "latency-cost"
+    assert "latency-cost#exact-and-semantic-caching" in [h.section_id for h in hits[:3]]
+    assert all(h.cosine >= 0.30 for h in hits)
+    assert len({h.section_id for h in hits}) == len(hits)
+
+
+def test_boost_favours_the_given_note(retriever: Retriever) -> None:
+    plain = [h.note_id for h in retriever.search("how do I choose", 5)]
+    boosted = [h.note_id for h in retriever.search("how do I choose", 5, boost_notes=["quantization"])]
+    assert boosted[0] == "quantization" and plain != boosted
+
+
+def test_nonsense_query_returns_nothing(retriever: Retriever) -> None:
+    assert retriever.search(NONSENSE, 5) == []
+    assert retriever.search(NONSENSE, 5, gate=False) != []  # the gate, not an empty index, removed them
+
+
+def test_second_sync_is_skipped_and_embeds_nothing(bank_copy: Path, embedder) -> None:
+    db = open_bank(bank_copy)
+    counting = CountingEmbed(embedder)
+    report = sync_index(db, load_notes(db), counting, embedder.model_id)
+    assert report.skipped is True and report.embedded == 0 and counting.texts == []
+
+
+def edit_note(root: Path, note_id: str, old: str, new: str) -> None:
+    path = root / "notes" / f"{note_id}.md"
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_changed_section_re_embeds_only_that_chunk(bank_copy: Path, content_copy: Path, embedder) -> None:
+    db = open_bank(bank_copy)
+    edit_note(content_copy, "quantization", "## Definition\n", "## Definition\nA new first sentence about int4 weights.\n")
+    assert compile_bank(db, content_copy).compiled
+    counting = CountingEmbed(embedder)
+    report = sync_index(db, load_notes(db), counting, embedder.model_id)
+    assert report.skipped is False and report.embedded == 1
+    assert len(counting.texts) == 1 and "A new first sentence about int4 weights." in counting.texts[0]
+    assert db["vectors"].count == report.chunks  # the old vector of that chunk is gone
+
+
+def test_renamed_note_re_embeds_only_its_chunks(bank_copy: Path, content_copy: Path, embedder) -> None:
+    db = open_bank(bank_copy)
+    path = content_copy / "notes" / "quantization.md"
+    title = next(line for line in path.read_text().splitlines() if line.startswith("title: "))[7:]
+    edit_note(content_copy, "quantization", f"title: {title}", "title: Quantisation, renamed")
+    assert compile_bank(db, content_copy).compiled
+    notes = load_notes(db)
+    own = [c for c in chunk_notes(notes) if c.note_id == "quantization"]
+    counting = CountingEmbed(embedder)
+    report = sync_index(db, notes, counting, embedder.model_id)
+    assert report.embedded == len(own) > 1
+    assert sorted(counting.texts) == sorted(c.embed_text for c in own)
+    assert all(text.startswith("Quantisation, renamed") for text in counting.texts)
+
+
+def test_without_embeddings_the_retriever_uses_bm25(bank_copy: Path) -> None:
+    db = open_bank(bank_copy)
+    report = sync_index(db, load_notes(db), None, "none")
+    assert report.mode == "bm25" and report.embedded == 0
+    bm25 = Retriever(str(bank_copy), None, "none")
+    assert bm25.dense is False and "bm25" in bm25.mode
+    hits = bm25.search("semantic caching", 3)
+    assert hits and hits[0].note_id == "latency-cost" and all(h.cosine == 0.0 and h.bm25 >= 2.0 for h in hits)
+    assert bm25.search(NONSENSE, 5) == []
+
+
+def test_open_library_reuses_the_index(bank_copy: Path, content_dir: Path, models_dir: Path) -> None:
+    library = open_library(content_dir, bank_copy, models_dir)
+    assert library.problems == []
+    assert library.timings["index_embedded"] == 0
+    hits, mode = library.retrieve("semantic caching", 3)
+    assert mode == "hybrid" and hits[0].note_id == "latency-cost"
+
+
+def test_open_library_without_an_embedding_model(bank_copy: Path, content_dir: Path, tmp_path: Path) -> None:
+    library = open_library(content_dir, bank_copy, tmp_path)
+    assert library.embedder is None
+    assert any("BM25" in p for p in library.problems)
+    hits, mode = library.retrieve("semantic caching", 3)
+    assert "bm25" in mode and hits and hits[0].note_id == "latency-cost"

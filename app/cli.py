@@ -43,10 +43,17 @@ def run_cli(argv: list[str]) -> int:
     export.add_argument("file", type=Path)
     imported = sub.add_parser("import", help="add notes and questions from a JSON file into content/")
     imported.add_argument("file", type=Path)
+    export_data = sub.add_parser("export-data", help="write your whole user database (attempts, reviews, settings) to a JSON file")
+    export_data.add_argument("file", type=Path)
+    import_data = sub.add_parser("import-data", help="replace your user data with a JSON file from export-data")
+    import_data.add_argument("file", type=Path)
+    overrides = sub.add_parser("export-overrides", help="write attempts whose verdict you overrode as labelled eval cases")
+    overrides.add_argument("file", type=Path, nargs="?", help="JSONL output (default: standard output)")
     args = parser.parse_args(argv)
     handler = {"content": _content, "setup-models": _setup_models, "grade": _grade, "search": _search,
                "eval": _eval, "eval-retrieval": _eval_retrieval, "bench": _bench, "export": _export,
-               "import": _import}[args.command]
+               "import": _import, "export-data": _export_data, "import-data": _import_data,
+               "export-overrides": _export_overrides}[args.command]
     return handler(args)
 
 
@@ -231,4 +238,61 @@ def _import(args) -> int:
         return 1
     print(f"imported {notes} notes and {questions} questions into {paths.content_dir()}; "
           "the bank is recompiled on the next start")
+    return 0
+
+
+def _export_data(args) -> int:
+    from app.storage.backup import write_export
+    from app.storage.userdb import UserDbError, open_user_db
+    try:
+        counts = write_export(open_user_db(paths.user_db_path()), args.file)
+    except UserDbError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"exported {', '.join(f'{n} {t}' for t, n in counts.items())} to {args.file}")
+    return 0
+
+
+def _import_data(args) -> int:
+    from app.storage.backup import ImportRefused, import_data
+    from app.storage.userdb import UserDbError, open_user_db
+    try:
+        counts, saved = import_data(open_user_db(paths.user_db_path()), args.file, paths.user_db_path())
+    except (UserDbError, ImportRefused) as exc:
+        print(f"{exc}\nNothing was changed.", file=sys.stderr)
+        return 1
+    print(f"imported {', '.join(f'{n} {t}' for t, n in counts.items())} from {args.file}; "
+          f"your previous data was copied to {saved}")
+    return 0
+
+
+def _export_overrides(args) -> int:
+    from app.content.compile import compile_bank
+    from app.content.errors import ContentInvalid
+    from app.core.review import override_case
+    from app.storage.bank import load_questions, open_bank
+    from app.storage.history import overridden_attempts
+    from app.storage.userdb import UserDbError, open_user_db
+    try:
+        rows = overridden_attempts(open_user_db(paths.user_db_path()))
+    except UserDbError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    bank = open_bank(paths.bank_db_path())
+    try:
+        compile_bank(bank, paths.content_dir())
+    except ContentInvalid:
+        print("content/ has problems; using the last good bank", file=sys.stderr)
+    questions = {q.id: q for q in load_questions(bank)}
+    lines = [json.dumps(override_case(questions[row["question_id"]], row, json.loads(row["grade_json"])), ensure_ascii=False)
+             for row in rows if row["question_id"] in questions]
+    skipped = len(rows) - len(lines)
+    text = "".join(line + "\n" for line in lines)
+    if args.file:
+        args.file.write_text(text, encoding="utf-8")
+        print(f"exported {len(lines)} overridden attempt(s) to {args.file}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if skipped:
+        print(f"skipped {skipped} attempt(s) whose question is no longer in the bank", file=sys.stderr)
     return 0

@@ -82,8 +82,6 @@ def test_link_to_missing_section_of_existing_note(content_copy: Path) -> None:
     assert [(e.file, e.line) for e in errors] == [(f"content/{NOTE}", number)]
 
 
-@pytest.mark.xfail(reason="app/content/load.py:93 reports a broken 'related' entry at a hard-coded line 3 "
-                          "(the title line), not the line of 'related:'", strict=True)
 def test_broken_related_names_its_line(content_copy: Path) -> None:
     path = content_copy / NOTE
     number = next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.startswith("related:"))

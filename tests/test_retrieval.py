@@ -46,12 +46,6 @@ def test_semantic_caching_finds_the_latency_cost_note(retriever: Retriever) -> N
     assert len({h.section_id for h in hits}) == len(hits)
 
 
-def test_boost_favours_the_given_note(retriever: Retriever) -> None:
-    plain = [h.note_id for h in retriever.search("how do I choose", 5)]
-    boosted = [h.note_id for h in retriever.search("how do I choose", 5, boost_notes=["quantization"])]
-    assert boosted[0] == "quantization" and plain != boosted
-
-
 def test_nonsense_query_returns_nothing(retriever: Retriever) -> None:
     assert retriever.search(NONSENSE, 5) == []
     assert retriever.search(NONSENSE, 5, gate=False) != []  # the gate, not an empty index, removed them

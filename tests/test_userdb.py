@@ -35,13 +35,15 @@ def files_state(folder: Path, prefix: str) -> dict[str, str]:
 def test_migrations_create_tables(db) -> None:
     assert {"attempts", "drafts", "settings", "_sqlite_migrations"} <= set(db.table_names())
     assert {"question_id", "answer", "verdict", "grade_json", "model", "score"} <= set(db["attempts"].columns_dict)
-    assert [r["name"] for r in db["_sqlite_migrations"].rows] == ["0001_attempts_drafts_settings"]
+    names = [r["name"] for r in db["_sqlite_migrations"].rows]
+    assert names[0] == "0001_attempts_drafts_settings" and len(names) == len(set(names))
 
 
 def test_reopening_applies_nothing_twice(db) -> None:
+    applied = db["_sqlite_migrations"].count
     db.conn.close()
     again = open_user_db(paths.user_db_path())
-    assert again["_sqlite_migrations"].count == 1
+    assert again["_sqlite_migrations"].count == applied >= 1
 
 
 def test_drafts_save_load_delete(db) -> None:

@@ -13,6 +13,7 @@ from app.content.questions import parse_question_file
 from app.core.model import Note, Question
 
 MIN_QUESTIONS_PER_NOTE = 3
+MIN_NOTE_WORDS = 400
 
 
 @dataclass
@@ -88,9 +89,12 @@ def _read_jsonl(folder: Path, content: ContentSet) -> list[dict]:
 def _cross_check(content: ContentSet) -> list[ContentError]:
     errors: list[ContentError] = []
     for note in content.notes.values():
+        if word_count(note) < MIN_NOTE_WORDS:
+            errors.append(ContentError(note.source, 1, f"note {note.id!r} has {word_count(note)} words; at least "
+                                       f"{MIN_NOTE_WORDS} needed", False))
         for ref in note.related:
             if ref not in content.notes:
-                errors.append(ContentError(note.source, 3, f"related note {ref!r} does not exist"))
+                errors.append(ContentError(note.source, note.related_line, f"related note {ref!r} does not exist"))
         for line, target in note_links(note):
             if not content.resolves(target):
                 errors.append(ContentError(note.source, line, f"link to {target!r} does not resolve"))

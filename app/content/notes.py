@@ -29,12 +29,14 @@ def parse_note(path: Path, rel: str) -> tuple[Note | None, list[ContentError]]:
     except StopIteration:
         return None, [ContentError(rel, 1, "front matter is not closed by a '---' line")]
     meta: dict[str, str] = {}
+    meta_lines: dict[str, int] = {}
     for i in range(1, end):
         key, sep, value = lines[i].partition(":")
         if not sep:
             errors.append(ContentError(rel, i + 1, f"front matter line is not 'key: value': {lines[i]!r}"))
             continue
         meta[key.strip()] = value.strip()
+        meta_lines[key.strip()] = i + 1
     note_id = meta.get("id", "")
     if not note_id:
         errors.append(ContentError(rel, 1, "front matter has no 'id'"))
@@ -51,7 +53,8 @@ def parse_note(path: Path, rel: str) -> tuple[Note | None, list[ContentError]]:
     errors.extend(section_errors)
     related = tuple(r.strip() for r in meta.get("related", "").split(",") if r.strip())
     body = "\n".join(lines[body_start:]).rstrip() + "\n"
-    return Note(note_id, meta["title"], related, body, tuple(sections), rel, body_start + 1), errors
+    return Note(note_id, meta["title"], related, body, tuple(sections), rel, body_start + 1,
+                meta_lines.get("related", 1)), errors
 
 
 def _sections(note_id: str, title: str, lines: list[str], start: int, rel: str):

@@ -28,6 +28,7 @@ class Note:
     sections: tuple[Section, ...]
     source: str = ""
     body_line: int = 1
+    related_line: int = 1
 
 
 @dataclass(frozen=True)

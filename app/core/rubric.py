@@ -21,8 +21,18 @@ INJECTION = re.compile(
     r"|\b(as|dear|note to( the)?|attention) (the )?(grader|evaluator|judge|assistant|ai|model)\b"
     r"|\b(grader|evaluator|judge|system)\s*[:,]"
     r"|\byou (are|must|should|will) (now )?(give|grade|mark|score|rate|output|respond|say)"
-    r"|\bverdict\s*[:=]\s*correct|\bscore\s*[:=]\s*\d+",
+    r"|\bverdict\s*[:=]\s*correct|\bscore\s*[:=]\s*\d+"
+    r"|\b(grader|grading|evaluator|judge)\s+(instruction|note|override)"
+    r"|\b(receive|get|deserve|earn)s?\b[^.\n]{0,25}\b(max|maximum|full|top|perfect|highest)\b"
+    r"|\bif you are an? (ai|llm|model|grader|language model)",
     re.I)
+HEDGE = re.compile(r"\bit depends\b|\bdepends on\b|\bhard to say\b|\beither way\b|\bnot sure\b|\bidk\b|"
+                   r"\bno (single|one) (right )?answer\b|\bboth have (their )?(pros|merits|trade)|\bcan'?t say\b|"
+                   r"\bwithout more (info|information|details|context)\b|\bno idea\b", re.I)
+BOTH = re.compile(r"\b(do|use|doing|using|combine|go with|want|need|recommend|pick|choose|try)\s+both\b|\bwhy not both\b|"
+                  r"\bboth\s*[:!]|\bi'?d combine\b|\bwouldn'?t pick one\b|\bcombine (them|the two|both)\b|"
+                  r"\bdefen[cs]e in depth\b", re.I)
+OFF_TOPIC_RELEVANCE = 0.28  # share of the answer's words in the question's vocabulary (dev split: off-topic median 0.21)
 DECISION_CUES = ("recommend", "go with", "choose", "pick", "i'd", "i would", "we should", "use", "opt for",
                  "best", "answer", "prefer", "start with", "my choice", "the right call", "favor", "favour")
 
@@ -42,7 +52,8 @@ class RubricSignals:
 NEGATORS = frozenset("not no never avoid avoiding skip skipping instead without against rather than nor neither "
                      "reject rejecting".split())
 AFTER_NEGATIVE = re.compile(r"^\W*(\w+\W+){0,3}?(is|are|would be|will be|seems?)?\W*(not|n't|the wrong|a bad|a mistake|"
-                            r"overkill|unnecessary|not needed|pointless|wasteful)\b|^\W*(\w+\W+){0,2}?(won't|wouldn't|doesn't|"
+                            r"overkill|unnecessary|not needed|pointless|wasteful|weak|go stale|goes stale|gets stale|"
+                            r"has no idea|fails?|breaks?)\b|^\W*(\w+\W+){0,2}?(won't|wouldn't|doesn't|"
                             r"does not|will not|would not|can't|cannot) (work|help|solve|fix|be)", re.I)
 
 
@@ -111,6 +122,8 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
     mentions = option_mentions(question, answer)
     length = max(len(answer), 1)
     lowered = answer.lower()
+    first = sentences(answer)[:1]
+    opening_end = first[0].end if first and len(words(first[0].text)) <= 8 else -1
     evidence = {}
     for option_id, hits in mentions.items():
         score = 0.0
@@ -119,6 +132,8 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
             window = lowered[max(0, position - 40):position]
             if any(cue in window for cue in DECISION_CUES):
                 weight += 1.0
+            if position < opening_end:
+                weight += 2.5  # a short opening sentence naming an option is the recommendation
             score += -1.5 * weight if negated else weight
         evidence[option_id] = score
     positive = {k: v for k, v in evidence.items() if v > 0}
@@ -166,7 +181,7 @@ def flags_for(question: Question, answer: str, sents: list[Sentence], relevance:
         flags.append("too-short")
     if _looks_like_keyword_list(answer, tokens):
         flags.append("keyword-list")
-    if len(tokens) >= 3 and relevance < 0.12:
+    if len(tokens) >= 3 and relevance < OFF_TOPIC_RELEVANCE:
         flags.append("off-topic")
     return flags
 
@@ -189,18 +204,35 @@ def relevance_of(question: Question, answer: str) -> float:
     return containment(stems, vocabulary) if stems else 0.0
 
 
+def without_injection(answer: str) -> str:
+    """The answer minus the sentences that address the grader (they are flagged, not weighed)."""
+    return " ".join(s.text for s in sentences(answer) if not INJECTION.search(s.text)) or answer
+
+
+def both_option(question: Question) -> str | None:
+    return next((o.id for o in question.options if "both" in o.id or re.search(r"\bboth\b|\bcombin", o.label, re.I)), None)
+
+
 def rubric_signals(question: Question, answer: str, similarity: Similarity | None = None,
                    point_threshold: float = 0.55, misconception_threshold: float = 0.7) -> RubricSignals:
     sents = sentences(answer)
-    evidence, choice, confidence = lexical_choice(question, answer)
+    clean = without_injection(answer)
+    evidence, choice, confidence = lexical_choice(question, clean)
     relevance = relevance_of(question, answer)
     flags = flags_for(question, answer, sents, relevance)
+    if choice == "none" and HEDGE.search(clean):
+        flags.append("evasive")
+    if BOTH.search(clean):
+        flags.append("recommends-both")
+        choice, confidence = both_option(question) or "none", 0.9
+    if "off-topic" in flags and choice != "none":
+        flags.remove("off-topic")  # it names an option: weigh it, even if most of it wanders
     points = point_matches(question.key_points, sents, similarity, point_threshold)
     wrong = point_matches(question.misconceptions, sents, similarity, misconception_threshold, require_polarity=True)
     return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance)
 
 
-BLOCKING_FLAGS = ("instructions-to-grader", "empty", "keyword-list", "off-topic")
+BLOCKING_FLAGS = ("instructions-to-grader", "empty", "keyword-list", "off-topic", "evasive")
 
 
 def verdict_and_score(question: Question, choice: str, points: list[PointResult],

@@ -10,13 +10,14 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.core.model import Citation, Grade, Question
-from app.core.rubric import BLOCKING_FLAGS, rubric_signals, verdict_and_score
+from app.core.rubric import BLOCKING_FLAGS, rubric_signals, verdict_and_score, without_injection
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user
 
-LEXICAL_SURE = 0.8      # lexical evidence this one-sided decides the choice unless the model is very sure
-MODEL_SURE = 0.85
-MODEL_MIN = 0.45        # below this the model's pick is not trusted on its own
+# Calibrated on the dev split of content/answers (1.5B model): choice 0.77 vs 0.69 lexical alone, 0.68 model alone
+LEXICAL_SURE = 0.6      # lexical evidence this one-sided decides the choice...
+MODEL_SURE = 0.9        # ...unless the model is at least this sure of another option
+MODEL_MIN = 0.35        # otherwise the model's pick wins when it has at least this probability
 POINT_THRESHOLD = 0.45
 MISCONCEPTION_THRESHOLD = 0.62
 EXPLANATION_TOKENS = 140
@@ -55,8 +56,10 @@ def model_choice(engine: ChatEngine, question: Question, answer: str) -> dict[st
 
 
 def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str]) -> tuple[str, float]:
-    if any(f in flags for f in ("empty", "keyword-list", "off-topic")):
+    if any(f in flags for f in ("empty", "keyword-list", "off-topic", "evasive")):
         return "none", 0.9
+    if "recommends-both" in flags:
+        return lexical, lexical_conf
     if not model:
         return lexical, lexical_conf
     best = max(model, key=model.get)
@@ -78,7 +81,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     model = None
     if tools.engine is not None and "empty" not in signals.flags:
         t = time.perf_counter()
-        model = model_choice(tools.engine, question, answer)
+        model = model_choice(tools.engine, question, without_injection(answer))
         timings["choice_s"] = time.perf_counter() - t
     if cancel.is_set():
         raise Cancelled()

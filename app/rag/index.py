@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import threading
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -73,11 +72,9 @@ class Retriever:
     """Searches the index; safe to call from any thread (one lock around SQLite and the embedder)."""
 
     def __init__(self, db_path: str, embed: Embed | None, model_id: str):
-        self._conn = sqlite3.connect(db_path, check_same_thread=False)
+        self._conn, db = index_store.open_index(db_path)
         self._lock = threading.Lock()
         self._embed = embed
-        from sqlite_utils import Database
-        db = Database(self._conn)
         rows = index_store.load_chunk_rows(db)
         self.chunks = {r["id"]: r for r in rows}
         self._order = [r["id"] for r in rows]

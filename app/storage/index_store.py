@@ -54,6 +54,12 @@ def mark_index(db: Database, signature: str) -> None:
         set_bank_meta(db, "index_signature", signature)
 
 
+def open_index(path: str) -> tuple[sqlite3.Connection, Database]:
+    """A connection any thread may use (callers serialise access with their own lock)."""
+    conn = sqlite3.connect(path, check_same_thread=False)
+    return conn, Database(conn)
+
+
 def load_chunk_rows(db: Database) -> list[dict]:
     return list(db["chunks"].rows_where(order_by="rowid")) if db["chunks"].exists() else []
 

@@ -28,7 +28,9 @@ def _m0001(db: Database) -> None:
     db["settings"].create({"key": str, "value": str}, pk="key")
 
 
-KNOWN = {m.name for m in migrations._migrations}
+def known_migrations() -> set[str]:
+    """Every migration this version defines; computed on call so migrations declared further down count."""
+    return {m.name for m in migrations._migrations}
 
 
 def open_user_db(path: Path) -> Database:
@@ -42,7 +44,7 @@ def open_user_db(path: Path) -> Database:
         applied = {m.name for m in migrations.applied(db)} if existed else set()
     except sqlite3.DatabaseError as exc:
         raise UserDbError(f"{path} is not a readable database ({exc}); it was left untouched.") from exc
-    newer = applied - KNOWN
+    newer = applied - known_migrations()
     if newer:
         conn.close()
         raise UserDbError(f"{path} was written by a newer version of the app (migrations {sorted(newer)}); "
@@ -89,3 +91,31 @@ def get_setting(db: Database, key: str, default: Any = None) -> Any:
 def set_setting(db: Database, key: str, value: Any) -> None:
     with db.atomic():
         db["settings"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
+
+
+@migrations(name="0003_reviews_overrides")
+def _m0003(db: Database) -> None:
+    """The user's verdict override beside the grader's, FSRS cards and their review log."""
+    db["attempts"].add_column("override_verdict", str)
+    db["attempts"].add_column("overridden_at", float)
+    db["cards"].create({"key": str, "kind": str, "question_id": str, "point_id": str, "card_json": str,
+                        "due": float, "created_at": float}, pk="key")
+    db["cards"].create_index(["due"])
+    db["reviews"].create({"id": int, "attempt_id": int, "card_key": str, "question_id": str, "rating": int,
+                          "proposed": int, "scheduled": int, "reviewed_at": float, "due_before": float}, pk="id")
+    db["reviews"].create_index(["card_key"])
+    db["reviews"].create_index(["attempt_id"])
+
+
+@migrations(name="0002_interviews")
+def _m0002(db: Database) -> None:
+    """Mock interviews: settings and live state per interview, and each answer as it is submitted."""
+    db["interviews"].create({
+        "id": int, "started_at": float, "updated_at": float, "finished_at": float, "status": str,
+        "settings_json": str, "state_json": str, "score": int, "question_count": int, "report_md": str,
+    }, pk="id")
+    db["interviews"].create_index(["status"])
+    db["interview_answers"].create({
+        "interview_id": int, "position": int, "question_id": str, "answer": str, "outcome": str,
+        "seconds": float, "submitted_at": float, "attempt_id": int,
+    }, pk=("interview_id", "position"))

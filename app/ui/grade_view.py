@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QTextBrowser
 from app.core.model import Grade, Question
 
 COLOURS = {"correct": "#1b7f3b", "partial": "#b26a00", "incorrect": "#b3261e"}
-FLAG_TEXT = {"instructions-to-grader": "contains instructions to the grader", "empty": "empty or evasive",
+FLAG_TEXT = {"evasive": "does not commit to an answer", "recommends-both": "recommends doing both","instructions-to-grader": "contains instructions to the grader", "empty": "empty or evasive",
              "too-short": "very short", "keyword-list": "a list of keywords with no argument",
              "off-topic": "off-topic"}
 
@@ -35,11 +35,11 @@ class GradeView(QTextBrowser):
         self.setHtml(f"<p style='color:#555'>{escape(status)}</p>" if status else "")
 
     def show_status(self, question: Question, status: str) -> None:
-        self.question, self.status = question, status
+        self.question, self.grade, self.explanation, self.status = question, None, "", status
         self._render()
 
     def show_verdict(self, question: Question, grade: Grade) -> None:
-        self.question, self.grade = question, grade
+        self.question, self.grade, self.explanation = question, grade, ""
         self.status = "Writing the explanation..."
         self._render()
 

@@ -9,6 +9,9 @@ from app.library import Library
 from app.llm.choose import resolve_model
 from app.llm.grader import embedding_similarity
 from app.storage import userdb
+from app.ui.dashboard_view import DashboardView
+from app.ui.history_view import HistoryView
+from app.ui.interview_view import InterviewView
 from app.ui.model_dialog import ModelDialog
 from app.ui.notes_view import NotesView
 from app.ui.practice_view import PracticeView
@@ -31,6 +34,12 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.practice, "Practice")
         self.tabs.addTab(self.notes, "Notes")
+        self.history = HistoryView(library, db)
+        self.progress = DashboardView(library, db)
+        self.tabs.addTab(self.history, "History")
+        self.tabs.addTab(self.progress, "Progress")
+        self.interview = InterviewView(library, db)
+        self.tabs.addTab(self.interview, "Interview")
         self.setCentralWidget(self.tabs)
         self.model_state = "none"
         self.model_label = QLabel()
@@ -52,6 +61,17 @@ class MainWindow(QMainWindow):
         self.practice.question_shown.connect(self.prime_requested)
         self.practice.section_clicked.connect(self.open_section)
         self.notes.practice_requested.connect(self.practice_topic)
+        self.history.section_clicked.connect(self.open_section)
+        self.history.data_changed.connect(self.practice.review_bar.refresh)
+        self.progress.section_clicked.connect(self.open_section)
+        self.progress.question_requested.connect(self.practice_question)
+        self.progress.practice_requested.connect(lambda: self.tabs.setCurrentWidget(self.practice))
+        self.interview.grade_requested.connect(self.worker.grade)
+        self.worker.verdict_ready.connect(self.interview.on_verdict)
+        self.worker.grading_finished.connect(self.interview.on_finished)
+        self.worker.grading_failed.connect(self.interview.on_failed)
+        self.interview.section_clicked.connect(self.open_section)
+        self.interview.lock_changed.connect(self.lock_for_interview)
         if library.problems:
             self.statusBar().showMessage(library.problems[0].splitlines()[0], 15000)
 
@@ -62,6 +82,8 @@ class MainWindow(QMainWindow):
             self.practice.show_question(self.library.by_id[last])
         else:
             self.practice.next_question()
+        if self.interview.check_unfinished():
+            self.tabs.setCurrentWidget(self.interview)
         self.load_model()
 
     def load_model(self) -> None:
@@ -99,7 +121,19 @@ class MainWindow(QMainWindow):
         self.tabs.setCurrentWidget(self.practice)
         self.practice.set_topic(topic)
 
+    def practice_question(self, question) -> None:
+        self.tabs.setCurrentWidget(self.practice)
+        self.practice.show_question(question)
+
+    def lock_for_interview(self, locked: bool) -> None:
+        """No notes (nor other help) while an interview-mode interview runs."""
+        for index in range(self.tabs.count()):
+            self.tabs.setTabEnabled(index, not locked or self.tabs.widget(index) is self.interview)
+        if locked:
+            self.tabs.setCurrentWidget(self.interview)
+
     def closeEvent(self, event) -> None:
+        self.interview.shutdown()
         self.practice.save_draft()
         self.practice.cancel_grading()
         self.thread.quit()

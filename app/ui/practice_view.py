@@ -14,6 +14,7 @@ from app.core.model import DIFFICULTIES, Grade, Question
 from app.library import ANY, Library
 from app.storage import userdb
 from app.ui.grade_view import GradeView
+from app.ui.review_view import ReviewBar
 
 DRAFT_DELAY_MS = 300
 
@@ -58,6 +59,8 @@ class PracticeView(QWidget):
         self.draft_label.setStyleSheet("color: #777")
         self.grade_view = GradeView()
         self.grade_view.section_clicked.connect(self.section_clicked)
+        self.review_bar = ReviewBar(library, db)
+        self.review_bar.question_requested.connect(self.show_question)
         self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_DELAY_MS)
         self._draft_timer.timeout.connect(self.save_draft)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
@@ -79,6 +82,7 @@ class PracticeView(QWidget):
         top_layout.addWidget(self.question_label)
         top_layout.addWidget(self.answer, 1)
         top_layout.addLayout(buttons)
+        top_layout.addWidget(self.review_bar)
         splitter = QSplitter(Qt.Vertical)
         splitter.addWidget(top)
         splitter.addWidget(self.grade_view)
@@ -117,6 +121,7 @@ class PracticeView(QWidget):
         self.answer.blockSignals(False)
         self.draft_label.setText("Draft restored" if self.answer.toPlainText() else "")
         self.grade_view.clear_grade()
+        self.review_bar.clear()
         self.submit_button.setEnabled(True)
         userdb.set_setting(self.db, "current_question", question.id)
         self.question_shown.emit(question)
@@ -180,6 +185,7 @@ class PracticeView(QWidget):
                 "choice": grade.choice, "verdict": grade.verdict, "score": grade.score,
                 "grade_json": json.dumps(grade.to_dict()), "model": grade.grader,
                 "grade_seconds": grade.timings.get("total_s", 0.0)})
+            self.review_bar.record(self.attempt_id)
 
     def on_failed(self, request_id: int, message: str) -> None:
         if request_id != self.request_id or self.question is None:

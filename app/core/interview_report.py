@@ -1,0 +1,172 @@
+"""The interview report: per-question results, overall score and topics, a next session; as Markdown or HTML."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html import escape
+
+from app.core.interview import GRADED_OUTCOMES, Interview, InterviewSettings, format_clock
+from app.core.model import Question
+
+VERDICT_COLOURS = {"correct": "#1b7f3b", "partial": "#b26a00", "incorrect": "#b3261e"}
+
+
+@dataclass
+class QuestionResult:
+    number: int
+    question_id: str
+    topic: str
+    difficulty: str
+    prompt: str
+    outcome: str
+    status: str                 # graded, awaiting grade, not graded (skipped or not answered)
+    verdict: str
+    score: int | None
+    seconds: float
+    choice: str
+    right: str
+    missed: list[str]
+    read: list[tuple[str, str]]  # (section id, heading)
+    grader: str
+
+
+@dataclass
+class Report:
+    title: str
+    settings: str
+    status: str
+    results: list[QuestionResult]
+    score: int
+    pending: int
+    seconds: float
+    strongest: list[tuple[str, int]]
+    weakest: list[tuple[str, int]]
+    suggestion: InterviewSettings
+    suggestion_text: str
+    topic_titles: dict[str, str] = field(default_factory=dict)
+
+
+def build_report(interview: Interview, questions: dict[str, Question], topic_titles: dict[str, str],
+                 started: str = "") -> Report:
+    results = [_result(i, slot, questions.get(slot.question_id)) for i, slot in enumerate(interview.slots)]
+    scored = [r for r in results if r.score is not None]
+    score = round(sum(r.score for r in scored) / len(scored)) if scored else 0
+    by_topic: dict[str, list[int]] = {}
+    for r in scored:
+        by_topic.setdefault(r.topic, []).append(r.score)
+    ranked = sorted(((t, round(sum(s) / len(s))) for t, s in by_topic.items()), key=lambda item: (-item[1], item[0]))
+    if len(ranked) > 1:
+        strongest, weakest = ranked[:2] if len(ranked) > 3 else ranked[:1], list(reversed(ranked[-2:]))[:len(ranked) - 1]
+    else:  # one topic is strong or weak by its own score, not by comparison
+        strongest, weakest = [t for t in ranked if t[1] >= 70], [t for t in ranked if t[1] < 70]
+    suggestion, text = suggest_next(interview.settings, score, [t for t, s in reversed(ranked) if s < 70][:2],
+                                    topic_titles)
+    status = {"finished": "finished", "abandoned": "abandoned"}.get(interview.phase, "in progress")
+    return Report(f"Mock interview{' - ' + started if started else ''}", interview.settings.summary(), status,
+                  results, score, sum(r.status == "awaiting grade" for r in results), interview.session_elapsed,
+                  [(topic_titles.get(t, t), s) for t, s in strongest], [(topic_titles.get(t, t), s) for t, s in weakest],
+                  suggestion, text, topic_titles)
+
+
+def _result(index: int, slot, question: Question | None) -> QuestionResult:
+    grade = slot.grade
+    if grade is not None:
+        status, verdict, score = "graded", grade.verdict, grade.score
+    elif slot.outcome in GRADED_OUTCOMES:
+        status, verdict, score = "awaiting grade", "", None
+    else:
+        status, verdict, score = "not graded", "incorrect", 0
+
+    def label(option_id: str) -> str:
+        option = question.option(option_id) if question else None
+        return option.label if option else ("no clear choice" if option_id in ("", "none") else option_id)
+
+    missed = ([p.text for p in grade.key_points if not p.made] if grade
+              else [p.text for p in question.key_points] if question and status == "not graded" else [])
+    read = ([(c.section_id, c.heading) for c in grade.citations] if grade and grade.citations
+            else [(ref, ref) for ref in (question.notes if question else ())])
+    return QuestionResult(index + 1, slot.question_id, slot.topic, slot.difficulty,
+                          question.prompt if question else "(this question is no longer in the bank)",
+                          slot.outcome or "not answered", status, verdict, score, slot.seconds,
+                          label(grade.choice) if grade else ("-" if status == "not graded" else "awaiting grade"),
+                          label(question.correct) if question else (grade.correct if grade else "?"),
+                          missed, read, grade.grader if grade else "")
+
+
+def suggest_next(settings: InterviewSettings, score: int, weak: list[str],
+                 titles: dict[str, str]) -> tuple[InterviewSettings, str]:
+    """A short session on the weakest topics, pitched by the overall score."""
+    if score < 50:
+        mix, level = {"easy": 1, "medium": 1, "hard": 0}, "easy to medium"
+    elif score < 75:
+        mix, level = {"easy": 0, "medium": 2, "hard": 1}, "mostly medium"
+    else:
+        mix, level = {"easy": 0, "medium": 1, "hard": 2}, "mostly hard"
+    suggestion = InterviewSettings(count=3, seconds_per_question=240, topics=tuple(weak), weak_topics=not weak,
+                                   difficulty_mix=mix, mode=settings.mode)
+    where = " and ".join(titles.get(t, t) for t in weak) if weak else "a mix weighted towards your weak topics"
+    return suggestion, f"Quick 3 x 4 min on {where}, {level}."
+
+
+def report_markdown(report: Report) -> str:
+    lines = [f"# {report.title}", "", f"- Settings: {report.settings}", f"- Status: {report.status}",
+             f"- Score: {report.score}/100{_provisional(report)}", f"- Time used: {format_clock(report.seconds)}",
+             f"- Strongest: {_topics(report.strongest)}", f"- Weakest: {_topics(report.weakest)}",
+             f"- Next session: {report.suggestion_text}", ""]
+    for r in report.results:
+        lines += [f"## {r.number}. {r.question_id} ({report.topic_titles.get(r.topic, r.topic)}, {r.difficulty})", "",
+                  f"> {r.prompt}", "",
+                  f"- Result: {_verdict_text(r)}", f"- Time used: {format_clock(r.seconds)} ({r.outcome})",
+                  f"- Your choice: {r.choice}", f"- Right choice: {r.right}"]
+        if r.missed:
+            lines += ["- Key points missed:"] + [f"  - {m}" for m in r.missed]
+        if r.read:
+            lines += ["- Read in the notes:"] + [f"  - {heading} (`{ref}`)" for ref, heading in r.read]
+        if r.grader:
+            lines.append(f"- Graded by: {r.grader}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def report_html(report: Report) -> str:
+    parts = [f"<h1>{escape(report.title)}</h1><table cellpadding='3'>",
+             _row("Settings", escape(report.settings)), _row("Status", escape(report.status)),
+             _row("Score", f"<b>{report.score}/100</b>{escape(_provisional(report))}"),
+             _row("Time used", format_clock(report.seconds)),
+             _row("Strongest", escape(_topics(report.strongest))), _row("Weakest", escape(_topics(report.weakest))),
+             _row("Next session", escape(report.suggestion_text)), "</table>"]
+    for r in report.results:
+        colour = VERDICT_COLOURS.get(r.verdict, "#555")
+        parts.append(f"<h2>{r.number}. {escape(report.topic_titles.get(r.topic, r.topic))} · {escape(r.difficulty)}"
+                     f" <span style='color:{colour}'>{escape(_verdict_text(r))}</span></h2>")
+        parts.append(f"<p style='color:#444'>{escape(r.prompt)}</p><p><b>Time used:</b> {format_clock(r.seconds)} "
+                     f"({escape(r.outcome)}) &nbsp; <b>Your choice:</b> {escape(r.choice)} &nbsp; "
+                     f"<b>Right choice:</b> {escape(r.right)}</p>")
+        if r.missed:
+            parts.append("<p><b>Key points missed</b></p><ul>" + "".join(f"<li>{escape(m)}</li>" for m in r.missed)
+                         + "</ul>")
+        if r.read:
+            parts.append("<p><b>Read in the notes</b></p><ul>" + "".join(
+                f"<li><a href='cite:{escape(ref)}'>{escape(heading)}</a></li>" for ref, heading in r.read) + "</ul>")
+        if r.grader:
+            parts.append(f"<p style='color:#888; font-size:9pt'>Graded by {escape(r.grader)}</p>")
+    return "".join(parts)
+
+
+def _row(label: str, value: str) -> str:
+    return f"<tr><td><b>{label}</b></td><td>{value}</td></tr>"
+
+
+def _verdict_text(r: QuestionResult) -> str:
+    if r.status == "awaiting grade":
+        return "awaiting grade"
+    if r.status == "not graded":
+        return f"{r.outcome}, 0/100"
+    return f"{r.verdict}, {r.score}/100" + (" (rubric only)" if r.grader == "rubric only" else "")
+
+
+def _provisional(report: Report) -> str:
+    return f" (provisional: {report.pending} answer(s) awaiting grades)" if report.pending else ""
+
+
+def _topics(items: list[tuple[str, int]]) -> str:
+    return ", ".join(f"{title} ({score})" for title, score in items) or "-"

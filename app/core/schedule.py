@@ -1,0 +1,51 @@
+"""FSRS scheduling through the `fsrs` package: cards as plain dicts, replayed from their review logs."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Iterable
+
+import fsrs
+
+DEFAULT_RETENTION = 0.9
+MIN_RETENTION, MAX_RETENTION = 0.7, 0.97
+RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+
+
+def scheduler(retention: float = DEFAULT_RETENTION) -> fsrs.Scheduler:
+    """Day-based steps (no minute-long learning steps) and no fuzz, so replaying a history is exact."""
+    if not MIN_RETENTION <= retention <= MAX_RETENTION:
+        raise ValueError(f"desired retention must be between {MIN_RETENTION} and {MAX_RETENTION}, got {retention}")
+    return fsrs.Scheduler(desired_retention=retention, learning_steps=(), relearning_steps=(), enable_fuzzing=False)
+
+
+def utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, timezone.utc)
+
+
+def new_card(created_at: float) -> dict:
+    """A card never reviewed: due at once."""
+    return fsrs.Card(card_id=1, due=utc(created_at)).to_dict()
+
+
+def is_due(card: dict, now: float) -> bool:
+    return fsrs.Card.from_dict(card).due <= utc(now)
+
+
+def due_at(card: dict) -> float:
+    return fsrs.Card.from_dict(card).due.timestamp()
+
+
+def replay(reviews: Iterable[tuple[float, int]], created_at: float, retention: float = DEFAULT_RETENTION) -> dict:
+    """The card after these (reviewed_at, rating) reviews, in time order, under this retention."""
+    logs = [fsrs.ReviewLog(card_id=1, rating=fsrs.Rating(rating), review_datetime=utc(at), review_duration=None)
+            for at, rating in reviews]
+    card = fsrs.Card(card_id=1, due=utc(created_at))
+    return scheduler(retention).reschedule_card(card, logs).to_dict()
+
+
+def retrievability(card: dict, now: float, retention: float = DEFAULT_RETENTION) -> float | None:
+    """The probability of recalling the card now; None for a card never reviewed."""
+    parsed = fsrs.Card.from_dict(card)
+    if parsed.last_review is None:
+        return None
+    return float(scheduler(retention).get_card_retrievability(parsed, utc(now)))

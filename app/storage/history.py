@@ -1,0 +1,183 @@
+"""Attempt history, verdict overrides and the FSRS review log, stored in the user database."""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from app.core import schedule
+from app.core.model import VERDICTS, Grade
+from app.core.review import AGAIN, GOOD, effective_verdict, propose_rating
+from app.storage.userdb import get_setting, set_setting
+
+RETENTION_KEY = "desired_retention"
+
+
+@dataclass
+class ReviewResult:
+    attempt_id: int
+    proposed: int
+    rating: int
+    scheduled: bool  # False: the question was not due, so this was cramming and the schedule did not move
+    due: float       # when the question is due next
+
+
+def all_attempts(db: Database) -> list[dict]:
+    return list(db["attempts"].rows_where(order_by="id"))
+
+
+def get_attempt(db: Database, attempt_id: int) -> dict | None:
+    rows = list(db["attempts"].rows_where("id = ?", [attempt_id]))
+    return rows[0] if rows else None
+
+
+def attempt_grade(attempt: dict) -> Grade | None:
+    return Grade.from_dict(json.loads(attempt["grade_json"])) if attempt.get("grade_json") else None
+
+
+def desired_retention(db: Database) -> float:
+    return float(get_setting(db, RETENTION_KEY, schedule.DEFAULT_RETENTION))
+
+
+def set_desired_retention(db: Database, value: float) -> None:
+    """Store the setting and reschedule every card as if it had always been scheduled with it."""
+    schedule.scheduler(value)  # refuses an out-of-range value before anything is written
+    with db.atomic():
+        set_setting(db, RETENTION_KEY, value)
+        for row in list(db["cards"].rows):
+            _replay(db, row["key"], value)
+
+
+def record_review(db: Database, attempt_id: int, now: float | None = None) -> ReviewResult | None:
+    """Log the graded attempt as a review of its question and of its key points (concepts).
+
+    A card that is not due is crammed: the review is logged but the card keeps its schedule."""
+    attempt = get_attempt(db, attempt_id)
+    grade = attempt_grade(attempt) if attempt else None
+    if grade is None:
+        return None
+    now = time.time() if now is None else now
+    proposed = propose_rating(effective_verdict(attempt), attempt["score"], attempt.get("answer_seconds"))
+    if proposed is None:
+        return None
+    retention = desired_retention(db)
+    with db.atomic():
+        _forget_reviews(db, attempt_id, retention)
+        card = _card(db, grade.question_id, "question", "", now)
+        scheduled = schedule.is_due(json.loads(card["card_json"]), now)
+        _log(db, attempt_id, card["key"], grade.question_id, proposed, proposed, scheduled, now, card["due"])
+        for point in grade.key_points:
+            point_card = _card(db, grade.question_id, "point", point.id, now)
+            rating = GOOD if point.made else AGAIN
+            _log(db, attempt_id, point_card["key"], grade.question_id, rating, rating, scheduled, now, point_card["due"])
+            if scheduled:
+                _replay(db, point_card["key"], retention)
+        due = _replay(db, card["key"], retention) if scheduled else card["due"]
+    return ReviewResult(attempt_id, proposed, proposed, scheduled, due)
+
+
+def change_rating(db: Database, attempt_id: int, rating: int) -> ReviewResult:
+    """The user's own rating for the attempt's question review; the card is replayed if it counted."""
+    if rating not in schedule.RATINGS:
+        raise ValueError(f"rating must be one of {sorted(schedule.RATINGS)}, got {rating}")
+    review = question_review(db, attempt_id)
+    if review is None:
+        raise ValueError(f"attempt {attempt_id} has no review to rate")
+    with db.atomic():
+        db["reviews"].update(review["id"], {"rating": rating})
+        due = _replay(db, review["card_key"], desired_retention(db)) if review["scheduled"] else card_due(db, review["card_key"])
+    return ReviewResult(attempt_id, review["proposed"], rating, bool(review["scheduled"]), due)
+
+
+def set_override(db: Database, attempt_id: int, verdict: str | None, now: float | None = None) -> None:
+    """Store the user's verdict beside the grader's (None removes it) and re-rate the attempt's review."""
+    if verdict is not None and verdict not in VERDICTS:
+        raise ValueError(f"verdict must be one of {VERDICTS}, got {verdict!r}")
+    attempt = get_attempt(db, attempt_id)
+    if attempt is None:
+        raise ValueError(f"no attempt with id {attempt_id}")
+    with db.atomic():
+        db["attempts"].update(attempt_id, {"override_verdict": verdict,
+                                           "overridden_at": (time.time() if now is None else now) if verdict else None})
+        review = question_review(db, attempt_id)
+        if review is not None:
+            rating = propose_rating(verdict or attempt["verdict"], attempt["score"], attempt.get("answer_seconds"))
+            db["reviews"].update(review["id"], {"proposed": rating, "rating": rating})
+            if review["scheduled"]:
+                _replay(db, review["card_key"], desired_retention(db))
+
+
+def question_review(db: Database, attempt_id: int) -> dict | None:
+    rows = list(db["reviews"].rows_where("attempt_id = ? AND card_key = (SELECT question_id FROM attempts WHERE id = ?)",
+                                         [attempt_id, attempt_id]))
+    return rows[0] if rows else None
+
+
+def cards(db: Database, kind: str = "question") -> list[dict]:
+    return list(db["cards"].rows_where("kind = ?", [kind], order_by="due"))
+
+
+def due_cards(db: Database, until: float, kind: str = "question") -> list[dict]:
+    return list(db["cards"].rows_where("kind = ? AND due <= ?", [kind, until], order_by="due"))
+
+
+def card_due(db: Database, key: str) -> float:
+    return db["cards"].get(key)["due"]
+
+
+def reviews(db: Database) -> list[dict]:
+    return list(db["reviews"].rows_where(order_by="reviewed_at, id"))
+
+
+def _card(db: Database, question_id: str, kind: str, point_id: str, now: float) -> dict:
+    key = question_id if kind == "question" else f"{question_id}/{point_id}"
+    rows = list(db["cards"].rows_where("key = ?", [key]))
+    if rows:
+        return rows[0]
+    card = schedule.new_card(now)
+    row = {"key": key, "kind": kind, "question_id": question_id, "point_id": point_id,
+           "card_json": json.dumps(card), "due": schedule.due_at(card), "created_at": now}
+    db["cards"].insert(row)
+    return row
+
+
+def _log(db: Database, attempt_id: int, key: str, question_id: str, rating: int, proposed: int, scheduled: bool,
+         now: float, due_before: float) -> None:
+    db["reviews"].insert({"attempt_id": attempt_id, "card_key": key, "question_id": question_id, "rating": rating,
+                          "proposed": proposed, "scheduled": int(scheduled), "reviewed_at": now,
+                          "due_before": due_before})
+
+
+def _forget_reviews(db: Database, attempt_id: int, retention: float) -> None:
+    """Drop an attempt's earlier reviews (it was graded again) and undo their effect on the cards."""
+    keys = [r["card_key"] for r in db["reviews"].rows_where("attempt_id = ? AND scheduled = 1", [attempt_id])]
+    db["reviews"].delete_where("attempt_id = ?", [attempt_id])
+    for key in keys:
+        _replay(db, key, retention)
+
+
+def _replay(db: Database, key: str, retention: float) -> float:
+    """Recompute a card from its counted reviews; returns its new due time."""
+    row = db["cards"].get(key)
+    counted = db["reviews"].rows_where("card_key = ? AND scheduled = 1", [key], order_by="reviewed_at, id")
+    card = schedule.replay([(r["reviewed_at"], r["rating"]) for r in counted], row["created_at"], retention)
+    due = schedule.due_at(card)
+    db["cards"].update(key, {"card_json": json.dumps(card), "due": due})
+    return due
+
+
+def overridden_attempts(db: Database) -> list[dict]:
+    return list(db["attempts"].rows_where("override_verdict IS NOT NULL AND grade_json != ''", order_by="id"))
+
+
+def sync_reviews(db: Database) -> int:
+    """Log reviews for graded attempts that have none (mock interviews, attempts from before reviews existed),
+    in the order they were answered and as of their submission time; returns how many were logged."""
+    rows = db.execute("SELECT id, submitted_at FROM attempts WHERE verdict IN ('correct', 'partial', 'incorrect') "
+                      "AND grade_json != '' AND id NOT IN (SELECT attempt_id FROM reviews) "
+                      "ORDER BY submitted_at, id").fetchall()
+    for attempt_id, submitted_at in rows:
+        record_review(db, attempt_id, now=submitted_at)
+    return len(rows)

@@ -1,0 +1,106 @@
+"""Small QtCharts builders for the dashboard: horizontal mastery bars, a day-by-day bar chart, a trend line."""
+from __future__ import annotations
+
+from datetime import date, datetime, time as day_time
+
+from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QDateTimeAxis,
+                              QHorizontalStackedBarSeries, QLineSeries, QValueAxis)
+from PySide6.QtCore import QDateTime, QMargins, Qt
+from PySide6.QtGui import QColor, QPainter
+
+from app.ui.grade_view import COLOURS
+
+BAR_COLOUR = "#4a78c2"
+BANDS = (("70% and above", 70, 101, COLOURS["correct"]), ("40-69%", 40, 70, COLOURS["partial"]),
+         ("below 40%", 0, 40, COLOURS["incorrect"]))
+
+
+def chart_view(title: str) -> QChartView:
+    chart = QChart()
+    chart.setTitle(title)
+    chart.legend().hide()
+    chart.setMargins(QMargins(4, 4, 4, 4))
+    view = QChartView(chart)
+    view.setRenderHint(QPainter.Antialiasing)
+    view.setMinimumHeight(220)
+    return view
+
+
+def reset(chart: QChart) -> None:
+    chart.removeAllSeries()
+    for axis in chart.axes():
+        chart.removeAxis(axis)
+
+
+def _attach(chart: QChart, series, horizontal, vertical) -> None:
+    chart.addAxis(horizontal, Qt.AlignBottom)
+    chart.addAxis(vertical, Qt.AlignLeft)
+    series.attachAxis(horizontal)
+    series.attachAxis(vertical)
+
+
+def mastery_bars(chart: QChart, rows: list[tuple[str, float]]) -> None:
+    """One horizontal bar per (label, percent), coloured by band, weakest at the bottom."""
+    reset(chart)
+    series = QHorizontalStackedBarSeries()
+    for name, low, high, colour in BANDS:
+        bar_set = QBarSet(name)
+        bar_set.setColor(QColor(colour))
+        bar_set.append([value if low <= value < high else 0.0 for _, value in rows])
+        series.append(bar_set)
+    series.setBarWidth(0.7)
+    chart.addSeries(series)
+    categories = QBarCategoryAxis()
+    categories.append([label for label, _ in rows])
+    categories.setTruncateLabels(False)
+    values = QValueAxis()
+    values.setRange(0, 100)
+    values.setLabelFormat("%d")
+    _attach(chart, series, values, categories)
+    chart.legend().show()
+    chart.legend().setAlignment(Qt.AlignBottom)
+
+
+def day_bars(chart: QChart, days: list[tuple[date, int]], label: str) -> None:
+    reset(chart)
+    bar_set = QBarSet(label)
+    bar_set.setColor(QColor(BAR_COLOUR))
+    bar_set.append([float(n) for _, n in days])
+    series = QBarSeries()
+    series.append(bar_set)
+    series.setBarWidth(0.8)
+    chart.addSeries(series)
+    categories = QBarCategoryAxis()
+    # day numbers are unique within a fortnight (category labels must be); the months go in the axis title
+    categories.append([str(d.day) for d, _ in days])
+    if days:
+        categories.setTitleText(f"{days[0][0]:%d %b} - {days[-1][0]:%d %b}")
+    counts = QValueAxis()
+    counts.setRange(0, max([1, *[n for _, n in days]]))
+    counts.setLabelFormat("%d")
+    counts.applyNiceNumbers()
+    _attach(chart, series, categories, counts)
+
+
+def trend_line(chart: QChart, points: list[tuple[date, float]]) -> None:
+    reset(chart)
+    series = QLineSeries()
+    series.setColor(QColor(BAR_COLOUR))
+    series.setPointsVisible(True)
+    for day, value in points:
+        series.append(float(_ms(day)), value)
+    chart.addSeries(series)
+    axis = QDateTimeAxis()
+    axis.setFormat("dd MMM")
+    first, last = points[0][0], points[-1][0]
+    axis.setRange(QDateTime.fromMSecsSinceEpoch(_ms(first) - 43_200_000),
+                  QDateTime.fromMSecsSinceEpoch(_ms(last) + 43_200_000))
+    axis.setTickCount(min(max(len(points), 2), 8))
+    scores = QValueAxis()
+    scores.setRange(0, 100)
+    scores.setLabelFormat("%d")
+    _attach(chart, series, axis, scores)
+
+
+def _ms(day: date) -> int:
+    return int(datetime.combine(day, day_time(12)).timestamp() * 1000)

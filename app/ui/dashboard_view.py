@@ -1,0 +1,136 @@
+"""The progress tab: mastery per topic, score trend, attempts per day, reviews due, weakest key points."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from html import escape
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QStackedWidget, QTextBrowser, QVBoxLayout, QWidget)
+
+from app.core import schedule
+from app.library import Library
+from app.progress import Progress, gather
+from app.storage import history
+from app.ui.charts import chart_view, day_bars, mastery_bars, trend_line
+
+RECENT_DAYS = 14
+EMPTY_TEXT = ("<h2>No progress yet</h2><p>Answer your first question in the <b>Practice</b> tab. Every graded answer "
+              "adds to your mastery per topic, your score trend and your review schedule, and the key points you "
+              "miss most will show up here with the notes that teach them.</p>")
+
+
+class DashboardView(QWidget):
+    section_clicked = Signal(str)
+    question_requested = Signal(object)
+    practice_requested = Signal()
+
+    def __init__(self, library: Library, db):
+        super().__init__()
+        self.library, self.db = library, db
+        self.progress: Progress | None = None
+        self.summary = QLabel()
+        self.retention = QDoubleSpinBox(minimum=schedule.MIN_RETENTION, maximum=schedule.MAX_RETENTION,
+                                        singleStep=0.01, decimals=2)
+        self.retention.setToolTip("The chance of recalling a question that the schedule aims for: higher means "
+                                  "shorter intervals and more reviews")
+        self.retention.setValue(history.desired_retention(db))
+        self.retention.valueChanged.connect(self.set_retention)
+        header = QHBoxLayout()
+        header.addWidget(self.summary, 1)
+        header.addWidget(QLabel("Desired retention:"))
+        header.addWidget(self.retention)
+
+        self.empty = QWidget()
+        empty_layout = QVBoxLayout(self.empty)
+        self.empty_label = QLabel(EMPTY_TEXT, wordWrap=True, textFormat=Qt.RichText)
+        start = QPushButton("Start practising")
+        start.clicked.connect(self.practice_requested)
+        empty_layout.addStretch(1)
+        empty_layout.addWidget(self.empty_label)
+        empty_layout.addWidget(start, 0, Qt.AlignLeft)
+        empty_layout.addStretch(2)
+
+        self.charts = {"mastery": chart_view("Mastery per topic (%)"),
+                       "trend": chart_view("Score trend (mean score per day)"),
+                       "per_day": chart_view(f"Graded answers per day (last {RECENT_DAYS} days)"),
+                       "due": chart_view("Reviews due in the coming days")}
+        self.due_list = QListWidget()
+        self.due_list.setWordWrap(True)
+        self.due_list.itemActivated.connect(lambda item: self.question_requested.emit(item.data(Qt.UserRole)))
+        self.weak = QTextBrowser(openLinks=False)
+        self.weak.anchorClicked.connect(lambda url: self.section_clicked.emit(url.toString().removeprefix("cite:")))
+        grid = QGridLayout()
+        for n, chart in enumerate(self.charts.values()):
+            grid.addWidget(chart, n // 2, n % 2)
+        grid.addWidget(_boxed("Due today (double-click to practise)", self.due_list), 2, 0)
+        grid.addWidget(_boxed("Weakest key points", self.weak), 2, 1)
+        self.content = QWidget()
+        self.content.setLayout(grid)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.content)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self.stack, 1)
+        self.refresh()
+
+    def showEvent(self, event) -> None:
+        self.refresh()
+        super().showEvent(event)
+
+    def set_retention(self, value: float) -> None:
+        history.set_desired_retention(self.db, round(value, 2))
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.progress = p = gather(self.db, self.library.by_id, self.library.retrieve)
+        self.stack.setCurrentWidget(self.content if p.attempts else self.empty)
+        counts = ", ".join(f"{n} {v}" for v, n in p.verdicts.items())
+        self.summary.setText(f"<b>{p.attempts}</b> graded answers ({counts}) · <b>{len(p.due_today)}</b> reviews due today"
+                             if p.attempts else "")
+        if p.attempts:
+            self._draw(p)
+
+    def _draw(self, p: Progress) -> None:
+        titles = {n.id: n.title for n in self.library.notes}
+        mastery = sorted(p.mastery.items(), key=lambda kv: kv[1][0])
+        mastery_bars(self.charts["mastery"].chart(),
+                     [(_short(titles.get(topic, topic)) + (" *" if source == "verdicts" else ""), value * 100)
+                      for topic, (value, source) in mastery])
+        trend_line(self.charts["trend"].chart(), p.score_trend)
+        per_day = dict(p.per_day)
+        today = date.today()
+        recent = [(today - timedelta(days=n), per_day.get(today - timedelta(days=n), 0)) for n in range(RECENT_DAYS - 1, -1, -1)]
+        day_bars(self.charts["per_day"].chart(), recent, "answers")
+        day_bars(self.charts["due"].chart(), p.due_forecast, "reviews due")
+        self.due_list.clear()
+        for question in p.due_today:
+            item = QListWidgetItem(f"{question.id}: {' '.join(question.prompt.split())[:110]}...")
+            item.setData(Qt.UserRole, question)
+            self.due_list.addItem(item)
+        if not p.due_today:
+            self.due_list.addItem("Nothing due today. Free practice never moves a schedule that was not due.")
+        self.weak.setHtml(self._weak_html(p))
+
+    def _weak_html(self, p: Progress) -> str:
+        if not p.weak_points:
+            return "<p style='color:#555'>No key point missed yet.</p>"
+        rows = []
+        for point in p.weak_points:
+            link = (f" <a href='cite:{escape(point.section)}'>read {escape(point.section)}</a>" if point.section else "")
+            rows.append(f"<li>{escape(point.text)}<br><span style='color:#777'>missed {point.missed} of {point.seen}"
+                        f" · {escape(point.question_id)}</span>{link}</li>")
+        return "<ul>" + "".join(rows) + "</ul>"
+
+
+def _boxed(title: str, widget: QWidget) -> QGroupBox:
+    box = QGroupBox(title)
+    layout = QVBoxLayout(box)
+    layout.addWidget(widget)
+    return box
+
+
+def _short(title: str, limit: int = 24) -> str:
+    """Chart axes elide long labels to nothing at narrow widths; a short label always shows."""
+    return title if len(title) <= limit else title[:limit - 1].rstrip() + "…"

@@ -1,0 +1,175 @@
+"""The history tab: every attempt, filtered and searched; open one to see its grade and override it."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from html import escape
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from app.core.model import VERDICTS
+from app.core.review import effective_verdict
+from app.core.schedule import RATINGS
+from app.core.stats import HistoryFilter, filter_attempts
+from app.library import Library
+from app.storage import history
+from app.ui.grade_view import COLOURS, GradeView
+
+PERIODS = (("Any time", None), ("Today", 0), ("Last 7 days", 6), ("Last 30 days", 29))
+COLUMNS = ("When", "Topic", "Question", "Verdict", "Score", "Mode", "Graded by")
+
+
+class HistoryView(QWidget):
+    section_clicked = Signal(str)
+    data_changed = Signal()
+
+    def __init__(self, library: Library, db):
+        super().__init__()
+        self.library, self.db = library, db
+        self.current: dict | None = None
+        self.topic = QComboBox()
+        self.topic.addItem("Any topic", "")
+        for topic_id, title in library.topics():
+            self.topic.addItem(title, topic_id)
+        self.verdict = QComboBox()
+        self.verdict.addItem("Any verdict", "")
+        for verdict in reversed(VERDICTS):
+            self.verdict.addItem(verdict.capitalize(), verdict)
+        self.period = QComboBox()
+        for label, days in PERIODS:
+            self.period.addItem(label, days)
+        self.text = QLineEdit(placeholderText="Search answers, questions and feedback", clearButtonEnabled=True)
+        for combo in (self.topic, self.verdict, self.period):
+            combo.currentIndexChanged.connect(self.refresh)
+        self.text.textChanged.connect(self.refresh)
+        self.count = QLabel()
+        self.list = QTreeWidget(rootIsDecorated=False, uniformRowHeights=True, alternatingRowColors=True)
+        self.list.setHeaderLabels(COLUMNS)
+        self.list.header().setStretchLastSection(False)
+        self.list.header().setSectionResizeMode(2, QHeaderView.Stretch)
+        self.list.currentItemChanged.connect(lambda item, _: self.open_attempt(item.data(0, Qt.UserRole) if item else None))
+        self.header = QLabel(wordWrap=True, textFormat=Qt.RichText)
+        self.header.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.override_label = QLabel()
+        self.override_buttons = {}
+        overrides = QHBoxLayout()
+        overrides.addWidget(self.override_label, 1)
+        for verdict in reversed(VERDICTS):
+            button = QPushButton(f"Mark {verdict}")
+            button.setToolTip(f"You disagree with the grade: count this attempt as {verdict}")
+            button.clicked.connect(lambda _=False, v=verdict: self.override(v))
+            self.override_buttons[verdict] = button
+            overrides.addWidget(button)
+        self.undo_button = QPushButton("Use the grader's verdict")
+        self.undo_button.clicked.connect(lambda: self.override(None))
+        overrides.addWidget(self.undo_button)
+        self.grade_view = GradeView()
+        self.grade_view.section_clicked.connect(self.section_clicked)
+
+        filters = QHBoxLayout()
+        for widget, stretch in ((self.topic, 2), (self.verdict, 1), (self.period, 1), (self.text, 3), (self.count, 0)):
+            filters.addWidget(widget, stretch)
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 0, 0, 0)
+        detail_layout.addWidget(self.header)
+        detail_layout.addLayout(overrides)
+        detail_layout.addWidget(self.grade_view, 1)
+        splitter = QSplitter(Qt.Vertical)
+        splitter.addWidget(self.list)
+        splitter.addWidget(detail)
+        splitter.setSizes([280, 520])
+        layout = QVBoxLayout(self)
+        layout.addLayout(filters)
+        layout.addWidget(splitter, 1)
+        self.refresh()
+
+    def showEvent(self, event) -> None:
+        self.refresh()
+        super().showEvent(event)
+
+    def current_filter(self) -> HistoryFilter:
+        days = self.period.currentData()
+        since = date.today() - timedelta(days=days) if days is not None else None
+        return HistoryFilter(topic=self.topic.currentData(), verdict=self.verdict.currentData(), since=since,
+                             text=self.text.text())
+
+    def refresh(self) -> None:
+        selected = self.current["id"] if self.current else None
+        rows = filter_attempts(history.all_attempts(self.db), self.library.by_id, self.current_filter())
+        self.list.blockSignals(True)
+        self.list.clear()
+        for row in rows:
+            self.list.addTopLevelItem(self._item(row))
+        self.list.blockSignals(False)
+        total = len(history.all_attempts(self.db))
+        self.count.setText(f"{len(rows)} of {total}")
+        for column in (0, 1, 3, 4, 5, 6):
+            self.list.resizeColumnToContents(column)
+        match = next((self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount())
+                      if self.list.topLevelItem(i).data(0, Qt.UserRole) == selected), None)
+        if match:
+            self.list.setCurrentItem(match)
+        self.open_attempt(selected if match else None)
+
+    def _item(self, row: dict) -> QTreeWidgetItem:
+        question = self.library.by_id.get(row["question_id"])
+        topic = self.library.notes_by_id.get(question.topic) if question else None
+        verdict = effective_verdict(row)
+        shown = verdict + (" (yours)" if row.get("override_verdict") else "")
+        item = QTreeWidgetItem([datetime.fromtimestamp(row["submitted_at"] or 0).strftime("%Y-%m-%d %H:%M"),
+                                topic.title if topic else (question.topic if question else "?"),
+                                f"{row['question_id']}: {' '.join(question.prompt.split())[:120] if question else '(no longer in the bank)'}",
+                                shown, str(row["score"]), row.get("mode") or "", row.get("model") or ""])
+        item.setData(0, Qt.UserRole, row["id"])
+        if verdict in COLOURS:
+            item.setForeground(3, QColor(COLOURS[verdict]))
+        return item
+
+    def open_attempt(self, attempt_id: int | None) -> None:
+        self.current = history.get_attempt(self.db, attempt_id) if attempt_id is not None else None
+        row = self.current
+        for button in (*self.override_buttons.values(), self.undo_button):
+            button.setVisible(row is not None and bool(row["grade_json"]))
+        if row is None:
+            self.header.setText("<p style='color:#555'>" + (
+                "Select an attempt to see its answer and grade." if self.list.topLevelItemCount() else
+                "No attempts yet. Answer a question in the Practice tab; every attempt is kept here.") + "</p>")
+            self.override_label.setText("")
+            self.grade_view.clear_grade()
+            return
+        question = self.library.by_id.get(row["question_id"])
+        when = datetime.fromtimestamp(row["submitted_at"] or 0).strftime("%A %d %B %Y, %H:%M")
+        self.header.setText(
+            f"<p style='color:#555'>{escape(row['question_id'])} · {escape(row.get('mode') or '')} · {when} · "
+            f"answered in {(row.get('answer_seconds') or 0) / 60:.1f} min</p>"
+            f"<p>{escape(question.prompt if question else '(this question is no longer in the bank)')}</p>"
+            f"<p><b>Your answer:</b> {escape(row['answer'] or '').replace(chr(10), '<br>')}</p>")
+        grade = history.attempt_grade(row)
+        if grade is None or question is None:
+            self.override_label.setText("")
+            self.grade_view.clear_grade("This attempt was not graded (grading was cancelled or failed).")
+            return
+        self.grade_view.show_final(question, grade)
+        self._show_override(row)
+
+    def _show_override(self, row: dict) -> None:
+        review = history.question_review(self.db, row["id"])
+        rating = f" · review rating {RATINGS[review['rating']]}" + ("" if review["scheduled"] else " (cramming)") if review else ""
+        if row.get("override_verdict"):
+            text = f"Grader said <b>{row['verdict']}</b>; you marked it <b>{row['override_verdict']}</b>{rating}"
+        else:
+            text = f"Grader's verdict: <b>{row['verdict']}</b>{rating}. Disagree?"
+        self.override_label.setText(text)
+        for verdict, button in self.override_buttons.items():
+            button.setEnabled(verdict != effective_verdict(row))
+        self.undo_button.setVisible(bool(row.get("override_verdict")))
+
+    def override(self, verdict: str | None) -> None:
+        if self.current is None:
+            return
+        history.set_override(self.db, self.current["id"], None if verdict == self.current["verdict"] else verdict)
+        self.refresh()
+        self.data_changed.emit()

@@ -1,0 +1,239 @@
+"""The main window driven by pytest-qt: load a model, answer, grade, cancel, drafts, notes and citations."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage, QTextCursor
+
+from app import paths
+from app.core.model import VERDICTS
+from app.library import open_library
+from app.storage.userdb import attempts, open_user_db, set_setting
+from app.ui.main_window import MainWindow
+
+QID = "fine-tuning-vs-rag-001"
+ANSWER = ("I recommend retrieval-augmented generation: index the wiki and look up the relevant pages at query time. "
+          "The wiki changes every day, so an index updated in minutes stays current. Users need the source page, "
+          "and retrieval gives citations naturally.")
+LOAD_TIMEOUT_MS = 60_000
+GRADE_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def make_window(qtbot, bank_in_data_dir: Path):
+    """Builds MainWindow(open_library(), open_user_db()) the way app.ui.run does, with a saved model choice."""
+    def make(model_path: str | Path | None = None) -> MainWindow:
+        db = open_user_db(paths.user_db_path())
+        if model_path is not None:
+            set_setting(db, "model_path", str(model_path))
+        window = MainWindow(open_library(), db)
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        return window
+    return make
+
+
+@pytest.fixture
+def no_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    monkeypatch.setenv("COACH_MODELS_DIR", str(empty))
+    return empty
+
+
+def ready_window(make_window, qtbot, smol_path: Path) -> MainWindow:
+    window = make_window(smol_path)
+    window.start()
+    qtbot.waitUntil(lambda: window.model_state == "ready", timeout=LOAD_TIMEOUT_MS)
+    return window
+
+
+def submit_with_keyboard(qtbot, window: MainWindow) -> None:
+    """Ctrl+Return in the answer box, then wait until the worker's grade has reached the view."""
+    practice = window.practice
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    practice.answer.setFocus()
+    qtbot.waitUntil(practice.answer.hasFocus)
+    before = len(attempts(window.db))
+    qtbot.keyClick(practice.answer, Qt.Key_Return, Qt.ControlModifier)
+    assert len(attempts(window.db)) == before + 1, "Ctrl+Return did not submit"
+    assert not practice.submit_button.isEnabled()
+    qtbot.waitUntil(practice.submit_button.isEnabled, timeout=GRADE_TIMEOUT_MS)
+    assert practice.grade_view.grade is not None, practice.grade_view.toPlainText()
+
+
+def click_citation(qtbot, window: MainWindow, heading: str) -> None:
+    view = window.practice.grade_view
+    found = view.document().find(heading)
+    assert not found.isNull(), f"citation {heading!r} is not shown"
+    cursor = QTextCursor(view.document())
+    cursor.setPosition((found.selectionStart() + found.selectionEnd()) // 2)
+    view.setTextCursor(cursor)
+    view.ensureCursorVisible()
+    with qtbot.waitSignal(view.section_clicked, timeout=5000) as clicked:
+        qtbot.mouseClick(view.viewport(), Qt.LeftButton, pos=view.cursorRect(cursor).center())
+    return clicked.args[0]
+
+
+def test_answer_grade_store_and_cite(make_window, qtbot, smol_path: Path, tmp_path: Path) -> None:
+    window = ready_window(make_window, qtbot, smol_path)
+    assert "SmolLM2" in window.model_label.toolTip()
+    question = window.library.by_id[QID]
+    window.practice.show_question(question)
+    qtbot.keyClicks(window.practice.answer, ANSWER)
+    assert window.practice.answer.toPlainText() == ANSWER
+
+    submit_with_keyboard(qtbot, window)
+
+    view = window.practice.grade_view
+    grade = view.grade
+    assert grade is not None and grade.question_id == QID and grade.verdict in VERDICTS
+    shown = view.toPlainText()
+    assert f"{grade.verdict.capitalize()}" in shown and f"{grade.score}/100" in shown
+    assert "Graded by SmolLM2-135M-Instruct.Q4_1.gguf" in shown
+    rows = attempts(window.db, QID)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["answer"] == ANSWER and row["verdict"] == grade.verdict and row["score"] == grade.score
+    assert row["model"] == grade.grader and "sha256 b179c9523d0e" in row["model"]
+    assert json.loads(row["grade_json"])["verdict"] == grade.verdict
+    assert window.practice.answer.toPlainText() == ANSWER
+
+    shot = tmp_path / "practice-after-grading.png"
+    assert window.grab().save(str(shot))
+    image = QImage(str(shot))
+    assert image.width() > 500 and image.height() > 400
+    assert len({image.pixel(x, y) for x in range(0, image.width(), 40) for y in range(0, image.height(), 40)}) > 3
+
+    assert grade.citations, "a strong answer to this question should cite the notes"
+    target = grade.citations[0]
+    assert click_citation(qtbot, window, target.heading) == target.section_id
+    assert window.tabs.currentWidget() is window.notes
+    assert window.notes.current_note == target.section_id.split("#")[0]
+
+
+def test_cancel_keeps_the_answer_and_a_pending_attempt(make_window, qtbot, smol_path: Path) -> None:
+    window = ready_window(make_window, qtbot, smol_path)
+    practice = window.practice
+    practice.show_question(window.library.by_id[QID])
+    qtbot.keyClicks(practice.answer, ANSWER)
+    done: list[str] = []
+    window.worker.grading_finished.connect(lambda *_: done.append("finished"))
+    window.worker.grading_failed.connect(lambda _id, message: done.append(message))
+    with qtbot.waitSignal(window.worker.token_received, timeout=GRADE_TIMEOUT_MS):
+        qtbot.mouseClick(practice.submit_button, Qt.LeftButton)
+    assert practice.cancel_button.isEnabled()
+    qtbot.mouseClick(practice.cancel_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: bool(done), timeout=GRADE_TIMEOUT_MS)
+    qtbot.wait(50)  # let any late signal of the cancelled request arrive: it must be ignored
+    assert practice.answer.toPlainText() == ANSWER
+    assert practice.submit_button.isEnabled() and not practice.cancel_button.isEnabled()
+    assert "Grading cancelled; your answer is kept" in practice.grade_view.toPlainText()
+    rows = attempts(window.db, QID)
+    assert [(r["verdict"], r["grade_json"], r["answer"]) for r in rows] == [("pending", "", ANSWER)]
+
+
+def test_cancelled_grading_shows_no_verdict(make_window, qtbot, smol_path: Path) -> None:
+    window = ready_window(make_window, qtbot, smol_path)
+    practice = window.practice
+    practice.show_question(window.library.by_id[QID])
+    qtbot.keyClicks(practice.answer, ANSWER)
+    with qtbot.waitSignal(window.worker.token_received, timeout=GRADE_TIMEOUT_MS):
+        qtbot.mouseClick(practice.submit_button, Qt.LeftButton)
+    qtbot.mouseClick(practice.cancel_button, Qt.LeftButton)
+    assert practice.grade_view.grade is None
+    assert "/100" not in practice.grade_view.toPlainText()
+
+
+def test_resubmit_starts_a_fresh_explanation(make_window, qtbot, smol_path: Path) -> None:
+    window = ready_window(make_window, qtbot, smol_path)
+    practice = window.practice
+    practice.show_question(window.library.by_id[QID])
+    qtbot.keyClicks(practice.answer, ANSWER)
+    submit_with_keyboard(qtbot, window)
+    assert practice.grade_view.explanation
+    at_verdict: list[str] = []
+    window.worker.verdict_ready.connect(lambda *_: at_verdict.append(practice.grade_view.explanation))
+    submit_with_keyboard(qtbot, window)
+    assert len(attempts(window.db, QID)) == 2
+    assert at_verdict == [""]
+
+
+def test_draft_survives_a_new_window(make_window, qtbot, no_models: Path) -> None:
+    first = make_window()
+    first.start()
+    question = first.library.by_id["quantization-002"]
+    first.practice.show_question(question)
+    qtbot.keyClicks(first.practice.answer, "Half an answer about int8")
+    first.close()
+
+    second = make_window()
+    second.start()
+    assert second.practice.question is not None and second.practice.question.id == question.id
+    assert second.practice.answer.toPlainText() == "Half an answer about int8"
+    assert second.practice.draft_label.text() == "Draft restored"
+    assert attempts(second.db) == []
+
+
+def test_no_model_still_grades_from_the_rubric(make_window, qtbot, no_models: Path) -> None:
+    window = make_window()
+    assert window.library.embedder is None
+    window.start()
+    assert window.model_state == "none"
+    assert "none" in window.model_label.text() and str(no_models) in window.model_label.toolTip()
+    window.practice.show_question(window.library.by_id[QID])
+    qtbot.keyClicks(window.practice.answer, ANSWER)
+    submit_with_keyboard(qtbot, window)
+    grade = window.practice.grade_view.grade
+    assert grade is not None and grade.grader == "rubric only" and grade.choice == "rag"
+    assert "Graded by rubric only" in window.practice.grade_view.toPlainText()
+    assert attempts(window.db, QID)[0]["model"] == "rubric only"
+
+
+def test_corrupt_model_fails_with_its_name(make_window, qtbot, tmp_path: Path) -> None:
+    corrupt = tmp_path / "corrupt-model.gguf"
+    corrupt.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 4096)
+    window = make_window(corrupt)
+    window.start()
+    qtbot.waitUntil(lambda: window.model_state == "failed", timeout=LOAD_TIMEOUT_MS)
+    assert "failed" in window.model_label.text()
+    assert "corrupt-model.gguf" in window.model_label.toolTip()
+    assert "corrupt-model.gguf" in window.statusBar().currentMessage()
+    window.practice.show_question(window.library.by_id[QID])
+    qtbot.keyClicks(window.practice.answer, ANSWER)
+    submit_with_keyboard(qtbot, window)
+    assert window.practice.grade_view.grade.grader == "rubric only"
+
+
+def test_notes_open_section_and_practice_this_topic(make_window, qtbot, no_models: Path) -> None:
+    window = make_window()
+    window.start()
+    notes = window.notes
+    window.tabs.setCurrentWidget(notes)
+    assert notes.open_section("fine-tuning-vs-rag#decision-guide") is True
+    assert notes.current_note == "fine-tuning-vs-rag"
+    assert notes.title.text() == window.library.notes_by_id["fine-tuning-vs-rag"].title
+    assert "Decision guide" in notes.browser.toPlainText()
+    qtbot.waitUntil(lambda: notes.browser.verticalScrollBar().value() > 0)  # scrolled to the section
+    assert notes.open_section("no-such-note") is False
+
+    qtbot.mouseClick(notes.practice_button, Qt.LeftButton)
+    assert window.tabs.currentWidget() is window.practice
+    assert window.practice.topic.currentData() == "fine-tuning-vs-rag"
+    assert window.practice.question.topic == "fine-tuning-vs-rag"
+
+
+def test_notes_search_lists_sections(make_window, qtbot, no_models: Path) -> None:
+    window = make_window()
+    qtbot.keyClicks(window.notes.search_box, "semantic caching")
+    assert window.notes.list.count() > 0
+    assert window.notes.list.item(0).data(256).startswith("latency-cost#")
+    assert "bm25" in window.notes.mode_label.text()
+    window.notes.search_box.clear()
+    qtbot.keyClicks(window.notes.search_box, "zebra saxophone quilt")
+    assert window.notes.list.count() == 0 and "Not in the notes" in window.notes.mode_label.text()

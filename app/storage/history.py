@@ -34,7 +34,13 @@ def get_attempt(db: Database, attempt_id: int) -> dict | None:
 
 
 def attempt_grade(attempt: dict) -> Grade | None:
-    return Grade.from_dict(json.loads(attempt["grade_json"])) if attempt.get("grade_json") else None
+    """The stored grade, or None when there is none or it cannot be read (it is never rewritten)."""
+    if not attempt.get("grade_json"):
+        return None
+    try:
+        return Grade.from_dict(json.loads(attempt["grade_json"]))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def desired_retention(db: Database) -> float:

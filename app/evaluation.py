@@ -7,6 +7,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from app.content.questions import validate_question
+from app.core.jsonl import jsonl_rows
 from app.core.metrics import accuracy, f1, macro_f1, percentile, quadratic_weighted_kappa, split_of
 from app.llm.grader import GradingTools, grade_answer
 
@@ -21,14 +22,10 @@ def read_cases(paths: list[Path], bank: dict) -> list[dict]:
     """Cases with their question resolved; a bad line names file and line and nothing is graded."""
     cases, problems = [], []
     for path in paths:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
+        for number, row, error in jsonl_rows(path):
             where = f"{path}:{number}"
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{where}: not valid JSON ({exc.msg})")
+            if error:
+                problems.append(f"{where}: {error}")
                 continue
             ref = row.get("question")
             if isinstance(ref, dict):

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from app.content.errors import ContentError
 from app.content.notes import note_links, parse_note, word_count
 from app.content.questions import parse_question_file
+from app.core.jsonl import jsonl_rows
 from app.core.model import Note, Question
 
 MIN_QUESTIONS_PER_NOTE = 3
@@ -74,13 +74,9 @@ def _rel(root: Path, path: Path) -> str:
 def _read_jsonl(folder: Path, content: ContentSet) -> list[dict]:
     rows = []
     for path in sorted(folder.glob("*.jsonl")):
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                content.errors.append(ContentError(_rel(content.root, path), number, f"not valid JSON: {exc.msg}"))
+        for number, row, error in jsonl_rows(path):
+            if error:
+                content.errors.append(ContentError(_rel(content.root, path), number, error))
                 continue
             rows.append(dict(row, _file=_rel(content.root, path), _line=number))
     return rows

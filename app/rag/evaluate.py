@@ -1,10 +1,10 @@
 """Retrieval evaluation: recall@1, recall@5, MRR and latency for BM25, dense and hybrid search."""
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
+from app.core.jsonl import jsonl_rows
 from app.core.metrics import percentile
 
 METHODS = ("bm25", "dense", "hybrid")
@@ -13,13 +13,9 @@ METHODS = ("bm25", "dense", "hybrid")
 def read_queries(paths: list[Path]) -> list[dict]:
     rows, problems = [], []
     for path in paths:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                problems.append(f"{path}:{number}: not valid JSON ({exc.msg})")
+        for number, row, error in jsonl_rows(path):
+            if error:
+                problems.append(f"{path}:{number}: {error}")
                 continue
             if not row.get("query") or not row.get("relevant"):
                 problems.append(f"{path}:{number}: needs 'query' and a non-empty 'relevant' list")

@@ -29,7 +29,7 @@ INJECTION = re.compile(
 HEDGE = re.compile(r"\bit depends\b|\bdepends on\b|\bhard to say\b|\beither way\b|\bnot sure\b|\bidk\b|"
                    r"\bno (single|one) (right )?answer\b|\bboth have (their )?(pros|merits|trade)|\bcan'?t say\b|"
                    r"\bwithout more (info|information|details|context)\b|\bno idea\b", re.I)
-BOTH = re.compile(r"\b(do|use|doing|using|combine|go with|want|need|recommend|pick|choose|try)\s+both\b|\bwhy not both\b|"
+BOTH = re.compile(r"^\W*both\b|\b(do|use|doing|using|combine|go with|want|need|recommend|pick|choose|try)\s+both\b|\bwhy not both\b|"
                   r"\bboth\s*[:!]|\bi'?d combine\b|\bwouldn'?t pick one\b|\bcombine (them|the two|both)\b|"
                   r"\bdefen[cs]e in depth\b", re.I)
 OFF_TOPIC_RELEVANCE = 0.28  # share of the answer's words in the question's vocabulary (dev split: off-topic median 0.21)
@@ -123,7 +123,8 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
     length = max(len(answer), 1)
     lowered = answer.lower()
     first = sentences(answer)[:1]
-    opening_end = first[0].end if first and len(words(first[0].text)) <= 8 else -1
+    opening_end = first[0].end if first else -1
+    opening_bonus = 2.5 if first and len(words(first[0].text)) <= 8 else 1.5
     evidence = {}
     for option_id, hits in mentions.items():
         score = 0.0
@@ -133,7 +134,7 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
             if any(cue in window for cue in DECISION_CUES):
                 weight += 1.0
             if position < opening_end:
-                weight += 2.5  # a short opening sentence naming an option is the recommendation
+                weight += opening_bonus  # the opening sentence usually states the recommendation
             score += -1.5 * weight if negated else weight
         evidence[option_id] = score
     positive = {k: v for k, v in evidence.items() if v > 0}
@@ -146,6 +147,25 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
     best = max(positive, key=positive.get)
     total = sum(positive.values())
     return evidence, best, positive[best] / total
+
+
+def semantic_choice(question: Question, answer: str, similarity: Similarity | None,
+                    margin: float = 0.08) -> tuple[str, float]:
+    """The option whose label and aliases are closest in meaning to the opening, affirmative sentences."""
+    if similarity is None:
+        return "none", 0.0
+    opening = [s.text for s in sentences(answer)[:2] if not is_negated(s.text)]
+    if not opening:
+        return "none", 0.0
+    best: dict[str, float] = {}
+    for option in question.options:
+        phrasings = [option.label, *option.aliases]
+        matrix = similarity(opening, phrasings)
+        best[option.id] = max(max(row) for row in matrix)
+    ranked = sorted(best.items(), key=lambda kv: -kv[1])
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < margin:
+        return "none", 0.0
+    return ranked[0][0], ranked[0][1]
 
 
 def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Similarity | None,
@@ -220,6 +240,9 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     evidence, choice, confidence = lexical_choice(question, clean)
     relevance = relevance_of(question, answer)
     flags = flags_for(question, answer, sents, relevance)
+    if choice == "none":
+        choice, confidence = semantic_choice(question, clean, similarity)
+        confidence *= 0.5  # weaker evidence than naming the option
     if choice == "none" and HEDGE.search(clean):
         flags.append("evasive")
     if BOTH.search(clean):

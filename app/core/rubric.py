@@ -149,25 +149,6 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
     return evidence, best, positive[best] / total
 
 
-def semantic_choice(question: Question, answer: str, similarity: Similarity | None,
-                    margin: float = 0.08) -> tuple[str, float]:
-    """The option whose label and aliases are closest in meaning to the opening, affirmative sentences."""
-    if similarity is None:
-        return "none", 0.0
-    opening = [s.text for s in sentences(answer)[:2] if not is_negated(s.text)]
-    if not opening:
-        return "none", 0.0
-    best: dict[str, float] = {}
-    for option in question.options:
-        phrasings = [option.label, *option.aliases]
-        matrix = similarity(opening, phrasings)
-        best[option.id] = max(max(row) for row in matrix)
-    ranked = sorted(best.items(), key=lambda kv: -kv[1])
-    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < margin:
-        return "none", 0.0
-    return ranked[0][0], ranked[0][1]
-
-
 def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Similarity | None,
                   threshold: float, require_polarity: bool = False) -> list[PointResult]:
     """A point is made when some sentence is close enough to one of its phrasings."""
@@ -240,9 +221,6 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     evidence, choice, confidence = lexical_choice(question, clean)
     relevance = relevance_of(question, answer)
     flags = flags_for(question, answer, sents, relevance)
-    if choice == "none":
-        choice, confidence = semantic_choice(question, clean, similarity)
-        confidence *= 0.5  # weaker evidence than naming the option
     if choice == "none" and HEDGE.search(clean):
         flags.append("evasive")
     if BOTH.search(clean):

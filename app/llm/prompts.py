@@ -35,14 +35,14 @@ def explanation_user(question: Question, grade: Grade, sections: list[tuple[str,
         f"Scenario: {question.prompt.strip()}",
         f"Right choice: {correct.label if correct else question.correct}",
         f"Why: {question.rationale.strip()}",
-        f"The candidate chose: {chosen.label if chosen else 'no clear option'}",
-        "Points the candidate made: " + ("; ".join(made) or "none"),
-        "Points the candidate missed: " + ("; ".join(missed) or "none"),
-        "Mistaken beliefs the candidate stated: " + ("; ".join(wrong) or "none"),
+        f"You chose: {chosen.label if chosen else 'no clear option'}",
+        "Points you made: " + ("; ".join(made) or "none"),
+        "Points you missed: " + ("; ".join(missed) or "none"),
+        "Mistaken beliefs you stated: " + ("; ".join(wrong) or "none"),
         f"Course notes:\n{notes}",
         "",
-        f"Their choice was {'right' if grade.choice == question.correct else 'wrong'}.",
-        "In 3 or 4 short sentences, speak to the candidate as 'you': say whether the choice was right, what they "
-        "argued well, what they missed, and why the right choice wins. Use only the facts above; do not add new "
-        "facts and do not give a score.",
+        f"Your choice was {'right' if grade.choice == question.correct else 'wrong'}.",
+        "In 3 or 4 short sentences addressed to me in the second person (\"You ...\"), say whether my choice was "
+        "right, what I argued well, what I missed, and why the right choice wins. Use only the facts above; do not "
+        "add new facts and do not give a score.",
     ])

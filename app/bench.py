@@ -12,21 +12,6 @@ from pathlib import Path
 from app import paths
 from app.core.metrics import percentile
 
-GUI_PROBE = """
-import os, sys, time
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-from PySide6.QtWidgets import QApplication
-from app.ui.run import build_window
-app = QApplication(sys.argv)
-window = build_window()
-while not window.isVisible() or not window.practice.question:
-    app.processEvents()
-app.processEvents()
-# a file, not stdout: llama.cpp silences file descriptors 1 and 2 while the model loads on the worker thread
-with open(os.environ["COACH_BENCH_SIGNAL"], "w") as signal:
-    signal.write("shown")
-window.close()
-"""
 
 
 def _line(name: str, value: str, budget: str = "") -> None:
@@ -40,7 +25,7 @@ def bench_startup() -> None:
         for n in range(3):
             signal = Path(tmp) / f"shown-{n}"
             started = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-c", GUI_PROBE], stderr=subprocess.DEVNULL,
+            proc = subprocess.Popen([sys.executable, "-m", "app.ui.startup_probe"], stderr=subprocess.DEVNULL,
                                     env=dict(os.environ, QT_QPA_PLATFORM="offscreen", COACH_BENCH_SIGNAL=str(signal)))
             while not signal.exists() and proc.poll() is None:
                 time.sleep(0.005)

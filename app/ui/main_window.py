@@ -1,4 +1,4 @@
-"""The main window: Practice and Notes tabs, the model status, and the wiring to the model worker."""
+"""The main window: the Practice, Notes, History, Progress and Interview tabs, the model status, the worker wiring."""
 from __future__ import annotations
 
 from PySide6.QtCore import Signal

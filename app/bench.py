@@ -115,8 +115,7 @@ def _scaled_notes(notes, factor: int):
 def bench_grading(library) -> None:
     from app.llm.choose import resolve_model
     from app.llm.engine import ChatEngine
-    from app.llm.grader import GradingTools, embedding_similarity, grade_answer
-    from app.llm.prompts import SYSTEM, choice_prefix
+    from app.llm.grader import GradingTools, embedding_similarity, grade_answer, prime_question
     print("Grading")
     question = library.by_id.get("fine-tuning-vs-rag-001") or library.questions[0]
     answer = ("I would not fine-tune here. The wiki changes every day, so anything trained into the weights goes "
@@ -141,7 +140,7 @@ def bench_grading(library) -> None:
     for primed in (False, True):
         engine.llm.reset()
         if primed:
-            engine.prime(engine.format(SYSTEM, choice_prefix(question)).rsplit("<<<", 1)[0] + "<<<\n")
+            prime_question(engine, question)
         marks = {}
         started = time.perf_counter()
         grade_answer(question, answer, tools,

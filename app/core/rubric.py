@@ -156,13 +156,15 @@ def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Si
     sentence_stems = [set(content_stems(s.text)) for s in sents]
     for point in points:
         phrasings = point.phrasings
+        phrasing_stems = [content_stems(p) for p in phrasings]
+        point_negated = any(is_negated(p) for p in phrasings)
         best, best_index = 0.0, -1
         sims = similarity([s.text for s in sents], phrasings) if (similarity and sents) else None
         for i, sentence in enumerate(sents):
-            lexical = max(containment(content_stems(p), sentence_stems[i]) for p in phrasings)
+            lexical = max(containment(stems, sentence_stems[i]) for stems in phrasing_stems)
             dense = max(sims[i]) if sims else lexical
             combined = 0.5 * lexical + 0.5 * dense if sims else lexical
-            if require_polarity and is_negated(sentence.text) != any(is_negated(p) for p in phrasings):
+            if require_polarity and is_negated(sentence.text) != point_negated:
                 combined *= 0.5
             if combined > best:
                 best, best_index = combined, i

@@ -10,6 +10,9 @@ from llama_cpp import Llama
 from app.llm.files import ModelFileError
 
 
+CACHE_LIMIT = 5000  # texts; the grader re-embeds the same key-point phrasings for every answer
+
+
 class Embedder:
     def __init__(self, path: Path, n_threads: int = 2):
         try:
@@ -31,7 +34,7 @@ class Embedder:
             if missing:
                 # one call batches several texts into each forward pass (about 2x faster than one by one)
                 self._cache.update(zip(missing, self.llm.embed(missing, normalize=True, truncate=True)))
-            if len(self._cache) > 5000:
+            vectors = [self._cache[t] for t in texts]
+            if len(self._cache) > CACHE_LIMIT:
                 self._cache.clear()
-                return [self.llm.embed(t, normalize=True, truncate=True) for t in texts]
-            return [self._cache[t] for t in texts]
+            return vectors

@@ -22,6 +22,7 @@ MODEL_MIN = 0.35        # otherwise the model's pick wins when it has at least t
 POINT_THRESHOLD = 0.45
 MISCONCEPTION_THRESHOLD = 0.62
 EXPLANATION_TOKENS = 140
+ANSWER_MARK = "\x00answer\x00"  # stands in for the answer when only the prompt before it is wanted
 
 
 @dataclass
@@ -43,6 +44,12 @@ def embedding_similarity(embed) -> Callable[[Sequence[str], Sequence[str]], list
         vectors = np.asarray(embed(list(rows) + list(columns)), dtype=np.float32)
         return np.clip(vectors[: len(rows)] @ vectors[len(rows):].T, 0.0, 1.0).tolist()
     return similarity
+
+
+def prime_question(engine: ChatEngine, question: Question) -> None:
+    """Evaluate the choice prompt up to the answer, so that grading pays only for the answer's tokens."""
+    prompt = engine.format(SYSTEM, choice_user(question, ANSWER_MARK))
+    engine.prime(prompt[: prompt.index(ANSWER_MARK)])
 
 
 def model_choice(engine: ChatEngine, question: Question, answer: str) -> dict[str, float]:
@@ -106,7 +113,8 @@ def _citations(question: Question, grade: Grade, tools: GradingTools) -> tuple[l
     if tools.retrieve is None:
         return [], "no index"
     missed = " ".join(p.text for p in grade.key_points if not p.made)
-    query = f"{question.option(question.correct).label if question.option(question.correct) else ''}. {question.rationale} {missed}"
+    correct = question.option(question.correct)
+    query = f"{correct.label if correct else ''}. {question.rationale} {missed}"
     boost = [ref.split("#")[0] for ref in question.notes]
     hits, mode = tools.retrieve(query, 3, boost)
     return [Citation(h.section_id, h.path, h.snippet, round(h.cosine or h.score, 3)) for h in hits], mode

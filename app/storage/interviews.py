@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from app.storage import history
-from app.storage.userdb import load_draft, save_draft
+from app.storage.userdb import grade_columns, load_draft, save_draft
 
 GRADED_VERDICTS = ("correct", "partial", "incorrect")
 
@@ -63,10 +63,7 @@ def record_grade(db: Database, interview_id: int, position: int, grade: dict[str
         rows = list(db["interview_answers"].rows_where("interview_id = ? and position = ?", [interview_id, position]))
         if rows and rows[0]["attempt_id"] is not None:
             attempt_id = rows[0]["attempt_id"]
-            db["attempts"].update(attempt_id, {
-                "choice": grade["choice"], "verdict": grade["verdict"], "score": grade["score"],
-                "grade_json": json.dumps(grade), "model": grade.get("grader", ""),
-                "grade_seconds": grade.get("timings", {}).get("total_s", 0.0)})
+            db["attempts"].update(attempt_id, grade_columns(grade))
         save_state(db, interview_id, state, **changes)
     if attempt_id is not None:
         history.record_review(db, attempt_id)

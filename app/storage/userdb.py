@@ -78,6 +78,13 @@ def update_attempt(db: Database, attempt_id: int, changes: dict[str, Any]) -> No
         db["attempts"].update(attempt_id, changes)
 
 
+def grade_columns(grade: dict[str, Any]) -> dict[str, Any]:
+    """The attempt columns a grade (Grade.to_dict()) fills in."""
+    return {"choice": grade["choice"], "verdict": grade["verdict"], "score": grade["score"],
+            "grade_json": json.dumps(grade), "model": grade.get("grader", ""),
+            "grade_seconds": grade.get("timings", {}).get("total_s", 0.0)}
+
+
 def attempts(db: Database, question_id: str | None = None) -> list[dict]:
     where, args = ("question_id = ?", [question_id]) if question_id else (None, None)
     return list(db["attempts"].rows_where(where, args, order_by="id"))

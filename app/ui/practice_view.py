@@ -172,25 +172,24 @@ class PracticeView(QWidget):
         if request_id == self.request_id:
             self.grade_view.add_token(piece)
 
-    def on_finished(self, request_id: int, grade: Grade) -> None:
+    def _request_ended(self, request_id: int) -> bool:
+        """True (and the buttons reset) when this is the answer to the current request."""
         if request_id != self.request_id or self.question is None:
-            return
+            return False
         self.cancel_event = None
         self.cancel_button.setEnabled(False)
         self.submit_button.setEnabled(True)
+        return True
+
+    def on_finished(self, request_id: int, grade: Grade) -> None:
+        if not self._request_ended(request_id):
+            return
         self.grade_view.show_final(self.question, grade)
         if self.attempt_id is not None:
-            import json
-            userdb.update_attempt(self.db, self.attempt_id, {
-                "choice": grade.choice, "verdict": grade.verdict, "score": grade.score,
-                "grade_json": json.dumps(grade.to_dict()), "model": grade.grader,
-                "grade_seconds": grade.timings.get("total_s", 0.0)})
+            userdb.update_attempt(self.db, self.attempt_id, userdb.grade_columns(grade.to_dict()))
             self.review_bar.record(self.attempt_id)
 
     def on_failed(self, request_id: int, message: str) -> None:
-        if request_id != self.request_id or self.question is None:
+        if not self._request_ended(request_id):
             return
-        self.cancel_event = None
-        self.cancel_button.setEnabled(False)
-        self.submit_button.setEnabled(True)
         self.grade_view.show_status(self.question, message + " Your answer is saved; submit again to retry.")

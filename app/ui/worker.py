@@ -9,8 +9,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.files import ModelFileError
-from app.llm.grader import GradingTools, grade_answer
-from app.llm.prompts import SYSTEM, choice_prefix
+from app.llm.grader import GradingTools, grade_answer, prime_question
 
 
 class ModelWorker(QObject):
@@ -48,7 +47,7 @@ class ModelWorker(QObject):
         if self.engine is None:
             return
         try:
-            self.engine.prime(self.engine.format(SYSTEM, choice_prefix(question)).rsplit("<<<", 1)[0] + "<<<\n")
+            prime_question(self.engine, question)
         except Exception:  # noqa: BLE001 - priming is an optimisation; grading will evaluate the prompt anyway
             traceback.print_exc()
 

@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from app.rag.chunking import Chunk, chunk_notes
+from app.rag.chunking import chunk_notes
 from app.storage import index_store
 
 Embed = Callable[[Sequence[str]], list[list[float]]]

@@ -17,7 +17,7 @@ def run_gui() -> int:
     except UserDbError as exc:
         QMessageBox.critical(None, "Interview Coach", str(exc))
         return 1
-    window = build_window(db)
+    window = build_window(db)  # noqa: F841 - the window must stay referenced while the event loop runs
     return app.exec()
 
 

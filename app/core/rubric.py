@@ -235,7 +235,8 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance)
 
 
-BLOCKING_FLAGS = ("instructions-to-grader", "empty", "keyword-list", "off-topic", "evasive")
+NO_ANSWER_FLAGS = ("empty", "keyword-list", "off-topic", "evasive")  # nothing recommended: the choice is none
+BLOCKING_FLAGS = ("instructions-to-grader", *NO_ANSWER_FLAGS)
 
 
 def verdict_and_score(question: Question, choice: str, points: list[PointResult],

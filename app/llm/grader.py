@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.core.model import Citation, Grade, Question
-from app.core.rubric import BLOCKING_FLAGS, rubric_signals, verdict_and_score, without_injection
+from app.core.rubric import BLOCKING_FLAGS, NO_ANSWER_FLAGS, rubric_signals, verdict_and_score, without_injection
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user
 
@@ -64,7 +64,7 @@ def model_choice(engine: ChatEngine, question: Question, answer: str) -> dict[st
 
 
 def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str]) -> tuple[str, float]:
-    if any(f in flags for f in ("empty", "keyword-list", "off-topic", "evasive")):
+    if any(f in flags for f in NO_ANSWER_FLAGS):
         return "none", 0.9
     if "recommends-both" in flags:
         return lexical, lexical_conf

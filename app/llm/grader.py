@@ -132,13 +132,7 @@ def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_t
     t = time.perf_counter()
     text = tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, on_token).strip()
     grade.timings["explanation_s"] = time.perf_counter() - t
-    return _whole_sentences(text)
-
-
-def _whole_sentences(text: str) -> str:
-    """Drop a sentence the token limit cut off mid-way."""
-    end = max(text.rfind(mark) for mark in ".!?")
-    return text[: end + 1] if 0 < end < len(text) - 1 else text
+    return text
 
 
 def rubric_explanation(question: Question, grade: Grade) -> str:

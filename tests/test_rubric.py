@@ -54,6 +54,31 @@ def test_x_over_y(question, answer: str, expected: str) -> None:
     assert choice(question, answer) == expected
 
 
+@pytest.mark.parametrize("qid, answer, rejected, wanted", [
+    # the rejected option sits between the verb and "for"/"with"; the wanted one after it
+    ("guardrails-003", "Swap the serial LLM review for a lightweight safety model alongside generation.",
+     "serial-llm-review", "parallel-classifier"),
+    ("prompt-engineering-002", "Stop rewording the instruction. Put the policy text in the prompt.", "reword",
+     "include-policy"),
+    # a new verb phrase ends the rejection: greedy is wanted here
+    ("decoding-001", "Don't keep 1.0 with retries. Drop the randomness and go greedy, the total has one right answer.",
+     "retry", "greedy"),
+    # "won't help" right after the option's name, although a word of the name comes back later in the sentence
+    ("rag-002", "A larger embedding model won't help here - any dense model smears exact codes together, bigger or "
+     "not. Go the other way: add lexical matching next to the vectors.", "bigger-embeddings", "hybrid"),
+])
+def test_rejection_scope(questions: dict, qid: str, answer: str, rejected: str, wanted: str) -> None:
+    evidence, picked, _ = lexical_choice(questions[qid], answer)
+    assert evidence[rejected] < 0 and picked == wanted
+
+
+def test_words_shared_with_other_options_do_not_name_one(questions: dict) -> None:
+    # "help-centre pages" and "model" also belong to other options: this does not mention fine-tuning
+    q = questions["hallucination-001"]
+    evidence = lexical_choice(q, "I'd put the actual help-centre pages in front of the model.")[0]
+    assert evidence["fine-tune"] == 0.0
+
+
 def test_no_option_named_gives_none(question) -> None:
     evidence, picked, confidence = lexical_choice(question, "It depends on many things, honestly.")
     assert picked == "none" and confidence == 0.0 and set(evidence) == {"rag", "fine-tune"}

@@ -49,8 +49,16 @@ class RubricSignals:
     relevance: float = 0.0
 
 
+# Words in many option names across the bank (model: 39% of options; keep, add, switch, run: 9-14%): a mention of
+# an option needs at least one word that is its own.
+GENERIC_STEMS = frozenset(content_stems("model models llm keep add switch run before first every one send set answer "
+                                        "data system user question"))
 NEGATORS = frozenset("not no never avoid avoiding skip skipping instead without against rather than nor neither "
                      "reject rejecting".split())
+CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n,:]")  # "1.0" and "e.g" do not end a clause
+CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|[\n,]")
+REPLACERS = frozenset("stop stopping drop dropping ditch ditching replace replacing swap swapping remove removing "
+                      "abandon scrap".split())
 AFTER_NEGATIVE = re.compile(r"^\W*(\w+\W+){0,3}?(is|are|would be|will be|seems?)?\W*(not|n't|the wrong|a bad|a mistake|"
                             r"overkill|unnecessary|not needed|pointless|wasteful|weak|go stale|goes stale|gets stale|"
                             r"has no idea|fails?|breaks?)\b|^\W*(\w+\W+){0,2}?(won't|wouldn't|doesn't|"
@@ -68,8 +76,10 @@ def option_phrases(option) -> list[list[str]]:
     return phrases
 
 
-def _find(phrase: list[str], tokens: list[tuple[str, int]]) -> list[tuple[int, int]]:
-    """(start index, end index) of windows holding enough of the phrase's stems."""
+def _find(phrase: list[str], tokens: list[tuple[str, int]], distinctive: set[str] | None = None) -> list[tuple[int, int]]:
+    """(start index, end index) of windows holding enough of the phrase's stems. The window ends where the last
+    stem it needs is found. When `distinctive` is given, a window counts only if it holds one of those stems
+    (words the scenario and the other options do not use), so shared words alone never name an option."""
     n = len(phrase)
     need = n if n <= 2 else max(2, math.ceil(0.6 * n))
     width = n + 1 if n <= 2 else 2 * n
@@ -78,11 +88,15 @@ def _find(phrase: list[str], tokens: list[tuple[str, int]]) -> list[tuple[int, i
     while i < len(stems):
         if stems[i] in phrase:
             window = stems[i:i + width]
-            hit = {s for s in window if s in phrase}
-            if len(hit) >= need:
-                last = max(k for k in range(len(window)) if window[k] in phrase)
-                found.append((i, i + last))
-                i += last + 1
+            seen: set[str] = set()
+            for k, s in enumerate(window):
+                if s in phrase:
+                    seen.add(s)
+                    if len(seen) >= need:
+                        break
+            if len(seen) >= need and (not distinctive or seen & distinctive):
+                found.append((i, i + k))
+                i += k + 1
                 continue
         i += 1
     return found
@@ -93,17 +107,26 @@ def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int
     lowered = answer.lower()
     tokens = positioned_stems(answer)
     found: dict[str, list[tuple[int, bool]]] = {}
+    phrases = {option.id: option_phrases(option) for option in question.options}
+    combined = both_option(question)  # "do both" is found by its own rule, so its words are not a rival's
     for option in question.options:
+        others = {s for other, ps in phrases.items() if other not in (option.id, combined) for p in ps for s in p}
+        others |= GENERIC_STEMS
         taken: list[tuple[int, int]] = []
-        for phrase in sorted(option_phrases(option), key=len, reverse=True):
-            for start, end in _find(phrase, tokens):
+        for phrase in sorted(phrases[option.id], key=len, reverse=True):
+            if len(phrase) == 1 and phrase[0] in others:
+                continue  # one word that also names another option (or nothing in particular)
+            own = set(phrase) - others
+            distinctive = own or set(phrase) - GENERIC_STEMS
+            for start, end in _find(phrase, tokens, distinctive):
                 if not any(s <= start <= e or s <= end <= e for s, e in taken):
                     taken.append((start, end))
         hits = []
         for start, end in sorted(taken):
             begin, finish = tokens[start][1], tokens[end][1]
-            clause_start = max(lowered.rfind(c, 0, begin) for c in ".;!?\n,:") + 1
-            clause_end = min([p for p in (lowered.find(c, finish) for c in ".;!?\n,") if p >= 0] or [len(lowered)])
+            clause_start = max([m.end() for m in CLAUSE_START.finditer(lowered, 0, begin)] or [0])
+            later = CLAUSE_END.search(lowered, finish)
+            clause_end = later.start() if later else len(lowered)
             before = lowered[clause_start:begin]
             after = lowered[finish:clause_end]
             after = after[after.find(" ") + 1:] if " " in after else ""
@@ -113,8 +136,16 @@ def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int
 
 
 def _negates(before: str) -> bool:
-    tail = words(before)
-    return any(w in NEGATORS or w.endswith("n't") for w in tail[-6:]) or "over" in tail[-2:]
+    tail = words(before)[-6:]
+    for i in range(len(tail) - 1, -1, -1):
+        if tail[i] in ("and", "then", "but", "so"):
+            break  # "drop the randomness and go greedy": a new verb phrase starts
+        if tail[i] in REPLACERS:
+            # "swap X for Y", "replace X with Y": X is rejected, Y is what they want
+            return not any(w in ("with", "for", "by", "to", "into") for w in tail[i + 1:])
+        if tail[i] in NEGATORS or tail[i].endswith("n't"):
+            return True
+    return "over" in tail[-2:]
 
 
 def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], str, float]:

@@ -55,6 +55,15 @@ def test_primed_prefix_gives_the_same_logprobs_as_a_cold_engine(engine: ChatEngi
     assert np.abs(engine.next_token_logprobs(full) - cold).max() < 1e-3  # the same prompt twice in a row
 
 
+def test_stream_can_finish_at_a_sentence_end(engine: ChatEngine) -> None:
+    prompt = engine.format(SYSTEM, "Describe a cat in five sentences.")
+    pieces: list[str] = []
+    text = engine.stream(prompt, 200, on_token=pieces.append, finish_after=8)
+    assert 8 <= len(pieces) < 200
+    assert text.rstrip().endswith((".", "!", "?")) and text == "".join(pieces)
+    assert not any(p.rstrip().endswith((".", "!", "?")) for p in pieces[7:-1])  # the first sentence end after 8
+
+
 def test_stream_reports_tokens_and_returns_their_concatenation(engine: ChatEngine) -> None:
     pieces: list[str] = []
     text = engine.stream(engine.format(SYSTEM, "Say hello in five words."), 16, on_token=pieces.append)

@@ -83,8 +83,9 @@ class ChatEngine:
         return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
 
     def stream(self, prompt: str, max_tokens: int, cancel: threading.Event | None = None,
-               on_token: Callable[[str], None] | None = None) -> str:
-        """Generate greedily from the prompt, calling on_token per piece; raises Cancelled when asked."""
+               on_token: Callable[[str], None] | None = None, finish_after: int | None = None) -> str:
+        """Generate greedily from the prompt, calling on_token per piece; raises Cancelled when asked.
+        With finish_after, stop at the first sentence end once that many pieces are out (max_tokens stays the cap)."""
         parts = []
         chunks: Iterable = self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0,
                                                       top_k=1, repeat_penalty=1.1, stream=True)
@@ -96,4 +97,6 @@ class ChatEngine:
                 parts.append(piece)
                 if on_token:
                     on_token(piece)
+                if finish_after is not None and len(parts) >= finish_after and piece.rstrip().endswith((".", "!", "?")):
+                    break
         return "".join(parts)

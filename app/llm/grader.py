@@ -21,7 +21,8 @@ MODEL_SURE = 0.9        # ...unless the model is at least this sure of another o
 MODEL_MIN = 0.35        # otherwise the model's pick wins when it has at least this probability
 POINT_THRESHOLD = 0.45
 MISCONCEPTION_THRESHOLD = 0.62
-EXPLANATION_TOKENS = 140
+EXPLANATION_TOKENS = 220  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
+EXPLANATION_FINISH = 110
 ANSWER_MARK = "\x00answer\x00"  # stands in for the answer when only the prompt before it is wanted
 
 
@@ -130,7 +131,7 @@ def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_t
     sections = [(c.section_id, c.snippet) for c in grade.citations]
     prompt = tools.engine.format(SYSTEM, explanation_user(question, grade, sections))
     t = time.perf_counter()
-    text = tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, on_token).strip()
+    text = tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, on_token, EXPLANATION_FINISH).strip()
     grade.timings["explanation_s"] = time.perf_counter() - t
     return text
 

@@ -8,8 +8,12 @@ import pytest
 
 from app.content.compile import compile_bank
 from app.library import open_library
-from app.rag.chunking import chunk_notes
-from app.rag.index import Retriever, sync_index
+import numpy as np
+
+from app.rag import index
+from app.rag.chunking import chunk_notes, plain_text
+from app.rag.evaluate import evaluate, read_queries
+from app.rag.index import Retriever, fuse, sync_index
 from app.storage.bank import load_notes, open_bank
 
 NONSENSE = "zebra saxophone quilt"
@@ -116,3 +120,39 @@ def test_open_library_without_an_embedding_model(bank_copy: Path, content_dir: P
     assert any("BM25" in p for p in library.problems)
     hits, mode = library.retrieve("semantic caching", 3)
     assert "bm25" in mode and hits and hits[0].note_id == "latency-cost"
+
+
+def test_plain_text_keeps_the_words_and_drops_the_markdown() -> None:
+    text = "| Situation | Choose |\n|---|:--:|\n| **Codes** in *queries* | [Hybrid search](hybrid-search.md#how-it-works) |"
+    assert plain_text(text).split() == ["Situation", "Choose", "Codes", "in", "queries", "Hybrid", "search"]
+    assert plain_text("2*3 = 6, `k` = 5") == "2*3 = 6, k = 5"
+
+
+def test_link_targets_are_not_indexed(bank_copy: Path) -> None:
+    db = open_bank(bank_copy)
+    assert db.execute("SELECT count(*) FROM chunks WHERE text LIKE '%.md#%'").fetchone()[0] > 0
+    assert db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH '\"md\"'").fetchone()[0] == 0
+
+
+def test_fusion_keeps_score_gaps_that_rank_fusion_loses() -> None:
+    # chunk 0 is first for BM25 by a hair, chunk 1 first for cosine by far: reciprocal ranks would tie them
+    fused = fuse(np.array([10.0, 9.9, 0.0]), np.array([0.2, 0.9, 0.1]))
+    assert fused[1] > fused[0] > fused[2]
+    assert fuse(np.array([4.0, 2.0, 0.0]), None).tolist() == [1.0, 0.5, 0.0]
+
+
+def test_a_new_index_format_rebuilds_without_re_embedding(bank_copy: Path, embedder, monkeypatch) -> None:
+    db = open_bank(bank_copy)
+    monkeypatch.setattr(index, "INDEX_FORMAT", index.INDEX_FORMAT + 1)
+    counting = CountingEmbed(embedder)
+    report = sync_index(db, load_notes(db), counting, embedder.model_id)
+    assert report.skipped is False and report.embedded == 0 and counting.texts == []
+    assert sync_index(db, load_notes(db), counting, embedder.model_id).skipped is True
+
+
+def test_hybrid_ranks_the_labelled_sections_at_least_as_well_as_either_part(retriever: Retriever,
+                                                                            content_dir: Path) -> None:
+    queries = read_queries(sorted((content_dir / "queries").glob("*.jsonl")))
+    report = evaluate(retriever, queries)
+    assert report["hybrid"]["recall_at_5"] >= max(report["bm25"]["recall_at_5"], report["dense"]["recall_at_5"])
+    assert report["hybrid"]["mrr"] >= max(report["bm25"]["mrr"], report["dense"]["mrr"])

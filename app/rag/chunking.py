@@ -9,6 +9,9 @@ from app.core.model import Note
 
 SKIPPED_HEADINGS = ("Related notes",)  # lists of links: they would only echo other notes' titles
 MAX_WORDS = 220  # a long section is cut at paragraph ends into parts of about this size
+LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+TABLE_RULE = re.compile(r"^\s*\|?[-:| ]+\|?\s*$", re.M)
+MARKUP = re.compile(r"\||\*\*|`|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)")
 
 
 @dataclass(frozen=True)
@@ -21,12 +24,18 @@ class Chunk:
     text: str
 
     @property
-    def digest(self) -> str:
-        return hashlib.sha256((self.path + "\n" + self.text).encode()).hexdigest()
+    def search_text(self) -> str:
+        """The text without Markdown syntax, for BM25 and the embedding."""
+        return plain_text(self.text)
 
     @property
     def embed_text(self) -> str:
-        return f"{self.path}\n{self.text}"
+        return f"{self.path}\n{self.search_text}"
+
+    @property
+    def digest(self) -> str:
+        """Keys the stored vector, so it hashes exactly the text that was embedded."""
+        return hashlib.sha256(self.embed_text.encode()).hexdigest()
 
 
 def chunk_notes(notes: list[Note]) -> list[Chunk]:
@@ -39,6 +48,14 @@ def chunk_notes(notes: list[Note]) -> list[Chunk]:
                 chunk_id = section.id if n == 1 else f"{section.id}~{n}"
                 chunks.append(Chunk(chunk_id, section.id, note.id, section.heading, section.path, part))
     return chunks
+
+
+def plain_text(text: str) -> str:
+    """Link targets ("chunking.md#definition"), table rules, pipes and emphasis marks out, words kept."""
+    text = LINK.sub(r"\1", text)
+    text = TABLE_RULE.sub("", text)
+    text = MARKUP.sub(" ", text)
+    return re.sub(r"[ \t]+", " ", text).strip()
 
 
 def _split(text: str) -> list[str]:

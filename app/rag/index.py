@@ -12,8 +12,10 @@ from app.rag.chunking import chunk_notes
 from app.storage import index_store
 
 Embed = Callable[[Sequence[str]], list[list[float]]]
-RRF_K = 60
-BOOST = 1.5          # RRF multiplier for chunks of the question's own notes
+INDEX_FORMAT = 2     # part of the index signature: bump when what is indexed changes, so old indexes rebuild
+BM25_WEIGHT = 0.4    # share of BM25 in the fused score, the rest is cosine (both min-max scaled per query)
+BM25_DEPTH = 100     # BM25 scores beyond this rank count as 0
+BOOST = 1.5          # fused-score multiplier for chunks of the question's own notes
 MIN_COSINE = 0.30    # below this (dense) a chunk is "not in the notes" and is never cited
 MIN_BM25 = 2.0       # the same gate when only BM25 is available
 WORD = re.compile(r"[A-Za-z0-9]+")
@@ -51,7 +53,7 @@ def sync_index(db, notes, embed: Embed | None, model_id: str) -> BuildReport:
     """Bring the index in line with the notes; a no-change call only compares one signature."""
     chunks = chunk_notes(notes)
     model_key = model_id if embed else "none"
-    signature = index_store.index_signature(chunks, model_key)
+    signature = index_store.index_signature(chunks, f"{model_key}/{INDEX_FORMAT}")
     mode = "hybrid" if embed else "bm25"
     if index_store.index_is_current(db, signature):
         return BuildReport(len(chunks), 0, True, mode)
@@ -79,6 +81,7 @@ class Retriever:
         self.chunks = {r["id"]: r for r in rows}
         self._order = [r["id"] for r in rows]
         self._position = {cid: i for i, cid in enumerate(self._order)}
+        self._note_ids = np.array([r["note_id"] for r in rows])
         vectors = index_store.load_vectors(db, model_id) if embed else {}
         self.dense = bool(embed) and bool(rows) and all(r["digest"] in vectors for r in rows)
         if self.dense:
@@ -97,29 +100,30 @@ class Retriever:
     def _search(self, query: str, k: int, method: str, boost: set[str], gate: bool) -> list[Hit]:
         use_dense = self.dense and method in ("hybrid", "dense")
         use_bm25 = method in ("hybrid", "bm25") or not use_dense
-        bm25 = self._bm25(query, 50) if use_bm25 else []
+        bm25 = np.zeros(len(self._order), dtype=np.float32)
+        for cid, score in (self._bm25(query, BM25_DEPTH) if use_bm25 else []):
+            bm25[self._position[cid]] = score
         cosines = self._cosines(query) if use_dense else None
-        fused: dict[str, float] = {}
-        for rank, (cid, _) in enumerate(bm25):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        if cosines is not None:
-            for rank, index in enumerate(np.argsort(-cosines)[:50]):
-                cid = self._order[index]
-                fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        bm25_scores = dict(bm25)
-        hits = []
-        for cid, score in fused.items():
-            row = self.chunks[cid]
-            if row["note_id"] in boost:
-                score *= BOOST
-            cosine = float(cosines[self._position[cid]]) if cosines is not None else 0.0
-            bm = bm25_scores.get(cid, 0.0)
-            if gate and (cosine < MIN_COSINE if cosines is not None else bm < MIN_BM25):
+        fused = fuse(bm25 if use_bm25 else None, cosines)
+        if boost:
+            fused = np.where(np.isin(self._note_ids, list(boost)), fused * BOOST, fused)
+        if cosines is None:
+            keep = bm25 >= MIN_BM25 if gate else bm25 > 0
+        else:
+            keep = cosines >= MIN_COSINE if gate else np.ones(len(fused), dtype=bool)
+        hits, sections = [], set()
+        candidates = np.flatnonzero(keep)
+        for index in candidates[np.argsort(-fused[candidates], kind="stable")]:
+            row = self.chunks[self._order[index]]
+            if row["section_id"] in sections:
                 continue
-            hits.append(Hit(cid, row["section_id"], row["note_id"], row["heading"], row["path"], row["text"],
-                            score, cosine, bm))
-        hits.sort(key=lambda h: -h.score)
-        return _one_per_section(hits)[:k]
+            sections.add(row["section_id"])
+            hits.append(Hit(row["id"], row["section_id"], row["note_id"], row["heading"], row["path"], row["text"],
+                            float(fused[index]), float(cosines[index]) if cosines is not None else 0.0,
+                            float(bm25[index])))
+            if len(hits) == k:
+                break
+        return hits
 
     def _bm25(self, query: str, limit: int) -> list[tuple[str, float]]:
         terms = [t for t in WORD.findall(query.lower()) if t not in STOP]
@@ -134,10 +138,18 @@ class Retriever:
         return self._matrix @ vector
 
 
-def _one_per_section(hits: list[Hit]) -> list[Hit]:
-    seen, out = set(), []
-    for hit in hits:
-        if hit.section_id not in seen:
-            seen.add(hit.section_id)
-            out.append(hit)
-    return out
+def fuse(bm25: np.ndarray | None, cosines: np.ndarray | None) -> np.ndarray:
+    """A convex combination of BM25 (divided by this query's best) and cosine (min-max scaled).
+
+    Unlike reciprocal rank fusion this keeps how far apart the scores are: a chunk far ahead in
+    one list is not pulled level with one that is merely ranked next in the other.
+    """
+    parts = []
+    if bm25 is not None:
+        top = float(bm25.max())
+        parts.append((BM25_WEIGHT, bm25 / top if top > 0 else bm25))
+    if cosines is not None:
+        low, high = float(cosines.min()), float(cosines.max())
+        parts.append((1.0 - BM25_WEIGHT, (cosines - low) / (high - low) if high > low else cosines * 0))
+    total = sum(weight for weight, _ in parts)
+    return sum(weight / total * scores for weight, scores in parts)

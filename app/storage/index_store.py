@@ -28,7 +28,7 @@ def write_chunks(db: Database, chunks) -> None:
                                   "path": c.path, "text": c.text, "digest": c.digest} for c in chunks), pk="id")
         db.execute("CREATE VIRTUAL TABLE chunks_fts USING fts5(id UNINDEXED, path, text, tokenize='porter unicode61')")
         db.conn.executemany("INSERT INTO chunks_fts (id, path, text) VALUES (?, ?, ?)",
-                            [(c.id, c.path, c.text) for c in chunks])
+                            [(c.id, c.path, c.search_text) for c in chunks])
 
 
 def stored_vector_digests(db: Database, model_id: str) -> set[str]:

@@ -185,3 +185,14 @@ def test_misconception_stated_in_the_answer_is_found(question) -> None:
     assert [m.made for m in signals.misconceptions] == [True]
     span = signals.misconceptions[0].span
     assert span is not None and answer[span.start:span.end] == span.text and "fine-tuning" in span.text
+
+
+def test_a_stated_decision_names_an_option_by_meaning(questions: dict, embedder) -> None:
+    from app.llm.grader import embedding_similarity
+    q = questions["model-selection-003"]
+    answer = ("Go with the cheaper one. It's above the 92% line, and paying 24x more for half a point you can't "
+              "even distinguish on 400 samples makes no sense to me.")
+    assert rubric_signals(q, answer).choice == "none"  # no option is named...
+    assert rubric_signals(q, answer, embedding_similarity(embedder)).choice == "small"  # ...but one is meant
+    off_topic = "I'd redesign the checkout page first; a better date picker would help revenue far more."
+    assert rubric_signals(q, off_topic, embedding_similarity(embedder)).choice == "none"

@@ -33,6 +33,12 @@ BOTH = re.compile(r"^\W*both\b|\b(do|use|doing|using|combine|go with|want|need|r
                   r"\bboth\s*[:!]|\bi'?d combine\b|\bwouldn'?t pick one\b|\bcombine (them|the two|both)\b|"
                   r"\bdefen[cs]e in depth\b", re.I)
 OFF_TOPIC_RELEVANCE = 0.28  # share of the answer's words in the question's vocabulary (dev split: off-topic median 0.21)
+# A sentence that states a decision, and how close (MiniLM cosine) it must be to an option's wording to name it.
+# Dev split: at 0.40 / 0.20 it names 7 options, all right; off-topic answers stay below (best 0.45 with margin 0.10).
+STATED = re.compile(r"\b(i'?d|i would|i recommend|recommend|recommendation|the right (move|call|choice)|go with|"
+                    r"we should|they should|the answer is|my choice|start with|opt for)\b", re.I)
+STATED_SIMILARITY = 0.40
+STATED_MARGIN = 0.20
 DECISION_CUES = ("recommend", "go with", "choose", "pick", "i'd", "i would", "we should", "use", "opt for",
                  "best", "answer", "prefer", "start with", "my choice", "the right call", "favor", "favour")
 
@@ -180,6 +186,23 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
     return evidence, best, positive[best] / total
 
 
+def stated_choice(question: Question, answer: str, similarity: Similarity) -> tuple[str, float]:
+    """When no option is named: the option whose label or alias is closest in meaning to a sentence that states a
+    decision ("my recommendation is to ..."), if it is close enough and clearly closer than the runner-up."""
+    stated = [s.text for s in sentences(answer) if STATED.search(s.text)]
+    if not stated:
+        return "none", 0.0
+    closest = {}
+    for option in question.options:
+        rows = similarity(stated, [option.label, *option.aliases])
+        closest[option.id] = max(max(row) for row in rows)
+    ranked = sorted(closest.values(), reverse=True)
+    best = max(closest, key=closest.get)
+    if ranked[0] >= STATED_SIMILARITY and ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0) >= STATED_MARGIN:
+        return best, 0.6
+    return "none", 0.0
+
+
 def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Similarity | None,
                   threshold: float, require_polarity: bool = False) -> list[PointResult]:
     """A point is made when some sentence is close enough to one of its phrasings."""
@@ -252,6 +275,8 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     sents = sentences(answer)
     clean = without_injection(answer)
     evidence, choice, confidence = lexical_choice(question, clean)
+    if choice == "none" and similarity is not None:
+        choice, confidence = stated_choice(question, clean, similarity)
     relevance = relevance_of(question, answer)
     flags = flags_for(question, answer, sents, relevance)
     if choice == "none" and HEDGE.search(clean):

@@ -196,3 +196,12 @@ def test_a_stated_decision_names_an_option_by_meaning(questions: dict, embedder)
     assert rubric_signals(q, answer, embedding_similarity(embedder)).choice == "small"  # ...but one is meant
     off_topic = "I'd redesign the checkout page first; a better date picker would help revenue far more."
     assert rubric_signals(q, off_topic, embedding_similarity(embedder)).choice == "none"
+
+
+def test_an_aside_alone_does_not_settle_the_choice(questions: dict) -> None:
+    q = questions["full-fine-tuning-002"]
+    aside = "Lower the learning rate a lot. I'd also keep training a few more epochs on the contract data afterwards."
+    plain = "Keep training a few more epochs on the contract data."
+    _, picked, confidence = lexical_choice(q, aside)
+    assert picked == "more-epochs" and confidence < 0.6
+    assert lexical_choice(q, plain)[1:] == ("more-epochs", 1.0)

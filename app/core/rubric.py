@@ -39,6 +39,10 @@ STATED = re.compile(r"\b(i'?d|i would|i recommend|recommend|recommendation|the r
                     r"we should|they should|the answer is|my choice|start with|opt for)\b", re.I)
 STATED_SIMILARITY = 0.40
 STATED_MARGIN = 0.20
+# A sentence that adds something on the side of the main recommendation.
+ASIDE = re.compile(r"\balso\b|\bas well\b|\bon top\b|\bafterwards\b|\bright after\b|\blonger[- ]term\b|"
+                   r"\blater on\b|\bthat said\b|\bin addition\b", re.I)
+ASIDE_WEIGHT = 0.4
 DECISION_CUES = ("recommend", "go with", "choose", "pick", "i'd", "i would", "we should", "use", "opt for",
                  "best", "answer", "prefer", "start with", "my choice", "the right call", "favor", "favour")
 
@@ -162,13 +166,16 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
     first = sentences(answer)[:1]
     opening_end = first[0].end if first else -1
     opening_bonus = 2.5 if first and len(words(first[0].text)) <= 8 else 1.5
+    asides = [(s.start, s.end) for s in sentences(answer) if ASIDE.search(s.text)]
     evidence = {}
     for option_id, hits in mentions.items():
         score = 0.0
         for position, negated in hits:
             weight = 1.0 + position / length
             window = lowered[max(0, position - 40):position]
-            if any(cue in window for cue in DECISION_CUES):
+            if any(start <= position < end for start, end in asides):
+                weight *= ASIDE_WEIGHT  # "I'd also ...", "longer term ...": not the main recommendation
+            elif any(cue in window for cue in DECISION_CUES):
                 weight += 1.0
             if position < opening_end:
                 weight += opening_bonus  # the opening sentence usually states the recommendation
@@ -183,7 +190,8 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
         return evidence, "none", 0.0
     best = max(positive, key=positive.get)
     total = sum(positive.values())
-    return evidence, best, positive[best] / total
+    # a plain mention weighs at least 1; evidence from asides alone leaves the choice open
+    return evidence, best, positive[best] / total * min(1.0, positive[best])
 
 
 def stated_choice(question: Question, answer: str, similarity: Similarity) -> tuple[str, float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from app.core.model import Note
 
@@ -11,7 +12,7 @@ SKIPPED_HEADINGS = ("Related notes",)  # lists of links: they would only echo ot
 MAX_WORDS = 220  # a long section is cut at paragraph ends into parts of about this size
 LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 TABLE_RULE = re.compile(r"^\s*\|?[-:| ]+\|?\s*$", re.M)
-MARKUP = re.compile(r"\||\*\*|`|(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)")
+EMPHASIS = re.compile(r"(?<!\w)\*(?=\S)|(?<=\S)\*(?!\w)")  # *word*, not 2*3
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Chunk:
     path: str
     text: str
 
-    @property
+    @cached_property
     def search_text(self) -> str:
         """The text without Markdown syntax, for BM25 and the embedding."""
         return plain_text(self.text)
@@ -32,7 +33,7 @@ class Chunk:
     def embed_text(self) -> str:
         return f"{self.path}\n{self.search_text}"
 
-    @property
+    @cached_property
     def digest(self) -> str:
         """Keys the stored vector, so it hashes exactly the text that was embedded."""
         return hashlib.sha256(self.embed_text.encode()).hexdigest()
@@ -52,10 +53,14 @@ def chunk_notes(notes: list[Note]) -> list[Chunk]:
 
 def plain_text(text: str) -> str:
     """Link targets ("chunking.md#definition"), table rules, pipes and emphasis marks out, words kept."""
-    text = LINK.sub(r"\1", text)
-    text = TABLE_RULE.sub("", text)
-    text = MARKUP.sub(" ", text)
-    return re.sub(r"[ \t]+", " ", text).strip()
+    if "](" in text:
+        text = LINK.sub(r"\1", text)
+    if "|" in text:
+        text = TABLE_RULE.sub("", text).replace("|", " ")
+    text = text.replace("**", "").replace("`", "")
+    if "*" in text:
+        text = EMPHASIS.sub("", text)
+    return text.strip()
 
 
 def _split(text: str) -> list[str]:

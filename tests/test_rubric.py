@@ -205,3 +205,12 @@ def test_an_aside_alone_does_not_settle_the_choice(questions: dict) -> None:
     _, picked, confidence = lexical_choice(q, aside)
     assert picked == "more-epochs" and confidence < 0.6
     assert lexical_choice(q, plain)[1:] == ("more-epochs", 1.0)
+
+
+def test_two_options_argued_equally_mean_both_when_both_is_an_option(questions: dict) -> None:
+    q = questions["distillation-004"]
+    assert any(o.id == "both" for o in q.options)
+    answer = ("Distil the big model into a small 1-3B model on narrow tasks, and quantize it to 4-bit so it fits "
+              "in the phone's memory.")
+    evidence, picked, _ = lexical_choice(q, answer)
+    assert picked == "both" and sum(1 for k, v in evidence.items() if k != "both" and v > 0) == 2

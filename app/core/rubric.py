@@ -43,6 +43,8 @@ STATED_MARGIN = 0.20
 ASIDE = re.compile(r"\balso\b|\bas well\b|\bon top\b|\bafterwards\b|\bright after\b|\blonger[- ]term\b|"
                    r"\blater on\b|\bthat said\b|\bin addition\b", re.I)
 ASIDE_WEIGHT = 0.4
+# When "both" is an option, two others argued for with at least this ratio of evidence mean both (dev: 7 right, 0 wrong).
+BOTH_BALANCE = 0.6
 DECISION_CUES = ("recommend", "go with", "choose", "pick", "i'd", "i would", "we should", "use", "opt for",
                  "best", "answer", "prefer", "start with", "my choice", "the right call", "favor", "favour")
 
@@ -188,6 +190,10 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
         return evidence, next(o.id for o in question.options if o.id not in rejected), 0.6
     if not positive:
         return evidence, "none", 0.0
+    combined = both_option(question)
+    argued = sorted((v for k, v in positive.items() if k != combined), reverse=True)
+    if combined and len(argued) >= 2 and argued[1] >= BOTH_BALANCE * argued[0]:
+        return evidence, combined, 0.6  # two options argued for about equally, where "both" is an option
     best = max(positive, key=positive.get)
     total = sum(positive.values())
     # a plain mention weighs at least 1; evidence from asides alone leaves the choice open

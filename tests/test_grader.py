@@ -197,3 +197,13 @@ def test_default_model_grades_a_strong_rag_answer(question, qwen_engine: ChatEng
     assert grade.grader.startswith("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf (sha256 cc324af070c2)")
     assert grade.explanation and "".join(pieces).strip() == grade.explanation
     assert {c.section_id for c in grade.citations} <= section_ids
+
+
+def test_filler_that_states_a_decision_takes_the_models_clear_pick() -> None:
+    from app.llm.grader import combine_choice
+    model = {"rag": 0.6, "fine-tune": 0.3, "none": 0.1}
+    assert combine_choice("none", 0.0, model, ["off-topic"], states_decision=True) == ("rag", 0.6)
+    assert combine_choice("none", 0.0, model, ["off-topic"], states_decision=False)[0] == "none"
+    assert combine_choice("none", 0.0, model, ["off-topic", "evasive"], states_decision=True)[0] == "none"
+    unsure = {"rag": 0.45, "fine-tune": 0.4, "none": 0.15}
+    assert combine_choice("none", 0.0, unsure, ["off-topic"], states_decision=True)[0] == "none"

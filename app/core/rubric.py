@@ -59,6 +59,7 @@ class RubricSignals:
     misconceptions: list[PointResult]
     flags: list[str] = field(default_factory=list)
     relevance: float = 0.0
+    states_decision: bool = False  # some sentence reads as a decision ("my recommendation is to ...")
 
 
 # Words in many option names across the bank (model: 39% of options; keep, add, switch, run: 9-14%): a mention of
@@ -302,7 +303,8 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
         flags.remove("off-topic")  # it names an option: weigh it, even if most of it wanders
     points = point_matches(question.key_points, sents, similarity, point_threshold)
     wrong = point_matches(question.misconceptions, sents, similarity, misconception_threshold, require_polarity=True)
-    return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance)
+    states = any(STATED.search(s.text) for s in sents)
+    return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states)
 
 
 NO_ANSWER_FLAGS = ("empty", "keyword-list", "off-topic", "evasive")  # nothing recommended: the choice is none

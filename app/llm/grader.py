@@ -19,6 +19,8 @@ from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user
 LEXICAL_SURE = 0.6      # rubric evidence this one-sided decides the choice...
 MODEL_SURE = 0.9        # ...unless the model is at least this sure of another option
 MODEL_MIN = 0.35        # otherwise the model's pick wins when it has at least this probability
+MODEL_OFF_TOPIC = 0.5   # an answer flagged off-topic that states a decision takes the model's pick from this
+                        # (dev split: 3 padded answers right, no off-topic answer above 0.43 when it states a decision)
 # Chosen on the two dev halves: 0.42 beat 0.45 on verdict accuracy on both (0.818 / 0.826 against 0.788 / 0.821),
 # with key-point F1 level (0.798 / 0.795 against 0.795 / 0.803).
 POINT_THRESHOLD = 0.42
@@ -66,8 +68,15 @@ def model_choice(engine: ChatEngine, question: Question, answer: str) -> dict[st
     return dict(zip(ids, probs.tolist()))
 
 
-def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str]) -> tuple[str, float]:
-    if any(f in flags for f in NO_ANSWER_FLAGS):
+def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str],
+                   states_decision: bool = False) -> tuple[str, float]:
+    no_answer = [f for f in flags if f in NO_ANSWER_FLAGS]
+    if no_answer == ["off-topic"] and states_decision and model:
+        # mostly filler, but it states a decision the model reads with some certainty ("padding" answers)
+        best = max(model, key=model.get)
+        if best != "none" and model[best] >= MODEL_OFF_TOPIC:
+            return best, model[best]
+    if no_answer:
         return "none", 0.9
     if "recommends-both" in flags:
         return lexical, lexical_conf
@@ -96,7 +105,10 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
         timings["choice_s"] = time.perf_counter() - t
     if cancel.is_set():
         raise Cancelled()
-    choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags)
+    choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
+                                        signals.states_decision)
+    if choice != "none" and "off-topic" in signals.flags:
+        signals.flags.remove("off-topic")  # it recommends an option: weigh it, as the rubric does
     verdict, score = verdict_and_score(question, choice, signals.key_points, signals.misconceptions, signals.flags)
     grade = Grade(question.id, choice, round(confidence, 3), signals.key_points, signals.misconceptions,
                   signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name,

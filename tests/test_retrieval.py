@@ -4,12 +4,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 import pytest
 
 from app.content.compile import compile_bank
 from app.library import open_library
-import numpy as np
-
 from app.rag import index
 from app.rag.chunking import chunk_notes, plain_text
 from app.rag.evaluate import evaluate, read_queries

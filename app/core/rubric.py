@@ -92,7 +92,7 @@ def option_phrases(option) -> list[list[str]]:
 def _find(phrase: list[str], tokens: list[tuple[str, int]], distinctive: set[str] | None = None) -> list[tuple[int, int]]:
     """(start index, end index) of windows holding enough of the phrase's stems. The window ends where the last
     stem it needs is found. When `distinctive` is given, a window counts only if it holds one of those stems
-    (words the scenario and the other options do not use), so shared words alone never name an option."""
+    (words no rival option uses and no generic word), so shared words alone never name an option."""
     n = len(phrase)
     need = n if n <= 2 else max(2, math.ceil(0.6 * n))
     width = n + 1 if n <= 2 else 2 * n
@@ -166,10 +166,11 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
     mentions = option_mentions(question, answer)
     length = max(len(answer), 1)
     lowered = answer.lower()
-    first = sentences(answer)[:1]
+    sents = sentences(answer)
+    first = sents[:1]
     opening_end = first[0].end if first else -1
     opening_bonus = 2.5 if first and len(words(first[0].text)) <= 8 else 1.5
-    asides = [(s.start, s.end) for s in sentences(answer) if ASIDE.search(s.text)]
+    asides = [(s.start, s.end) for s in sents if ASIDE.search(s.text)]
     evidence = {}
     for option_id, hits in mentions.items():
         score = 0.0
@@ -207,10 +208,11 @@ def stated_choice(question: Question, answer: str, similarity: Similarity) -> tu
     stated = [s.text for s in sentences(answer) if STATED.search(s.text)]
     if not stated:
         return "none", 0.0
-    closest = {}
-    for option in question.options:
-        rows = similarity(stated, [option.label, *option.aliases])
-        closest[option.id] = max(max(row) for row in rows)
+    names = [(option.id, text) for option in question.options for text in (option.label, *option.aliases)]
+    rows = similarity(stated, [text for _, text in names])  # one call for every option's wording
+    closest: dict[str, float] = {}
+    for column, (option_id, _) in enumerate(names):
+        closest[option_id] = max(closest.get(option_id, 0.0), max(row[column] for row in rows))
     ranked = sorted(closest.values(), reverse=True)
     best = max(closest, key=closest.get)
     if ranked[0] >= STATED_SIMILARITY and ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0) >= STATED_MARGIN:
@@ -299,12 +301,17 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     if BOTH.search(clean):
         flags.append("recommends-both")
         choice, confidence = both_option(question) or "none", 0.9
-    if "off-topic" in flags and choice != "none":
-        flags.remove("off-topic")  # it names an option: weigh it, even if most of it wanders
+    clear_off_topic(flags, choice)
     points = point_matches(question.key_points, sents, similarity, point_threshold)
     wrong = point_matches(question.misconceptions, sents, similarity, misconception_threshold, require_polarity=True)
     states = any(STATED.search(s.text) for s in sents)
     return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states)
+
+
+def clear_off_topic(flags: list[str], choice: str) -> None:
+    """An answer that recommends an option is weighed, even if most of it wanders."""
+    if choice != "none" and "off-topic" in flags:
+        flags.remove("off-topic")
 
 
 NO_ANSWER_FLAGS = ("empty", "keyword-list", "off-topic", "evasive")  # nothing recommended: the choice is none

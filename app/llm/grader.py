@@ -10,7 +10,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.core.model import Citation, Grade, Question
-from app.core.rubric import BLOCKING_FLAGS, NO_ANSWER_FLAGS, rubric_signals, verdict_and_score, without_injection
+from app.core.rubric import (BLOCKING_FLAGS, NO_ANSWER_FLAGS, clear_off_topic, rubric_signals, verdict_and_score,
+                              without_injection)
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user
 
@@ -107,8 +108,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
         raise Cancelled()
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
                                         signals.states_decision)
-    if choice != "none" and "off-topic" in signals.flags:
-        signals.flags.remove("off-topic")  # it recommends an option: weigh it, as the rubric does
+    clear_off_topic(signals.flags, choice)  # the model may have found the option the filler hid
     verdict, score = verdict_and_score(question, choice, signals.key_points, signals.misconceptions, signals.flags)
     grade = Grade(question.id, choice, round(confidence, 3), signals.key_points, signals.misconceptions,
                   signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name,

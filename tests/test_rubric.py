@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.core.model import PointResult
-from app.core.rubric import BLOCKING_FLAGS, flags_for, lexical_choice, rubric_signals, verdict_and_score
+from app.core.rubric import BLOCKING_FLAGS, flags_for, lexical_choice, option_mentions, rubric_signals, verdict_and_score
 from app.core.text import sentences
 
 QID = "fine-tuning-vs-rag-001"
@@ -66,10 +66,25 @@ def test_x_over_y(question, answer: str, expected: str) -> None:
     # "won't help" right after the option's name, although a word of the name comes back later in the sentence
     ("rag-002", "A larger embedding model won't help here - any dense model smears exact codes together, bigger or "
      "not. Go the other way: add lexical matching next to the vectors.", "bigger-embeddings", "hybrid"),
+    # the negation sits inside the words that name the option, in one clause
+    ("observability-001", "Asking the same question again isn't reproducing it. Add request tracing.",
+     "rerun-to-debug", "request-tracing"),
+    # a verdict of failure right after the name
+    ("guardrails-003", "The serial LLM review blows the 800 ms budget. Run a small classifier in parallel.",
+     "serial-llm-review", "parallel-classifier"),
 ])
 def test_rejection_scope(questions: dict, qid: str, answer: str, rejected: str, wanted: str) -> None:
     evidence, picked, _ = lexical_choice(questions[qid], answer)
     assert evidence[rejected] < 0 and picked == wanted
+
+
+def test_a_negation_in_another_clause_inside_a_mention_does_not_reject_it(questions: dict) -> None:
+    # "cache, not retrieval, ... tenant": the "not" belongs to retrieval, not to scoping the cache by tenant
+    q = questions["privacy-pii-004"]
+    answer = ("The leak is the cache, not retrieval, since the index is already tenant-filtered. So put the tenant "
+              "id (and ideally the user's permission scope) into the cache key.")
+    mentions = option_mentions(q, answer)
+    assert mentions["tenant-scope"] and not any(negated for _, negated in mentions["tenant-scope"])
 
 
 def test_words_shared_with_other_options_do_not_name_one(questions: dict) -> None:

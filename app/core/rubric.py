@@ -70,11 +70,13 @@ NEGATORS = frozenset("not no never avoid avoiding skip skipping instead without 
                      "reject rejecting".split())
 CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n,:]")  # "1.0" and "e.g" do not end a clause
 CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|[\n,]")
+INSIDE_NEGATORS = frozenset("not never".split())
 REPLACERS = frozenset("stop stopping drop dropping ditch ditching replace replacing swap swapping remove removing "
                       "abandon scrap".split())
 AFTER_NEGATIVE = re.compile(r"^\W*(\w+\W+){0,3}?(is|are|would be|will be|seems?)?\W*(not|n't|the wrong|a bad|a mistake|"
                             r"overkill|unnecessary|not needed|pointless|wasteful|weak|go stale|goes stale|gets stale|"
-                            r"has no idea|fails?|breaks?)\b|^\W*(\w+\W+){0,2}?(won't|wouldn't|doesn't|"
+                            r"has no idea|fails?|breaks?|blows|kills|ruins|too slow|too expensive|too costly)\b"
+                            r"|^\W*(\w+\W+){0,2}?(won't|wouldn't|doesn't|"
                             r"does not|will not|would not|can't|cannot) (work|help|solve|fix|be)", re.I)
 
 
@@ -143,9 +145,18 @@ def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int
             before = lowered[clause_start:begin]
             after = lowered[finish:clause_end]
             after = after[after.find(" ") + 1:] if " " in after else ""
-            hits.append((begin, _negates(before) or bool(AFTER_NEGATIVE.search(after))))
+            inside = lowered[begin:finish]
+            hits.append((begin, _negates(before) or bool(AFTER_NEGATIVE.search(after)) or _negated_inside(inside)))
         found[option.id] = hits
     return found
+
+
+def _negated_inside(inside: str) -> bool:
+    """"asking the same question again isn't reproducing it": the mention's own words, in one clause, carry the
+    negation."""
+    if CLAUSE_END.search(inside):
+        return False
+    return any(w in INSIDE_NEGATORS or w.endswith("n't") for w in words(inside)[1:])
 
 
 def _negates(before: str) -> bool:

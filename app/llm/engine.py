@@ -40,6 +40,7 @@ class ChatEngine:
         bos = self._token_text(self.llm.token_bos()) if self.llm.token_bos() >= 0 else ""
         self._formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
         self.name = path.name
+        self._last: tuple[tuple[int, ...], np.ndarray] | None = None  # the last prompt's tokens and logits
 
     def _token_text(self, token: int) -> str:
         return self.llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
@@ -74,13 +75,19 @@ class ChatEngine:
         while common < limit and cached[common] == tokens[common]:
             common += 1
         if need_logits and common == len(tokens):
+            if self._last is not None and self._last[0] == tuple(tokens):
+                # the same prompt again: re-evaluating its last token alone takes another kernel path in some
+                # llama.cpp builds and moves log-probabilities by up to 0.75, so the saved logits are returned
+                return self._last[1].copy()
             common -= 1  # re-evaluate the last token so its logits are fresh
         llm.n_tokens = common
         if common < len(tokens):
             llm.eval(tokens[common:])
         if not need_logits:
             return None
-        return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
+        logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
+        self._last = (tuple(tokens), logits)
+        return logits.copy()
 
     def stream(self, prompt: str, max_tokens: int, cancel: threading.Event | None = None,
                on_token: Callable[[str], None] | None = None, finish_after: int | None = None) -> str:

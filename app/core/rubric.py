@@ -70,7 +70,7 @@ NEGATORS = frozenset("not no never avoid avoiding skip skipping instead without 
                      "reject rejecting".split())
 CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n,:]")  # "1.0" and "e.g" do not end a clause
 CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|[\n,]")
-INSIDE_NEGATORS = frozenset("not never".split())
+INSIDE_NEGATORS = frozenset({"not", "never"})
 REPLACERS = frozenset("stop stopping drop dropping ditch ditching replace replacing swap swapping remove removing "
                       "abandon scrap".split())
 AFTER_NEGATIVE = re.compile(r"^\W*(\w+\W+){0,3}?(is|are|would be|will be|seems?)?\W*(not|n't|the wrong|a bad|a mistake|"

@@ -74,8 +74,9 @@ class ChatEngine:
         limit = min(len(cached), len(tokens))
         while common < limit and cached[common] == tokens[common]:
             common += 1
+        key = tuple(tokens)
         if need_logits and common == len(tokens):
-            if self._last is not None and self._last[0] == tuple(tokens):
+            if self._last is not None and self._last[0] == key:
                 # the same prompt again: re-evaluating its last token alone takes another kernel path in some
                 # llama.cpp builds and moves log-probabilities by up to 0.75, so the saved logits are returned
                 return self._last[1].copy()
@@ -86,7 +87,7 @@ class ChatEngine:
         if not need_logits:
             return None
         logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
-        self._last = (tuple(tokens), logits)
+        self._last = (key, logits)
         return logits.copy()
 
     def stream(self, prompt: str, max_tokens: int, cancel: threading.Event | None = None,

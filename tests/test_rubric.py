@@ -87,6 +87,13 @@ def test_a_negation_in_another_clause_inside_a_mention_does_not_reject_it(questi
     assert mentions["tenant-scope"] and not any(negated for _, negated in mentions["tenant-scope"])
 
 
+def test_a_rule_quoted_after_a_colon_does_not_reject_the_option(questions: dict) -> None:
+    # "rules ...: never delete ...": the "never" is the rule the candidate wants written, not a rejection
+    q = questions["agents-003"]
+    mentions = option_mentions(q, "Write hard rules into the system prompt: never delete a prod resource without asking.")
+    assert mentions["better-prompt"] and not any(negated for _, negated in mentions["better-prompt"])
+
+
 def test_words_shared_with_other_options_do_not_name_one(questions: dict) -> None:
     # "help-centre pages" and "model" also belong to other options: this does not mention fine-tuning
     q = questions["hallucination-001"]

@@ -154,8 +154,8 @@ def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int
 def _negated_inside(inside: str) -> bool:
     """"asking the same question again isn't reproducing it": the mention's own words, in one clause, carry the
     negation."""
-    if CLAUSE_END.search(inside):
-        return False
+    if CLAUSE_START.search(inside):
+        return False  # "rules: never delete ...": the negation belongs to a quoted rule, not to the option
     return any(w in INSIDE_NEGATORS or w.endswith("n't") for w in words(inside)[1:])
 
 

@@ -207,3 +207,33 @@ def test_filler_that_states_a_decision_takes_the_models_clear_pick() -> None:
     assert combine_choice("none", 0.0, model, ["off-topic", "evasive"], states_decision=True)[0] == "none"
     unsure = {"rag": 0.45, "fine-tune": 0.4, "none": 0.15}
     assert combine_choice("none", 0.0, unsure, ["off-topic"], states_decision=True)[0] == "none"
+
+
+@pytest.mark.slow
+def test_per_option_checks_read_a_paraphrase_the_letter_call_misses(questions: dict, qwen_engine: ChatEngine,
+                                                                      embedder, content_dir: Path) -> None:
+    # it never names the parallel classifier option; the letter call alone favours the serial review it rejects
+    rows = [json.loads(line) for line in (content_dir / "answers/guardrails.jsonl").read_text().splitlines()]
+    row = next(r for r in rows if r["question"] == "guardrails-003" and r["kind"] == "strong")
+    grade = grade_answer(questions["guardrails-003"], row["answer"], GradingTools(qwen_engine, embedding_similarity(embedder)),
+                         explain=False)
+    letters, checks = grade.evidence["letters"], grade.evidence["checks"]
+    assert max(letters, key=letters.get) == "serial-llm-review"
+    assert max(checks, key=checks.get) == "parallel-classifier" == grade.choice == row["label"]["choice"]
+    assert "checks_s" in grade.timings
+
+
+def test_checks_reweigh_the_letter_probabilities() -> None:
+    from app.llm.grader import with_checks
+    mixed = with_checks({"a": 0.4, "b": 0.3, "none": 0.3}, {"a": 0.2, "b": 0.9})
+    assert max(mixed, key=mixed.get) == "b" and abs(sum(mixed.values()) - 1.0) < 1e-9
+    assert mixed["none"] == pytest.approx(0.3 * 0.1 / (0.08 + 0.27 + 0.03))
+
+
+def test_checks_run_only_where_the_model_can_change_the_choice(question) -> None:
+    from app.core.rubric import rubric_signals
+    from app.llm.grader import model_decides
+    assert not model_decides(rubric_signals(question, STRONG))  # names RAG plainly: the rubric decides
+    assert not model_decides(rubric_signals(question, GAMING["keyword-list"]))
+    assert model_decides(rubric_signals(question, "Look things up in the docs when the question comes in; "
+                                                  "the pages change daily, so anything baked in goes stale."))

@@ -10,10 +10,10 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.core.model import Citation, Grade, Question
-from app.core.rubric import (BLOCKING_FLAGS, NO_ANSWER_FLAGS, clear_off_topic, rubric_signals, verdict_and_score,
-                              without_injection)
+from app.core.rubric import (BLOCKING_FLAGS, NO_ANSWER_FLAGS, RubricSignals, clear_off_topic, rubric_signals,
+                              verdict_and_score, without_injection)
 from app.llm.engine import Cancelled, ChatEngine
-from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user
+from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user, option_check_user
 
 # Chosen by two-fold cross-validation on the dev split of content/answers (1.5B model): choice 0.84 / 0.86 on the
 # two halves, against 0.67 / 0.76 for the rubric alone; the same setting won on both halves.
@@ -28,6 +28,7 @@ POINT_THRESHOLD = 0.42
 MISCONCEPTION_THRESHOLD = 0.62
 EXPLANATION_TOKENS = 220  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
 EXPLANATION_FINISH = 110
+YES_WORDS, NO_WORDS = ("Yes", "yes", " Yes"), ("No", "no", " No")
 ANSWER_MARK = "\x00answer\x00"  # stands in for the answer when only the prompt before it is wanted
 
 
@@ -69,6 +70,42 @@ def model_choice(engine: ChatEngine, question: Question, answer: str) -> dict[st
     return dict(zip(ids, probs.tolist()))
 
 
+def option_checks(engine: ChatEngine, question: Question, answer: str) -> dict[str, float]:
+    """P(yes) to "does the candidate finally recommend option X?", one check per option. The checks share the
+    evaluated prompt up to the end of the answer, so each pays only for its last line (about 35 tokens)."""
+    yes = {engine.first_token(t) for t in YES_WORDS}
+    no = {engine.first_token(t) for t in NO_WORDS}
+    found = {}
+    for index, option in enumerate(question.options):
+        logprobs = engine.next_token_logprobs(engine.format(SYSTEM, option_check_user(question, answer, index)))
+        p_yes = np.logaddexp.reduce([logprobs[t] for t in yes])
+        p_no = np.logaddexp.reduce([logprobs[t] for t in no])
+        found[option.id] = float(1.0 / (1.0 + np.exp(p_no - p_yes)))
+    return found
+
+
+def with_checks(letters: dict[str, float], checks: dict[str, float]) -> dict[str, float]:
+    """Each option's letter probability times its P(yes); 'none' times P(no) of the likeliest option.
+    Dev split (355 answers, 1.5B, thresholds unchanged): choice 0.879 -> 0.890, verdict 0.831 -> 0.842, QWK 0.757 ->
+    0.770; on the two halves choice 0.868 -> 0.895 and 0.891 -> 0.885. Alone, the checks' top option was right for
+    0.79 of the answers that recommend something, the letters' for 0.71."""
+    mixed = {k: letters[k] * checks[k] for k in checks}
+    mixed["none"] = letters["none"] * (1.0 - max(checks.values()))
+    total = sum(mixed.values()) or 1.0
+    return {k: v / total for k, v in mixed.items()}
+
+
+def model_decides(signals: RubricSignals) -> bool:
+    """Whether the model can change the choice at all: not when a flag or a one-sided rubric reading settles it.
+    Only then are the per-option checks worth their time (dev split: every choice they changed was one of these)."""
+    no_answer = [f for f in signals.flags if f in NO_ANSWER_FLAGS]
+    if no_answer and not (no_answer == ["off-topic"] and signals.states_decision):
+        return False
+    if "recommends-both" in signals.flags:
+        return False
+    return not (signals.choice != "none" and signals.choice_confidence >= LEXICAL_SURE)
+
+
 def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str],
                    states_decision: bool = False) -> tuple[str, float]:
     no_answer = [f for f in flags if f in NO_ANSWER_FLAGS]
@@ -99,11 +136,16 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     started = time.perf_counter()
     signals = rubric_signals(question, answer, tools.similarity, POINT_THRESHOLD, MISCONCEPTION_THRESHOLD)
     timings = {"rubric_s": time.perf_counter() - started}
-    model = None
+    model = letters = checks = None
     if tools.engine is not None and "empty" not in signals.flags:
         t = time.perf_counter()
-        model = model_choice(tools.engine, question, without_injection(answer))
+        model = letters = model_choice(tools.engine, question, without_injection(answer))
         timings["choice_s"] = time.perf_counter() - t
+        if model_decides(signals) and not cancel.is_set():
+            t = time.perf_counter()
+            checks = option_checks(tools.engine, question, without_injection(answer))
+            model = with_checks(letters, checks)
+            timings["checks_s"] = time.perf_counter() - t
     if cancel.is_set():
         raise Cancelled()
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
@@ -113,7 +155,8 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     grade = Grade(question.id, choice, round(confidence, 3), signals.key_points, signals.misconceptions,
                   signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name,
                   evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,
-                            "model": model or {}, "relevance": round(signals.relevance, 3)})
+                            "model": model or {}, "letters": letters or {}, "checks": checks or {},
+                            "relevance": round(signals.relevance, 3)})
     grade.citations, grade.retrieval_mode = _citations(question, grade, tools)
     timings["verdict_s"] = time.perf_counter() - started
     grade.timings = timings

@@ -18,10 +18,20 @@ def choice_prefix(question: Question) -> str:
     return "\n".join(lines)
 
 
+def _with_answer(question: Question, answer: str) -> str:
+    """The part every choice prompt shares, so the model evaluates the answer once for all of them."""
+    return choice_prefix(question) + (answer.strip()[:MAX_ANSWER_CHARS] or "(empty)") + "\n>>>\n\n"
+
+
 def choice_user(question: Question, answer: str) -> str:
-    text = answer.strip()[:MAX_ANSWER_CHARS] or "(empty)"
-    return (choice_prefix(question) + text + "\n>>>\n\n"
-            "Which option does the candidate finally recommend? Reply with one letter.")
+    return _with_answer(question, answer) + "Which option does the candidate finally recommend? Reply with one letter."
+
+
+def option_check_user(question: Question, answer: str, index: int) -> str:
+    """A yes/no check of one option; it differs from choice_user only after the answer."""
+    label = question.options[index].label
+    return (_with_answer(question, answer) +
+            f'Does the candidate finally recommend option {LETTERS[index]} ("{label}")? Reply Yes or No.')
 
 
 def explanation_user(question: Question, grade: Grade, sections: list[tuple[str, str]]) -> str:

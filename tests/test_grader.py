@@ -237,3 +237,15 @@ def test_checks_run_only_where_the_model_can_change_the_choice(question) -> None
     assert not model_decides(rubric_signals(question, GAMING["keyword-list"]))
     assert model_decides(rubric_signals(question, "Look things up in the docs when the question comes in; "
                                                   "the pages change daily, so anything baked in goes stale."))
+
+
+def test_a_warmed_question_leaves_only_the_answers_sentences_to_embed(question, embedder) -> None:
+    from app.core.rubric import rubric_signals
+    from app.core.text import sentences
+    from app.llm.grader import warm_question
+    similarity = embedding_similarity(embedder)
+    warm_question(similarity, question)
+    before = set(embedder._cache)
+    answer = "I would recommend retrieval over the wiki, warmed test 7. Pages change daily, so weights go stale."
+    rubric_signals(question, answer, similarity)
+    assert set(embedder._cache) - before == {s.text for s in sentences(answer)}

@@ -59,6 +59,14 @@ def prime_question(engine: ChatEngine, question: Question) -> None:
     engine.prime(prompt[: prompt.index(ANSWER_MARK)])
 
 
+def warm_question(similarity, question: Question) -> None:
+    """Embed the question's own texts (key points, misconceptions, option wordings) while the user types; the
+    embedder caches them, so grading embeds only the answer's sentences."""
+    texts = [t for p in (*question.key_points, *question.misconceptions) for t in p.phrasings]
+    texts += [t for o in question.options for t in (o.label, *o.aliases)]
+    similarity(texts[:1], texts)
+
+
 def model_choice(engine: ChatEngine, question: Question, answer: str) -> dict[str, float]:
     """P(option) from the next-token distribution over option letters (plus 'none')."""
     prompt = engine.format(SYSTEM, choice_user(question, answer))
@@ -157,11 +165,13 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                   evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
                             "relevance": round(signals.relevance, 3)})
-    grade.citations, grade.retrieval_mode = _citations(question, grade, tools)
     timings["verdict_s"] = time.perf_counter() - started
     grade.timings = timings
     if on_verdict:
-        on_verdict(grade)
+        on_verdict(grade)  # the citations come with the explanation: retrieval would double rubric-only latency
+    t = time.perf_counter()
+    grade.citations, grade.retrieval_mode = _citations(question, grade, tools)
+    grade.timings["citations_s"] = time.perf_counter() - t
     grade.explanation = _explain(question, grade, tools, cancel, on_token) if explain else rubric_explanation(question, grade)
     grade.timings["total_s"] = time.perf_counter() - started
     return grade

@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.files import ModelFileError
-from app.llm.grader import GradingTools, grade_answer, prime_question
+from app.llm.grader import GradingTools, grade_answer, prime_question, warm_question
 
 
 class ModelWorker(QObject):
@@ -43,11 +43,13 @@ class ModelWorker(QObject):
 
     @Slot(object)
     def prime(self, question) -> None:
-        """Evaluate the question's prompt prefix while the user types, so submit pays only for the answer."""
-        if self.engine is None:
-            return
+        """Embed the question's texts and evaluate its prompt prefix while the user types, so submit pays only for
+        the answer."""
         try:
-            prime_question(self.engine, question)
+            if self._similarity is not None:
+                warm_question(self._similarity, question)
+            if self.engine is not None:
+                prime_question(self.engine, question)
         except Exception:  # noqa: BLE001 - priming is an optimisation; grading will evaluate the prompt anyway
             traceback.print_exc()
 

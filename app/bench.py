@@ -154,6 +154,14 @@ def bench_grading(library) -> None:
         if not primed:
             cold = marks["verdict"]
     _line("priming speed-up for the verdict", f"{cold / max(marks['verdict'], 1e-9):.1f}x")
+    named = marks["verdict"]
+    prime_question(engine, question)
+    paraphrase = ("Look things up in the docs when the question comes in and show the page; the pages change daily, "
+                  "so anything baked in goes stale within hours.")  # names no option: the per-option checks run
+    grade = grade_answer(question, paraphrase, tools, explain=False)
+    checks = grade.timings.get("checks_s", 0.0)
+    _line("primed, answer naming no option: verdict and score", f"{grade.timings['verdict_s']:.2f} s",
+          f"{grade.timings['verdict_s'] / max(named, 1e-9):.1f}x the named answer; per-option checks {checks:.2f} s")
 
 
 def run_bench() -> int:

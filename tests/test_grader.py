@@ -249,3 +249,13 @@ def test_a_warmed_question_leaves_only_the_answers_sentences_to_embed(question, 
     answer = "I would recommend retrieval over the wiki, warmed test 7. Pages change daily, so weights go stale."
     rubric_signals(question, answer, similarity)
     assert set(embedder._cache) - before == {s.text for s in sentences(answer)}
+
+
+def test_the_explanation_opens_with_the_graders_own_verdict(strong, question) -> None:
+    # the model only explains why the right option wins; right/wrong and the point count are never its words
+    grade, events = strong
+    first_piece = next(piece for kind, piece in events if kind == "token")
+    label = question.option(question.correct).label
+    made = sum(p.made for p in grade.key_points)
+    assert first_piece.startswith(f"You chose {label}, which is right. You made {made} of {len(grade.key_points)}")
+    assert grade.explanation.startswith(first_piece.strip()) and len(grade.explanation) > len(first_piece)

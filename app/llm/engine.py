@@ -97,14 +97,17 @@ class ChatEngine:
         parts = []
         chunks: Iterable = self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0,
                                                       top_k=1, repeat_penalty=1.1, stream=True)
+        sentence_end = False
         for chunk in chunks:
             if cancel is not None and cancel.is_set():
                 raise Cancelled()
             piece = chunk["choices"][0]["text"]
             if piece:
+                if sentence_end and piece[0].isspace():
+                    break  # the sentence really ended ("1.3" and "e.g." do not end one)
                 parts.append(piece)
                 if on_token:
                     on_token(piece)
-                if finish_after is not None and len(parts) >= finish_after and piece.rstrip().endswith((".", "!", "?")):
-                    break
+                sentence_end = (finish_after is not None and len(parts) >= finish_after
+                                and piece.rstrip().endswith((".", "!", "?")))
         return "".join(parts)

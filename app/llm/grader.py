@@ -26,8 +26,8 @@ MODEL_OFF_TOPIC = 0.5   # an answer flagged off-topic that states a decision tak
 # with key-point F1 level (0.798 / 0.795 against 0.795 / 0.803).
 POINT_THRESHOLD = 0.42
 MISCONCEPTION_THRESHOLD = 0.62
-EXPLANATION_TOKENS = 220  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
-EXPLANATION_FINISH = 110
+EXPLANATION_TOKENS = 120  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
+EXPLANATION_FINISH = 45
 YES_WORDS, NO_WORDS = ("Yes", "yes", " Yes"), ("No", "no", " No")
 ANSWER_MARK = "\x00answer\x00"  # stands in for the answer when only the prompt before it is wanted
 
@@ -195,12 +195,34 @@ def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_t
         if on_token:
             on_token(text)
         return text
+    opening = _opening(question, grade) + "\n\n"
+    if on_token:
+        on_token(opening)  # the grader's own facts show at once; the model's part streams after them
     sections = [(c.section_id, c.snippet) for c in grade.citations]
-    prompt = tools.engine.format(SYSTEM, explanation_user(question, grade, sections))
+    prompt = tools.engine.format(SYSTEM, explanation_user(question, sections))
     t = time.perf_counter()
     text = tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, on_token, EXPLANATION_FINISH).strip()
     grade.timings["explanation_s"] = time.perf_counter() - t
-    return text
+    return opening + text
+
+
+def _opening(question: Question, grade: Grade) -> str:
+    """Whether the choice was right and how many points were made, stated by the grader, never by the model."""
+    correct = question.option(question.correct)
+    chosen = question.option(grade.choice)
+    right = correct.label if correct else question.correct
+    if chosen is None:
+        parts = [f"You did not settle on one option; the better choice is {right}."]
+    elif grade.choice == question.correct:
+        parts = [f"You chose {chosen.label}, which is right."]
+    else:
+        parts = [f"You chose {chosen.label}, but the better choice is {right}."]
+    made = sum(1 for p in grade.key_points if p.made)
+    parts.append(f"You made {made} of {len(grade.key_points)} key points" +
+                 ("; the ones you missed are listed below." if made < len(grade.key_points) else "."))
+    if any(m.made for m in grade.misconceptions):
+        parts.append("You also stated a mistaken belief, shown below.")
+    return " ".join(parts)
 
 
 def rubric_explanation(question: Question, grade: Grade) -> str:

@@ -106,18 +106,23 @@ def with_checks(letters: dict[str, float], checks: dict[str, float]) -> dict[str
 def model_decides(signals: RubricSignals) -> bool:
     """Whether the model can change the choice at all: not when a flag or a one-sided rubric reading settles it.
     Only then are the per-option checks worth their time (dev split: every choice they changed was one of these)."""
-    no_answer = [f for f in signals.flags if f in NO_ANSWER_FLAGS]
-    if no_answer and not (no_answer == ["off-topic"] and signals.states_decision):
+    if any(f in NO_ANSWER_FLAGS for f in signals.flags) and not _filler_stating_a_decision(signals.flags,
+                                                                                          signals.states_decision):
         return False
     if "recommends-both" in signals.flags:
         return False
     return not (signals.choice != "none" and signals.choice_confidence >= LEXICAL_SURE)
 
 
+def _filler_stating_a_decision(flags: list[str], states_decision: bool) -> bool:
+    """Off-topic (mostly filler) and no other no-answer flag, but a sentence states a decision ("padding")."""
+    return [f for f in flags if f in NO_ANSWER_FLAGS] == ["off-topic"] and states_decision
+
+
 def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str],
                    states_decision: bool = False) -> tuple[str, float]:
     no_answer = [f for f in flags if f in NO_ANSWER_FLAGS]
-    if no_answer == ["off-topic"] and states_decision and model:
+    if _filler_stating_a_decision(flags, states_decision) and model:
         # mostly filler, but it states a decision the model reads with some certainty ("padding" answers)
         best = max(model, key=model.get)
         if best != "none" and model[best] >= MODEL_OFF_TOPIC:
@@ -147,11 +152,12 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     model = letters = checks = None
     if tools.engine is not None and "empty" not in signals.flags:
         t = time.perf_counter()
-        model = letters = model_choice(tools.engine, question, without_injection(answer))
+        clean = without_injection(answer)
+        model = letters = model_choice(tools.engine, question, clean)
         timings["choice_s"] = time.perf_counter() - t
         if model_decides(signals) and not cancel.is_set():
             t = time.perf_counter()
-            checks = option_checks(tools.engine, question, without_injection(answer))
+            checks = option_checks(tools.engine, question, clean)
             model = with_checks(letters, checks)
             timings["checks_s"] = time.perf_counter() - t
     if cancel.is_set():
@@ -208,15 +214,7 @@ def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_t
 
 def _opening(question: Question, grade: Grade) -> str:
     """Whether the choice was right and how many points were made, stated by the grader, never by the model."""
-    correct = question.option(question.correct)
-    chosen = question.option(grade.choice)
-    right = correct.label if correct else question.correct
-    if chosen is None:
-        parts = [f"You did not settle on one option; the better choice is {right}."]
-    elif grade.choice == question.correct:
-        parts = [f"You chose {chosen.label}, which is right."]
-    else:
-        parts = [f"You chose {chosen.label}, but the better choice is {right}."]
+    parts = [_choice_sentence(question, grade)]
     made = sum(1 for p in grade.key_points if p.made)
     parts.append(f"You made {made} of {len(grade.key_points)} key points" +
                  ("; the ones you missed are listed below." if made < len(grade.key_points) else "."))
@@ -225,21 +223,25 @@ def _opening(question: Question, grade: Grade) -> str:
     return " ".join(parts)
 
 
-def rubric_explanation(question: Question, grade: Grade) -> str:
-    """A plain explanation built from the rubric itself, used when no model is loaded."""
+def _choice_sentence(question: Question, grade: Grade) -> str:
     correct = question.option(question.correct)
     chosen = question.option(grade.choice)
-    parts = []
+    right = correct.label if correct else question.correct
+    if chosen is None:
+        return f"You did not settle on one option; the better choice is {right}."
+    if grade.choice == question.correct:
+        return f"You chose {chosen.label}, which is right."
+    return f"You chose {chosen.label}, but the better choice is {right}."
+
+
+def rubric_explanation(question: Question, grade: Grade) -> str:
+    """A plain explanation built from the rubric itself, used when no model is loaded."""
     if "instructions-to-grader" in grade.flags:
-        parts.append("The answer contains instructions to the grader, so it is marked incorrect.")
+        parts = ["The answer contains instructions to the grader, so it is marked incorrect."]
     elif any(f in grade.flags for f in BLOCKING_FLAGS):
-        parts.append("The answer does not argue a recommendation for this scenario.")
-    elif chosen is None:
-        parts.append("The answer does not settle on one option.")
-    elif grade.choice == question.correct:
-        parts.append(f"You chose {chosen.label}, which is right.")
+        parts = ["The answer does not argue a recommendation for this scenario."]
     else:
-        parts.append(f"You chose {chosen.label}, but the better choice is {correct.label if correct else question.correct}.")
+        parts = [_choice_sentence(question, grade)]
     made = [p.text for p in grade.key_points if p.made]
     missed = [p.text for p in grade.key_points if not p.made]
     if made:

@@ -213,13 +213,24 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
     return evidence, best, positive[best] / total * min(1.0, positive[best])
 
 
+def option_wordings(question: Question) -> list[tuple[str, str]]:
+    """(option id, label or alias): what a stated decision is compared with."""
+    return [(option.id, text) for option in question.options for text in (option.label, *option.aliases)]
+
+
+def question_texts(question: Question) -> list[str]:
+    """Every text of the question that the rubric embeds: the phrasings of its points and the option wordings."""
+    points = [t for p in (*question.key_points, *question.misconceptions) for t in p.phrasings]
+    return points + [text for _, text in option_wordings(question)]
+
+
 def stated_choice(question: Question, answer: str, similarity: Similarity) -> tuple[str, float]:
     """When no option is named: the option whose label or alias is closest in meaning to a sentence that states a
     decision ("my recommendation is to ..."), if it is close enough and clearly closer than the runner-up."""
     stated = [s.text for s in sentences(answer) if STATED.search(s.text)]
     if not stated:
         return "none", 0.0
-    names = [(option.id, text) for option in question.options for text in (option.label, *option.aliases)]
+    names = option_wordings(question)
     rows = similarity(stated, [text for _, text in names])  # one call for every option's wording
     closest: dict[str, float] = {}
     for column, (option_id, _) in enumerate(names):

@@ -10,8 +10,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.core.model import Citation, Grade, Question
-from app.core.rubric import (BLOCKING_FLAGS, NO_ANSWER_FLAGS, RubricSignals, clear_off_topic, rubric_signals,
-                              verdict_and_score, without_injection)
+from app.core.rubric import (BLOCKING_FLAGS, NO_ANSWER_FLAGS, RubricSignals, clear_off_topic, question_texts,
+                              rubric_signals, verdict_and_score, without_injection)
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user, option_check_user
 
@@ -62,8 +62,7 @@ def prime_question(engine: ChatEngine, question: Question) -> None:
 def warm_question(similarity, question: Question) -> None:
     """Embed the question's own texts (key points, misconceptions, option wordings) while the user types; the
     embedder caches them, so grading embeds only the answer's sentences."""
-    texts = [t for p in (*question.key_points, *question.misconceptions) for t in p.phrasings]
-    texts += [t for o in question.options for t in (o.label, *o.aliases)]
+    texts = question_texts(question)
     similarity(texts[:1], texts)
 
 
@@ -111,7 +110,12 @@ def model_decides(signals: RubricSignals) -> bool:
         return False
     if "recommends-both" in signals.flags:
         return False
-    return not (signals.choice != "none" and signals.choice_confidence >= LEXICAL_SURE)
+    return not _rubric_settles(signals.choice, signals.choice_confidence)
+
+
+def _rubric_settles(lexical: str, lexical_conf: float) -> bool:
+    """The names in the answer point one way clearly enough to stand unless the model is very sure of another."""
+    return lexical != "none" and lexical_conf >= LEXICAL_SURE
 
 
 def _filler_stating_a_decision(flags: list[str], states_decision: bool) -> bool:
@@ -134,7 +138,7 @@ def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | 
     if not model:
         return lexical, lexical_conf
     best = max(model, key=model.get)
-    if lexical != "none" and lexical_conf >= LEXICAL_SURE and not (best != lexical and model[best] >= MODEL_SURE):
+    if _rubric_settles(lexical, lexical_conf) and not (best != lexical and model[best] >= MODEL_SURE):
         return lexical, max(lexical_conf, model.get(lexical, 0.0))
     if best != "none" and model[best] >= MODEL_MIN:
         return best, model[best]

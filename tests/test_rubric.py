@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from app.core.model import PointResult
-from app.core.rubric import BLOCKING_FLAGS, flags_for, lexical_choice, option_mentions, rubric_signals, verdict_and_score
+from app.core.rubric import BLOCKING_FLAGS, both_option, flags_for, lexical_choice, option_mentions, rubric_signals, verdict_and_score
 from app.core.text import sentences
 
 QID = "fine-tuning-vs-rag-001"
@@ -72,6 +72,8 @@ def test_x_over_y(question, answer: str, expected: str) -> None:
     # a verdict of failure right after the name
     ("guardrails-003", "The serial LLM review blows the 800 ms budget. Run a small classifier in parallel.",
      "serial-llm-review", "parallel-classifier"),
+    ("prompt-engineering-002", "Rewording won't do anything here. Put the policy text in the prompt.", "reword",
+     "include-policy"),
 ])
 def test_rejection_scope(questions: dict, qid: str, answer: str, rejected: str, wanted: str) -> None:
     evidence, picked, _ = lexical_choice(questions[qid], answer)
@@ -92,6 +94,14 @@ def test_a_rule_quoted_after_a_colon_does_not_reject_the_option(questions: dict)
     q = questions["agents-003"]
     mentions = option_mentions(q, "Write hard rules into the system prompt: never delete a prod resource without asking.")
     assert mentions["better-prompt"] and not any(negated for _, negated in mentions["better-prompt"])
+
+
+def test_a_negation_after_a_mention_that_spans_a_clause_break_belongs_to_the_later_clause(questions: dict) -> None:
+    # "first ..., so the right passage" names fix-retrieval across a comma; "isn't there" is about the passage
+    q = questions["rag-003"]
+    answer = "Fix retrieval first since recall@10 is only 55%, so the right passage often isn't there at all."
+    mentions = option_mentions(q, answer)
+    assert mentions["fix-retrieval"] and not any(negated for _, negated in mentions["fix-retrieval"])
 
 
 def test_words_shared_with_other_options_do_not_name_one(questions: dict) -> None:
@@ -227,6 +237,25 @@ def test_an_aside_alone_does_not_settle_the_choice(questions: dict) -> None:
     _, picked, confidence = lexical_choice(q, aside)
     assert picked == "more-epochs" and confidence < 0.6
     assert lexical_choice(q, plain)[1:] == ("more-epochs", 1.0)
+
+
+def test_a_late_aside_alone_does_not_settle_the_choice_either(questions: dict) -> None:
+    # late mentions weigh more, but one made only in an aside still leaves the choice to the model
+    q = questions["prompt-engineering-002"]
+    answer = ("The model has never seen the policy, so it guesses the refund window from whatever it picked up in "
+              "training. Rewording the instruction won't change anything. Longer term though, I'd fine-tune on the "
+              "policy.")
+    evidence, picked, confidence = lexical_choice(q, answer)
+    assert evidence["reword"] < 0 and picked == "fine-tune" and confidence < 0.6
+
+
+@pytest.mark.parametrize("qid, expected", [
+    ("fine-tuning-vs-rag-004", "both"), ("distillation-004", "both"),
+    ("evaluation-003", None),  # "Judge both orders and count only consistent wins" is one option, not two
+    ("decoding-007", None),    # "Rerun both once at temperature 0"
+])
+def test_the_both_option_is_the_one_that_means_two_others(questions: dict, qid: str, expected) -> None:
+    assert both_option(questions[qid]) == expected
 
 
 def test_two_options_argued_equally_mean_both_when_both_is_an_option(questions: dict) -> None:

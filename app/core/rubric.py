@@ -77,7 +77,8 @@ AFTER_NEGATIVE = re.compile(r"^\W*(\w+\W+){0,3}?(is|are|would be|will be|seems?)
                             r"overkill|unnecessary|not needed|pointless|wasteful|weak|go stale|goes stale|gets stale|"
                             r"has no idea|fails?|breaks?|blows|kills|ruins|too slow|too expensive|too costly)\b"
                             r"|^\W*(\w+\W+){0,2}?(won't|wouldn't|doesn't|"
-                            r"does not|will not|would not|can't|cannot) (work|help|solve|fix|be)", re.I)
+                            r"does not|will not|would not|can't|cannot|don't|do not) (work|help|solve|fix|be|do|change|matter)",
+                            re.I)
 
 
 def option_phrases(option) -> list[list[str]]:
@@ -146,7 +147,10 @@ def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int
             after = lowered[finish:clause_end]
             after = after[after.find(" ") + 1:] if " " in after else ""
             inside = lowered[begin:finish]
-            hits.append((begin, _negates(before) or bool(AFTER_NEGATIVE.search(after)) or _negated_inside(inside)))
+            # "first since ..., so the right passage isn't there": a failure said after a mention that runs across
+            # a clause break is about the later clause's words, not the option
+            failed_after = bool(AFTER_NEGATIVE.search(after)) and not CLAUSE_END.search(inside)
+            hits.append((begin, _negates(before) or failed_after or _negated_inside(inside)))
         found[option.id] = hits
     return found
 
@@ -182,7 +186,7 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
     opening_end = first[0].end if first else -1
     opening_bonus = 2.5 if first and len(words(first[0].text)) <= 8 else 1.5
     asides = [(s.start, s.end) for s in sents if ASIDE.search(s.text)]
-    evidence = {}
+    evidence, main = {}, set()
     for option_id, hits in mentions.items():
         score = 0.0
         for position, negated in hits:
@@ -190,8 +194,11 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
             window = lowered[max(0, position - 40):position]
             if any(start <= position < end for start, end in asides):
                 weight *= ASIDE_WEIGHT  # "I'd also ...", "longer term ...": not the main recommendation
-            elif any(cue in window for cue in DECISION_CUES):
-                weight += 1.0
+            else:
+                if not negated:
+                    main.add(option_id)
+                if any(cue in window for cue in DECISION_CUES):
+                    weight += 1.0
             if position < opening_end:
                 weight += opening_bonus  # the opening sentence usually states the recommendation
             score += -1.5 * weight if negated else weight
@@ -210,7 +217,7 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
     best = max(positive, key=positive.get)
     total = sum(positive.values())
     # a plain mention weighs at least 1; evidence from asides alone leaves the choice open
-    return evidence, best, positive[best] / total * min(1.0, positive[best])
+    return evidence, best, positive[best] / total * min(1.0, positive[best] if best in main else ASIDE_WEIGHT)
 
 
 def option_wordings(question: Question) -> list[tuple[str, str]]:
@@ -306,7 +313,9 @@ def without_injection(answer: str) -> str:
 
 
 def both_option(question: Question) -> str | None:
-    return next((o.id for o in question.options if "both" in o.id or re.search(r"\bboth\b|\bcombin", o.label, re.I)), None)
+    """The option that means doing two of the others ("both", "Both: ..."); "Judge both orders" is not one."""
+    return next((o.id for o in question.options if "both" in o.id.split("-") or re.match(r"\W*both\b", o.label, re.I)),
+                None)
 
 
 def rubric_signals(question: Question, answer: str, similarity: Similarity | None = None,

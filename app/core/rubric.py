@@ -19,13 +19,16 @@ INJECTION = re.compile(
     r"|\b(give|award|assign|grade|score|mark|rate)\b[^.\n]{0,30}\b(full|maximum|max|perfect|top|100|10/10|a\+)\b"
     r"|\b(mark|grade|label|score|rate)\b[^.\n]{0,20}\bas (correct|right|excellent|perfect)"
     r"|\b(as|dear|note to( the)?|attention) (the )?(grader|evaluator|judge|assistant|ai|model)\b"
-    r"|\b(grader|evaluator|judge|system)\s*[:,]"
+    r"|\b(grader|evaluator|judge|system)\s*:|(^|[.!?\n]\s*)(grader|evaluator|judge)\s*,"  # "the judge, ..." is not
     r"|\byou (are|must|should|will) (now )?(give|grade|mark|score|rate|output|respond|say)"
     r"|\bverdict\s*[:=]\s*correct|\bscore\s*[:=]\s*\d+"
     r"|\b(grader|grading|evaluator|judge)\s+(instruction|note|override)"
     r"|\b(receive|get|deserve|earn)s?\b[^.\n]{0,25}\b(max|maximum|full|top|perfect|highest)\b"
     r"|\bif you are an? (ai|llm|model|grader|language model)",
     re.I)
+# "tell the model to ignore instructions in emails" is about the model, not an address to the grader
+IGNORE = re.compile(r"ignore|disregard|forget", re.I)
+ABOUT_THE_MODEL = re.compile(r"\b(model|llm|agent|bot|assistant|it|them)\s+(to\s+)?$", re.I)
 HEDGE = re.compile(r"\bit depends\b|\bdepends on\b|\bhard to say\b|\beither way\b|\bnot sure\b|\bidk\b|"
                    r"\bno (single|one) (right )?answer\b|\bboth have (their )?(pros|merits|trade)|\bcan'?t say\b|"
                    r"\bwithout more (info|information|details|context)\b|\bno idea\b", re.I)
@@ -276,7 +279,7 @@ def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Si
 def flags_for(question: Question, answer: str, sents: list[Sentence], relevance: float) -> list[str]:
     flags = []
     tokens = words(answer)
-    if INJECTION.search(answer):
+    if addresses_grader(answer):
         flags.append("instructions-to-grader")
     if len(tokens) < 3:
         flags.append("empty")
@@ -309,7 +312,13 @@ def relevance_of(question: Question, answer: str) -> float:
 
 def without_injection(answer: str) -> str:
     """The answer minus the sentences that address the grader (they are flagged, not weighed)."""
-    return " ".join(s.text for s in sentences(answer) if not INJECTION.search(s.text)) or answer
+    return " ".join(s.text for s in sentences(answer) if not addresses_grader(s.text)) or answer
+
+
+def addresses_grader(text: str) -> bool:
+    """Instructions to the grader somewhere in the text."""
+    return any(not (IGNORE.match(m.group(0)) and ABOUT_THE_MODEL.search(text[max(0, m.start() - 30):m.start()]))
+               for m in INJECTION.finditer(text))
 
 
 def both_option(question: Question) -> str | None:

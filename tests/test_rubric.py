@@ -270,6 +270,20 @@ def test_the_both_option_is_the_one_that_means_two_others(questions: dict, qid: 
     assert both_option(questions[qid]) == expected
 
 
+@pytest.mark.parametrize("qid, answer, both", [
+    ("llm-serving-003", "I'd turn on prefix caching and speculative decoding together.", True),
+    ("rag-003", "I'd do two things in parallel: fine-tune on the documents and improve retrieval.", True),
+    ("evaluation-003", "Humans are the gold standard and the judge is fast, so you get the best of both worlds.", True),
+    ("rag-003", "Fix retrieval first: a cross-encoder reads the query and the chunk together.", False),
+    ("rag-003", "Fix retrieval first.", False),
+])
+def test_doing_two_options_at_once_is_read_as_both(questions: dict, qid: str, answer: str, both: bool) -> None:
+    signals = rubric_signals(questions[qid], answer)
+    assert ("recommends-both" in signals.flags) == both
+    if both:  # none of these questions has a "both" option, so nothing single was recommended
+        assert signals.choice == "none"
+
+
 def test_two_options_argued_equally_mean_both_when_both_is_an_option(questions: dict) -> None:
     q = questions["distillation-004"]
     assert any(o.id == "both" for o in q.options)

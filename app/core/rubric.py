@@ -34,7 +34,8 @@ HEDGE = re.compile(r"\bit depends\b|\bdepends on\b|\bhard to say\b|\beither way\
                    r"\bwithout more (info|information|details|context)\b|\bno idea\b", re.I)
 BOTH = re.compile(r"^\W*both\b|\b(do|use|doing|using|combine|go with|want|need|recommend|pick|choose|try)\s+both\b|\bwhy not both\b|"
                   r"\bboth\s*[:!]|\bi'?d combine\b|\bwouldn'?t pick one\b|\bcombine (them|the two|both)\b|"
-                  r"\bdefen[cs]e in depth\b", re.I)
+                  r"\bdefen[cs]e in depth\b|\bbest of both worlds\b|\b(do|doing) two things\b|"
+                  r"\b(turn on|enable|use|run|combine|do)\b[^.\n]{0,60}\btogether\b", re.I)
 OFF_TOPIC_RELEVANCE = 0.28  # share of the answer's words in the question's vocabulary (dev split: off-topic median 0.21)
 # A sentence that states a decision, and how close (MiniLM cosine) it must be to an option's wording to name it.
 # Dev split: at 0.40 / 0.20 it names 7 options, all right; off-topic answers stay below (best 0.45 with margin 0.10).

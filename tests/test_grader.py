@@ -261,13 +261,6 @@ def test_the_explanation_opens_with_the_graders_own_verdict(strong, question) ->
     assert grade.explanation.startswith(first_piece.strip()) and len(grade.explanation) > len(first_piece)
 
 
-def test_a_small_model_does_not_check_key_points(strong, smol_engine: ChatEngine) -> None:
-    # SmolLM2 (135M) is below the size the checks were calibrated for; the strong answer's choice is right
-    grade, _ = strong
-    assert smol_engine.n_params < 200_000_000
-    assert grade.choice == "rag" and grade.evidence["point_checks"] == {} and "points_s" not in grade.timings
-
-
 def test_point_checks_move_a_points_score_by_the_models_answer() -> None:
     from app.core.model import PointResult
     from app.llm.grader import POINT_THRESHOLD, with_point_checks
@@ -290,7 +283,6 @@ def test_the_model_confirms_a_key_point_argued_in_the_candidates_own_words(quest
     similarity = embedding_similarity(embedder)
     rubric_only = grade_answer(question, row["answer"], GradingTools(None, similarity), explain=False)
     graded = grade_answer(question, row["answer"], GradingTools(qwen_engine, similarity), explain=False)
-    assert qwen_engine.n_params > 1_000_000_000
     assert graded.choice == question.correct and "kp1" in graded.evidence["point_checks"]
     assert not next(p for p in rubric_only.key_points if p.id == "kp1").made
     assert next(p for p in graded.key_points if p.id == "kp1").made

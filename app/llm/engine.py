@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-import llama_cpp
 from llama_cpp import Llama
 from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
@@ -35,7 +34,6 @@ class ChatEngine:
             raise ModelFileError(f"llama.cpp could not load {path.name}: {exc}. The file may be corrupt or "
                                  "there may not be enough memory.") from exc
         self.load_seconds = time.perf_counter() - started
-        self.n_params = int(llama_cpp.llama_model_n_params(self.llm.model))
         meta = self.llm.metadata
         template = meta.get("tokenizer.chat_template") or FALLBACK_TEMPLATE
         eos = self._token_text(self.llm.token_eos())

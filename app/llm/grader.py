@@ -31,9 +31,6 @@ POINT_THRESHOLD = 0.42
 # 0.869; both halves gained, and so did every weight from 0.15 to 0.25. Alone, P(yes) ranks points worse than the
 # similarity (AUC 0.86 against 0.92) but better inside the band near the threshold (0.79 against 0.66).
 POINT_CHECK_WEIGHT = 0.2
-# Smaller models answer these checks poorly: with Qwen 0.5B they lowered dev verdict accuracy below the rubric's own
-# (0.763 against 0.783), so they run only with models of at least this many parameters.
-POINT_CHECK_MIN_PARAMS = 1_000_000_000
 MISCONCEPTION_THRESHOLD = 0.62
 EXPLANATION_TOKENS = 120  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
 EXPLANATION_FINISH = 45
@@ -200,8 +197,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                                         signals.states_decision)
     clear_off_topic(signals.flags, choice)  # the model may have found the option the filler hid
     points, checked = signals.key_points, None
-    if model is not None and tools.engine.n_params >= POINT_CHECK_MIN_PARAMS and choice == question.correct and \
-            not any(f in BLOCKING_FLAGS for f in signals.flags):
+    if model is not None and choice == question.correct and not any(f in BLOCKING_FLAGS for f in signals.flags):
         # only here do the key points decide the verdict (correct or partial)
         t = time.perf_counter()
         checked = point_checks(tools.engine, question, clean, points, cancel)

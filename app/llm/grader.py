@@ -9,11 +9,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from app.core.model import Citation, Grade, PointResult, Question
+from app.core.model import Citation, Grade, Question
 from app.core.rubric import (BLOCKING_FLAGS, NO_ANSWER_FLAGS, RubricSignals, clear_off_topic, question_texts,
                               rubric_signals, verdict_and_score, without_injection)
 from app.llm.engine import Cancelled, ChatEngine
-from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user, option_check_user, point_check_user
+from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user, option_check_user
 
 # Chosen by two-fold cross-validation on the dev split of content/answers (1.5B model): choice 0.84 / 0.86 on the
 # two halves, against 0.67 / 0.76 for the rubric alone; the same setting won on both halves.
@@ -25,12 +25,6 @@ MODEL_OFF_TOPIC = 0.5   # an answer flagged off-topic that states a decision tak
 # Chosen on the two dev halves: 0.42 beat 0.45 on verdict accuracy on both (0.818 / 0.826 against 0.788 / 0.821),
 # with key-point F1 level (0.798 / 0.795 against 0.795 / 0.803).
 POINT_THRESHOLD = 0.42
-# A key point's similarity moves by POINT_CHECK_WEIGHT x (P(yes) - 0.5) when the model is asked "does the candidate
-# argue this point?", so only points within POINT_CHECK_WEIGHT / 2 of the threshold are checked. Dev split, choice
-# right per label (217 answers, 819 points): verdict 0.845 -> 0.854, QWK 0.783 -> 0.792, key-point F1 0.852 ->
-# 0.869; both halves gained, and so did every weight from 0.15 to 0.25. Alone, P(yes) ranks points worse than the
-# similarity (AUC 0.86 against 0.92) but better inside the band near the threshold (0.79 against 0.66).
-POINT_CHECK_WEIGHT = 0.2
 MISCONCEPTION_THRESHOLD = 0.62
 EXPLANATION_TOKENS = 120  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
 EXPLANATION_FINISH = 45
@@ -83,41 +77,18 @@ def model_choice(engine: ChatEngine, question: Question, answer: str) -> dict[st
     return dict(zip(ids, probs.tolist()))
 
 
-def _p_yes(engine: ChatEngine, user: str) -> float:
-    """P(Yes) against P(No) for the next token after a yes/no question."""
-    logprobs = engine.next_token_logprobs(engine.format(SYSTEM, user))
-    p_yes = np.logaddexp.reduce([logprobs[t] for t in {engine.first_token(w) for w in YES_WORDS}])
-    p_no = np.logaddexp.reduce([logprobs[t] for t in {engine.first_token(w) for w in NO_WORDS}])
-    return float(1.0 / (1.0 + np.exp(p_no - p_yes)))
-
-
 def option_checks(engine: ChatEngine, question: Question, answer: str) -> dict[str, float]:
     """P(yes) to "does the candidate finally recommend option X?", one check per option. The checks share the
     evaluated prompt up to the end of the answer, so each pays only for its last line (about 35 tokens)."""
-    return {option.id: _p_yes(engine, option_check_user(question, answer, index))
-            for index, option in enumerate(question.options)}
-
-
-def point_checks(engine: ChatEngine, question: Question, answer: str, points: list[PointResult],
-                 cancel: threading.Event) -> dict[str, float]:
-    """P(yes) to "does the candidate argue this point?" for the key points whose similarity is near enough to the
-    threshold for the answer to move it across (the others are settled by similarity alone)."""
+    yes = {engine.first_token(t) for t in YES_WORDS}
+    no = {engine.first_token(t) for t in NO_WORDS}
     found = {}
-    for point in points:
-        if abs(point.confidence - POINT_THRESHOLD) < POINT_CHECK_WEIGHT / 2 and not cancel.is_set():
-            found[point.id] = _p_yes(engine, point_check_user(question, answer, point.text))
+    for index, option in enumerate(question.options):
+        logprobs = engine.next_token_logprobs(engine.format(SYSTEM, option_check_user(question, answer, index)))
+        p_yes = np.logaddexp.reduce([logprobs[t] for t in yes])
+        p_no = np.logaddexp.reduce([logprobs[t] for t in no])
+        found[option.id] = float(1.0 / (1.0 + np.exp(p_no - p_yes)))
     return found
-
-
-def with_point_checks(points: list[PointResult], checks: dict[str, float]) -> list[PointResult]:
-    """Each checked point's score moves by POINT_CHECK_WEIGHT x (P(yes) - 0.5); made when it reaches the threshold."""
-    moved = []
-    for point in points:
-        if point.id in checks:
-            score = point.confidence + POINT_CHECK_WEIGHT * (checks[point.id] - 0.5)
-            point = PointResult(point.id, point.text, score >= POINT_THRESHOLD, round(score, 3), point.span)
-        moved.append(point)
-    return moved
 
 
 def with_checks(letters: dict[str, float], checks: dict[str, float]) -> dict[str, float]:
@@ -193,24 +164,16 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
             checks = option_checks(tools.engine, question, clean)
             model = with_checks(letters, checks)
             timings["checks_s"] = time.perf_counter() - t
+    if cancel.is_set():
+        raise Cancelled()
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
                                         signals.states_decision)
     clear_off_topic(signals.flags, choice)  # the model may have found the option the filler hid
-    points, checked = signals.key_points, None
-    if model is not None and choice == question.correct and not any(f in BLOCKING_FLAGS for f in signals.flags):
-        # only here do the key points decide the verdict (correct or partial)
-        t = time.perf_counter()
-        checked = point_checks(tools.engine, question, clean, points, cancel)
-        points = with_point_checks(points, checked)
-        timings["points_s"] = time.perf_counter() - t
-    if cancel.is_set():
-        raise Cancelled()
-    verdict, score = verdict_and_score(question, choice, points, signals.misconceptions, signals.flags)
-    grade = Grade(question.id, choice, round(confidence, 3), points, signals.misconceptions,
+    verdict, score = verdict_and_score(question, choice, signals.key_points, signals.misconceptions, signals.flags)
+    grade = Grade(question.id, choice, round(confidence, 3), signals.key_points, signals.misconceptions,
                   signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name,
                   evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
-                            "point_checks": checked or {},
                             "relevance": round(signals.relevance, 3)})
     timings["verdict_s"] = time.perf_counter() - started
     grade.timings = timings

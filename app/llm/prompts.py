@@ -40,11 +40,6 @@ def option_check_user(question: Question, answer: str, index: int) -> str:
             f'Does the candidate finally recommend option {LETTERS[index]} ("{label}")? Reply Yes or No.')
 
 
-def point_check_user(question: Question, answer: str, point: str) -> str:
-    """A yes/no check of one key point; like the option checks, it shares everything up to the answer's end."""
-    return _with_answer(question, answer) + f'Does the candidate argue this point: "{point}"? Reply Yes or No.'
-
-
 def explanation_user(question: Question, sections: list[tuple[str, str]]) -> str:
     """Asks only why the right option wins, from the rationale and the cited notes: the verdict, the points made and
     missed are stated by the grader itself, so the model cannot contradict them."""

@@ -10,7 +10,7 @@ import pytest
 from app.content.load import load_content
 from app.core.model import Grade
 from app.llm.engine import Cancelled, ChatEngine
-from app.llm.grader import GradingTools, embedding_similarity, grade_answer
+from app.llm.grader import EXPLANATION_LEAD, GradingTools, embedding_similarity, grade_answer
 from app.rag.index import Retriever
 
 QID = "fine-tuning-vs-rag-001"
@@ -259,3 +259,9 @@ def test_the_explanation_opens_with_the_graders_own_verdict(strong, question) ->
     made = sum(p.made for p in grade.key_points)
     assert first_piece.startswith(f"You chose {label}, which is right. You made {made} of {len(grade.key_points)}")
     assert grade.explanation.startswith(first_piece.strip()) and len(grade.explanation) > len(first_piece)
+
+
+def test_the_model_part_of_the_explanation_starts_with_the_reason(strong) -> None:
+    grade, _ = strong
+    model_part = grade.explanation.split("\n\n", 1)[1]
+    assert model_part.startswith(EXPLANATION_LEAD + " ") and len(model_part) > len(EXPLANATION_LEAD) + 10, model_part

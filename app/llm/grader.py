@@ -28,6 +28,9 @@ POINT_THRESHOLD = 0.42
 MISCONCEPTION_THRESHOLD = 0.62
 EXPLANATION_TOKENS = 120  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
 EXPLANATION_FINISH = 45
+# The model's reply is started for it: without this it spent its first sentence restating the right option, often
+# with its letter ("The correct choice is B. ..."), before saying why it wins.
+EXPLANATION_LEAD = "The right choice wins because"
 YES_WORDS, NO_WORDS = ("Yes", "yes", " Yes"), ("No", "no", " No")
 ANSWER_MARK = "\x00answer\x00"  # stands in for the answer when only the prompt before it is wanted
 
@@ -209,11 +212,25 @@ def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_t
     if on_token:
         on_token(opening)  # the grader's own facts show at once; the model's part streams after them
     sections = [(c.section_id, c.snippet) for c in grade.citations]
-    prompt = tools.engine.format(SYSTEM, explanation_user(question, sections))
+    prompt = tools.engine.format(SYSTEM, explanation_user(question, sections)) + EXPLANATION_LEAD
+    if cancel.is_set():
+        raise Cancelled()
+    if on_token:
+        on_token(EXPLANATION_LEAD)
+    pieces: list[str] = []
+
+    def spaced(piece: str) -> None:  # the continuation may start without the space after "because"
+        if not pieces and piece[:1] not in ("", " ", ","):
+            piece = " " + piece
+        pieces.append(piece)
+        if on_token:
+            on_token(piece)
     t = time.perf_counter()
-    text = tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, on_token, EXPLANATION_FINISH).strip()
+    tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, spaced, EXPLANATION_FINISH)
+    if not "".join(pieces).strip():  # a model that stops at once must not leave "because" hanging
+        spaced(" of the reasons given under \"Why\" below.")
     grade.timings["explanation_s"] = time.perf_counter() - t
-    return opening + text
+    return opening + (EXPLANATION_LEAD + "".join(pieces)).strip()
 
 
 def _opening(question: Question, grade: Grade) -> str:

@@ -18,24 +18,31 @@ def _line(name: str, value: str, budget: str = "") -> None:
     print(f"  {name:48} {value:>14}  {budget}")
 
 
+def _window_shown(tmp: str, name: str, env: dict) -> float | None:
+    signal = Path(tmp) / name
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "app.ui.startup_probe"], stderr=subprocess.DEVNULL,
+                            env=dict(os.environ, QT_QPA_PLATFORM="offscreen", COACH_BENCH_SIGNAL=str(signal), **env))
+    while not signal.exists() and proc.poll() is None:
+        time.sleep(0.005)
+    shown = time.perf_counter() - started if signal.exists() else None
+    proc.wait()
+    return shown
+
+
 def bench_startup() -> None:
     print("Start-up")
-    times = []
     with tempfile.TemporaryDirectory() as tmp:
-        for n in range(3):
-            signal = Path(tmp) / f"shown-{n}"
-            started = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-m", "app.ui.startup_probe"], stderr=subprocess.DEVNULL,
-                                    env=dict(os.environ, QT_QPA_PLATFORM="offscreen", COACH_BENCH_SIGNAL=str(signal)))
-            while not signal.exists() and proc.poll() is None:
-                time.sleep(0.005)
-            if signal.exists():
-                times.append(time.perf_counter() - started)
-            proc.wait()
+        times = [t for n in range(3) if (t := _window_shown(tmp, f"shown-{n}", {})) is not None]
+        # a data folder with no bank yet: content compiled, note embeddings left to a thread after the window shows
+        first = _window_shown(tmp, "first", {"COACH_DATA_DIR": str(Path(tmp) / "fresh-data")})
     if not times:
         print("  the window did not open")
         return
     _line("window shown and interactive (median of 3)", f"{statistics.median(times):.2f} s", "budget < 1 s")
+    if first is not None:
+        _line("first start, no bank yet: window shown", f"{first:.2f} s",
+              "notes embedded after it shows (was ~15 s)")
 
 
 def bench_content(library) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ from app.content.errors import ContentInvalid
 from app.core.model import Note, Question
 from app.llm.embedder import Embedder
 from app.llm.files import ModelFileError, embed_model_path
-from app.rag.index import Retriever, sync_index
+from app.rag.index import BuildReport, Retriever, embed_pending, sync_index
 from app.storage.bank import load_notes, load_questions, open_bank
 
 ANY = "any"
@@ -26,6 +27,8 @@ class Library:
     embedder: Embedder | None
     problems: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    bank_path: Path | None = None
+    pending_embeddings: int = 0  # note chunks still without a vector (the window builds them after it shows)
 
     def __post_init__(self) -> None:
         self.by_id = {q.id: q for q in self.questions}
@@ -43,6 +46,19 @@ class Library:
             pool = [q for q in pool if q.id != exclude]
         return (rng or random).choice(pool) if pool else None
 
+    def finish_index(self, progress=None, cancel: threading.Event | None = None) -> BuildReport:
+        """Embed the chunks open_library deferred (on any thread, with its own connection), then switch retrieval
+        from BM25 to hybrid. A cancelled build keeps the batches it saved; the next start goes on from there."""
+        db = open_bank(self.bank_path)
+        try:
+            report = embed_pending(db, self.notes, self.embedder, self.embedder.model_id, progress, cancel)
+        finally:
+            db.conn.close()
+        self.pending_embeddings = report.pending
+        if not report.pending:
+            self.retriever = Retriever(str(self.bank_path), self.embedder, self.embedder.model_id)
+        return report
+
     def retrieve(self, query: str, k: int = 5, boost: list[str] | tuple = ()):
         if self.retriever is None:
             return [], "no index"
@@ -50,8 +66,10 @@ class Library:
 
 
 def open_library(content_root: Path | None = None, bank_path: Path | None = None,
-                 models_dir: Path | None = None) -> Library:
-    """Compile the bank if content changed, sync the index, load questions and notes into memory."""
+                 models_dir: Path | None = None, defer_embedding: bool = False) -> Library:
+    """Compile the bank if content changed, sync the index, load questions and notes into memory.
+    With defer_embedding (the GUI), chunks that need a vector are left for `Library.finish_index`: the first start
+    would otherwise keep the window hidden for the 10-15 s it takes to embed every note."""
     content_root = content_root or paths.content_dir()
     bank_path = bank_path or paths.bank_db_path()
     models_dir = models_dir or paths.models_dir()
@@ -76,10 +94,10 @@ def open_library(content_root: Path | None = None, bank_path: Path | None = None
             problems.append(f"{exc}: search and citations use BM25 only.")
     t = time.perf_counter()
     model_id = embedder.model_id if embedder else "none"
-    report = sync_index(db, notes, embedder, model_id)
+    report = sync_index(db, notes, embedder, model_id, defer_embedding)
     timings["index_s"] = time.perf_counter() - t
     timings["index_embedded"] = report.embedded
     retriever = Retriever(str(bank_path), embedder, model_id) if report.chunks else None
     questions = load_questions(db)
     db.conn.close()
-    return Library(questions, notes, retriever, embedder, problems, timings)
+    return Library(questions, notes, retriever, embedder, problems, timings, bank_path, report.pending)

@@ -237,3 +237,21 @@ def test_notes_search_lists_sections(make_window, qtbot, no_models: Path) -> Non
     window.notes.search_box.clear()
     qtbot.keyClicks(window.notes.search_box, "zebra saxophone quilt")
     assert window.notes.list.count() == 0 and "Not in the notes" in window.notes.mode_label.text()
+
+
+def test_first_start_shows_the_window_before_the_notes_are_embedded(qtbot, data_dir: Path, smol_path: Path) -> None:
+    # no bank.db yet: the window must not wait for every note section to be embedded
+    assert not (data_dir / "bank.db").exists()
+    db = open_user_db(paths.user_db_path())
+    set_setting(db, "model_path", str(smol_path))
+    library = open_library(defer_embedding=True)
+    assert library.pending_embeddings > 100 and library.retrieve("semantic caching", 3)[1].startswith("bm25")
+    window = MainWindow(library, db)
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    assert window.index_label.isVisible() and "Building the notes index" in window.index_label.text()
+    qtbot.waitUntil(lambda: library.pending_embeddings == 0 and not window.index_label.isVisible(), timeout=180_000)
+    hits, mode = library.retrieve("semantic caching", 3)
+    assert mode == "hybrid" and hits[0].note_id == "latency-cost"
+    assert "Notes index ready" in window.statusBar().currentMessage()

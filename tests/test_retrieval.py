@@ -4,6 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,7 @@ from app.library import open_library
 from app.rag import index
 from app.rag.chunking import chunk_notes, plain_text
 from app.rag.evaluate import evaluate, read_queries
-from app.rag.index import Retriever, fuse, sync_index
+from app.rag.index import Retriever, embed_pending, fuse, sync_index
 from app.storage.bank import load_notes, open_bank
 
 NONSENSE = "zebra saxophone quilt"
@@ -155,3 +157,37 @@ def test_hybrid_ranks_the_labelled_sections_at_least_as_well_as_either_part(retr
     report = evaluate(retriever, queries)
     assert report["hybrid"]["recall_at_5"] >= max(report["bm25"]["recall_at_5"], report["dense"]["recall_at_5"])
     assert report["hybrid"]["mrr"] >= max(report["bm25"]["mrr"], report["dense"]["mrr"])
+
+
+def test_deferred_embedding_searches_by_keywords_then_resumes_after_a_cancel(
+        bank_copy: Path, content_copy: Path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the GUI's first start: chunks written at once, vectors embedded later in batches that survive a cancel
+    monkeypatch.setattr(index, "EMBED_BATCH", 2)
+    db = open_bank(bank_copy)
+    path = content_copy / "notes" / "quantization.md"
+    title = next(line for line in path.read_text().splitlines() if line.startswith("title: "))[7:]
+    edit_note(content_copy, "quantization", f"title: {title}", "title: Quantisation, renamed")
+    assert compile_bank(db, content_copy).compiled
+    notes = load_notes(db)
+    own = [c for c in chunk_notes(notes) if c.note_id == "quantization"]
+    counting = CountingEmbed(embedder)
+    report = sync_index(db, notes, counting, embedder.model_id, defer_embedding=True)
+    assert report.pending == len(own) > 3 and report.embedded == 0 and counting.texts == []
+    waiting = Retriever(str(bank_copy), embedder, embedder.model_id)
+    assert waiting.dense is False and "still building" in waiting.mode
+    assert waiting.search("semantic caching", 3)[0].note_id == "latency-cost"  # BM25 meanwhile
+
+    cancel = threading.Event()
+    seen = []
+    first = embed_pending(db, notes, counting, embedder.model_id, lambda done, total: (seen.append((done, total)),
+                                                                                        cancel.set()), cancel)
+    assert seen == [(2, len(own))] and first.embedded == 2 and first.pending == len(own) - 2
+    assert sync_index(db, notes, counting, embedder.model_id, defer_embedding=True).pending == len(own) - 2
+
+    rest = CountingEmbed(embedder)
+    second = embed_pending(db, notes, rest, embedder.model_id)
+    assert second.embedded == len(own) - 2 and second.pending == 0
+    assert sorted(counting.texts + rest.texts) == sorted(c.embed_text for c in own)
+    assert sync_index(db, notes, rest, embedder.model_id).skipped is True
+    assert db["vectors"].count == report.chunks
+    assert Retriever(str(bank_copy), embedder, embedder.model_id).mode == "hybrid"

@@ -41,33 +41,70 @@ class Hit:
         return flat[:220] + ("..." if len(flat) > 220 else "")
 
 
+EMBED_BATCH = 8        # chunks embedded (and saved) per step: progress and cancelling act at this grain
+
+
 @dataclass
 class BuildReport:
     chunks: int
     embedded: int
     skipped: bool
     mode: str
+    pending: int = 0  # chunks still to embed (embedding deferred, or cancelled part-way)
 
 
-def sync_index(db, notes, embed: Embed | None, model_id: str) -> BuildReport:
-    """Bring the index in line with the notes; a no-change call only compares one signature."""
-    chunks = chunk_notes(notes)
+def _signature(chunks, embed: Embed | None, model_id: str) -> str:
     model_key = model_id if embed else "none"
-    signature = index_store.index_signature(chunks, f"{model_key}/{INDEX_FORMAT}")
+    return index_store.index_signature(chunks, f"{model_key}/{INDEX_FORMAT}")
+
+
+def sync_index(db, notes, embed: Embed | None, model_id: str, defer_embedding: bool = False) -> BuildReport:
+    """Bring the index in line with the notes; a no-change call only compares one signature.
+    With defer_embedding, the chunks (and so BM25 search) are brought up to date at once and the chunks that need a
+    vector are only counted: `embed_pending` embeds them later, off the thread that shows the window."""
+    chunks = chunk_notes(notes)
+    signature = _signature(chunks, embed, model_id)
     mode = "hybrid" if embed else "bm25"
     if index_store.index_is_current(db, signature):
         return BuildReport(len(chunks), 0, True, mode)
     index_store.write_chunks(db, chunks)
+    if not embed:
+        index_store.mark_index(db, signature)
+        return BuildReport(len(chunks), 0, False, mode)
+    if defer_embedding:
+        pending = len(_todo(db, chunks, model_id))
+        if pending:
+            return BuildReport(len(chunks), 0, False, "bm25", pending)
+    return embed_pending(db, notes, embed, model_id)
+
+
+def _todo(db, chunks, model_id: str) -> list:
+    have = index_store.stored_vector_digests(db, model_id)
+    return [c for c in chunks if c.digest not in have]
+
+
+def embed_pending(db, notes, embed: Embed, model_id: str, progress: Callable[[int, int], None] | None = None,
+                  cancel: threading.Event | None = None) -> BuildReport:
+    """Embed the chunks that have no vector yet, saving every batch, so a cancelled build keeps what it did.
+    The chunks must already be written (sync_index does that)."""
+    chunks = chunk_notes(notes)
+    todo = _todo(db, chunks, model_id)
+    keep = {c.digest for c in chunks}
     embedded = 0
-    if embed:
-        have = index_store.stored_vector_digests(db, model_id)
-        todo = [c for c in chunks if c.digest not in have]
-        vectors = embed([c.embed_text for c in todo]) if todo else []
-        rows = [(c.digest, np.asarray(v, dtype=np.float32).tobytes()) for c, v in zip(todo, vectors)]
-        index_store.write_vectors(db, model_id, rows, {c.digest for c in chunks})
-        embedded = len(todo)
-    index_store.mark_index(db, signature)
-    return BuildReport(len(chunks), embedded, False, mode)
+    for start in range(0, len(todo), EMBED_BATCH):
+        if cancel is not None and cancel.is_set():
+            return BuildReport(len(chunks), embedded, False, "bm25", len(todo) - embedded)
+        batch = todo[start:start + EMBED_BATCH]
+        vectors = embed([c.embed_text for c in batch])
+        rows = [(c.digest, np.asarray(v, dtype=np.float32).tobytes()) for c, v in zip(batch, vectors)]
+        index_store.write_vectors(db, model_id, rows, keep)
+        embedded += len(batch)
+        if progress:
+            progress(embedded, len(todo))
+    if not todo:
+        index_store.write_vectors(db, model_id, [], keep)  # drop the vectors of chunks that no longer exist
+    index_store.mark_index(db, _signature(chunks, embed, model_id))
+    return BuildReport(len(chunks), embedded, False, "hybrid")
 
 
 class Retriever:
@@ -90,7 +127,9 @@ class Retriever:
 
     @property
     def mode(self) -> str:
-        return "hybrid" if self.dense else "bm25 only (no embedding model)"
+        if self.dense:
+            return "hybrid"
+        return "bm25 only (notes index still building)" if self._embed else "bm25 only (no embedding model)"
 
     def search(self, query: str, k: int = 5, method: str = "hybrid", boost_notes: Sequence[str] = (),
                gate: bool = True) -> list[Hit]:

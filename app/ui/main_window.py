@@ -11,6 +11,7 @@ from app.llm.grader import embedding_similarity
 from app.storage import userdb
 from app.ui.dashboard_view import DashboardView
 from app.ui.history_view import HistoryView
+from app.ui.index_builder import IndexBuilder
 from app.ui.interview_view import InterviewView
 from app.ui.model_dialog import ModelDialog
 from app.ui.notes_view import NotesView
@@ -44,6 +45,12 @@ class MainWindow(QMainWindow):
         self.model_state = "none"
         self.model_label = QLabel()
         self.statusBar().addPermanentWidget(self.model_label)
+        self.index_label = QLabel()
+        self.statusBar().addPermanentWidget(self.index_label)
+        self.index_label.hide()
+        self.index_builder = IndexBuilder(library)
+        self.index_builder.progressed.connect(self.show_index_progress)
+        self.index_builder.finished.connect(self.index_done)
         menu = self.menuBar().addMenu("&Settings")
         menu.addAction("Grading &model...", self.choose_model)
 
@@ -85,6 +92,19 @@ class MainWindow(QMainWindow):
         if self.interview.check_unfinished():
             self.tabs.setCurrentWidget(self.interview)
         self.load_model()
+        if self.index_builder.start():
+            self.show_index_progress(0, self.library.pending_embeddings)
+
+    def show_index_progress(self, done: int, total: int) -> None:
+        self.index_label.setText(f"Building the notes index: {done}/{total} sections")
+        self.index_label.setToolTip("The first start embeds every note section once (about 10-15 s). Until it is "
+                                    "done, search and citations match keywords only (BM25).")
+        self.index_label.show()
+
+    def index_done(self, problem: str) -> None:
+        self.index_label.hide()
+        self.statusBar().showMessage(problem or "Notes index ready: search and citations now match meaning too.",
+                                     0 if problem else 8000)
 
     def load_model(self) -> None:
         path, reason = resolve_model(paths.models_dir(), userdb.get_setting(self.db, "model_path"))
@@ -134,6 +154,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.interview.shutdown()
+        self.index_builder.stop()
         self.practice.save_draft()
         self.practice.cancel_grading()
         self.thread.quit()

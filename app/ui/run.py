@@ -24,7 +24,7 @@ def run_gui() -> int:
 def build_window(db=None):
     """Open the library, show the main window and start loading the model in the background."""
     from app.ui.main_window import MainWindow
-    window = MainWindow(open_library(), db or open_user_db(paths.user_db_path()))
+    window = MainWindow(open_library(defer_embedding=True), db or open_user_db(paths.user_db_path()))
     window.show()
     window.start()
     return window

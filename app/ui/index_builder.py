@@ -1,0 +1,41 @@
+"""Embeds the note chunks the library deferred, on a plain thread after the window shows, with progress signals."""
+from __future__ import annotations
+
+import threading
+
+from PySide6.QtCore import QObject, Signal
+
+from app.library import Library
+
+
+class IndexBuilder(QObject):
+    progressed = Signal(int, int)   # chunks embedded, chunks to embed
+    finished = Signal(str)          # "" when done, else what went wrong (retrieval stays BM25)
+
+    def __init__(self, library: Library):
+        super().__init__()
+        self.library = library
+        self.cancel = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> bool:
+        if not self.library.pending_embeddings or self.library.embedder is None or self._thread is not None:
+            return False
+        self._thread = threading.Thread(target=self._run, name="index-builder", daemon=True)
+        self._thread.start()
+        return True
+
+    def _run(self) -> None:
+        try:
+            report = self.library.finish_index(self.progressed.emit, self.cancel)
+        except Exception as exc:  # noqa: BLE001 - any failure leaves BM25 search working; say so and go on
+            self.finished.emit(f"Building the notes index failed ({exc}); search and citations use BM25 only.")
+            return
+        if not report.pending:
+            self.finished.emit("")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Cancel after the batch in hand (saved batches stay; the next start embeds the rest)."""
+        self.cancel.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

@@ -175,7 +175,7 @@ def run_bench() -> int:
     from app.library import open_library
     started = time.perf_counter()
     library = open_library()
-    print(f"Library open (bank check, index sync, embedder load): {time.perf_counter() - started:.2f} s")
+    print(f"Library open (bank check, index sync): {time.perf_counter() - started:.2f} s")
     bench_startup()
     bench_content(library)
     bench_retrieval(library)

@@ -59,6 +59,13 @@ class Library:
             self.retriever = Retriever(str(self.bank_path), self.embedder, self.embedder.model_id)
         return report
 
+    def drop_embedder(self) -> None:
+        """The embedding model would not load: go on with keyword (BM25) search and lexical grading signals."""
+        self.embedder = None
+        self.pending_embeddings = 0
+        if self.retriever is not None:
+            self.retriever = Retriever(str(self.bank_path), None, "none")
+
     def retrieve(self, query: str, k: int = 5, boost: list[str] | tuple = ()):
         if self.retriever is None:
             return [], "no index"
@@ -89,7 +96,10 @@ def open_library(content_root: Path | None = None, bank_path: Path | None = None
         problems.append("No embedding model in models/embed/: search and citations use BM25 only.")
     else:
         try:
-            embedder = Embedder(embed_path)
+            found = Embedder(embed_path)
+            if not defer_embedding:
+                found.load()  # the GUI loads it on a thread after the window shows (IndexBuilder)
+            embedder = found
         except ModelFileError as exc:
             problems.append(f"{exc}: search and citations use BM25 only.")
     t = time.perf_counter()

@@ -255,3 +255,31 @@ def test_first_start_shows_the_window_before_the_notes_are_embedded(qtbot, data_
     hits, mode = library.retrieve("semantic caching", 3)
     assert mode == "hybrid" and hits[0].note_id == "latency-cost"
     assert "Notes index ready" in window.statusBar().currentMessage()
+
+
+def test_an_embedding_model_that_will_not_load_leaves_keyword_search_and_grading(
+        qtbot, bank_in_data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a file with a GGUF header but nothing loadable behind it: llama.cpp only finds out when it reads the file,
+    # which is now after the window shows; the app must say so and go on without embeddings
+    folder = tmp_path / "bad-embed-models"
+    (folder / "embed").mkdir(parents=True)
+    (folder / "embed" / "broken-minilm.gguf").write_bytes(b"GGUF" + b"\x00" * 4096)
+    monkeypatch.setenv("COACH_MODELS_DIR", str(folder))
+    assert open_library().embedder is None  # loaded at once outside the GUI: refused there and then
+    library = open_library(defer_embedding=True)
+    assert library.embedder is not None  # the header passed; loading is deferred
+    window = MainWindow(library, open_user_db(paths.user_db_path()))
+    qtbot.addWidget(window)
+    window.show()
+    window.start()
+    qtbot.waitUntil(lambda: library.embedder is None, timeout=30_000)
+    qtbot.waitUntil(lambda: "could not load the embedding model broken-minilm.gguf" in
+                    window.statusBar().currentMessage(), timeout=10_000)
+    assert library.retrieve("semantic caching", 3)[1].startswith("bm25")
+    window.practice.show_question(library.by_id[QID])
+    window.practice.answer.setPlainText(ANSWER)
+    window.practice.submit_button.click()
+    qtbot.waitUntil(lambda: window.practice.grade_view.grade is not None, timeout=GRADE_TIMEOUT_MS)
+    grade = window.practice.grade_view.grade
+    assert grade.grader == "rubric only" and grade.choice == "rag" and grade.verdict in VERDICTS
+    assert attempts(window.db, QID)[0]["answer"] == ANSWER

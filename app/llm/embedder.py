@@ -1,13 +1,12 @@
-"""The sentence-embedding model (all-MiniLM-L6-v2 as GGUF) behind a lock, usable from any thread."""
+"""The sentence-embedding model (all-MiniLM-L6-v2 as GGUF) behind a lock, usable from any thread.
+It loads on first use (or on `load()`), so opening the library does not wait for llama_cpp."""
 from __future__ import annotations
 
 import threading
 from pathlib import Path
 from typing import Sequence
 
-from llama_cpp import Llama
-
-from app.llm.files import ModelFileError
+from app.llm.files import ModelFileError, check_gguf_header
 
 
 CACHE_LIMIT = 5000  # texts; the grader re-embeds the same key-point phrasings for every answer
@@ -15,15 +14,28 @@ CACHE_LIMIT = 5000  # texts; the grader re-embeds the same key-point phrasings f
 
 class Embedder:
     def __init__(self, path: Path, n_threads: int = 2):
-        try:
-            self.llm = Llama(model_path=str(path), embedding=True, pooling_type=1, n_ctx=512,
-                             n_batch=512, n_ubatch=512, n_threads=n_threads, verbose=False)
-        except (ValueError, RuntimeError, OSError) as exc:
-            raise ModelFileError(f"llama.cpp could not load the embedding model {path.name}: {exc}") from exc
+        check_gguf_header(path)  # a missing or foreign file is refused now; llama.cpp reads it on first use
+        self.path, self.n_threads = path, n_threads
         self.model_id = path.name
+        self.llm = None
         self._lock = threading.Lock()
         self._cache: dict[str, list[float]] = {}
         self.caching = True  # benchmarks turn this off to time real embeddings
+
+    def load(self) -> None:
+        """Load the model now (the GUI calls this on a background thread once the window shows)."""
+        with self._lock:
+            self._load()
+
+    def _load(self) -> None:
+        if self.llm is not None:
+            return
+        from llama_cpp import Llama
+        try:
+            self.llm = Llama(model_path=str(self.path), embedding=True, pooling_type=1, n_ctx=512,
+                             n_batch=512, n_ubatch=512, n_threads=self.n_threads, verbose=False)
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise ModelFileError(f"llama.cpp could not load the embedding model {self.path.name}: {exc}") from exc
 
     def _embed(self, text: str) -> list[float]:
         # one text per call: llama-cpp-python's multi-text call measured 1.7-2.4x slower here, for 205 note chunks
@@ -33,6 +45,7 @@ class Embedder:
     def __call__(self, texts: Sequence[str]) -> list[list[float]]:
         """Unit-length vectors; texts longer than the model's window are truncated."""
         with self._lock:
+            self._load()
             if not self.caching:
                 return [self._embed(t) for t in texts]
             for text in dict.fromkeys(texts):

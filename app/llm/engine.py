@@ -7,8 +7,6 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-from llama_cpp import Llama
-from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
 from app.llm.files import ModelFileError, check_model_file
 
@@ -25,6 +23,10 @@ class ChatEngine:
     """Owns one `Llama`; not thread-safe, so one worker thread uses it."""
 
     def __init__(self, path: Path, n_threads: int = 2):
+        # imported here, on the thread that loads the model: llama_cpp (and the jinja2 it pulls in) is a tenth of a
+        # second the window does not wait for
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         self.path = path
         self.sha256 = check_model_file(path)
         started = time.perf_counter()

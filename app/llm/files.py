@@ -42,15 +42,20 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def check_model_file(path: Path) -> str:
-    """Refuse a file that is missing, not GGUF, or a known model whose sha256 differs.
-
-    Returns the file's sha256 (cached by size and mtime in models/.verified.json)."""
+def check_gguf_header(path: Path) -> None:
+    """Refuse a file that is missing or not GGUF (reads 4 bytes)."""
     if not path.is_file():
         raise ModelFileError(f"The model file {path} does not exist.")
     with path.open("rb") as handle:
         if handle.read(4) != GGUF_MAGIC:
             raise ModelFileError(f"{path.name} is not a GGUF model file (its header is wrong); it was not loaded.")
+
+
+def check_model_file(path: Path) -> str:
+    """Refuse a file that is missing, not GGUF, or a known model whose sha256 differs.
+
+    Returns the file's sha256 (cached by size and mtime in models/.verified.json)."""
+    check_gguf_header(path)
     digest = _cached_sha(path)
     known = BY_FILENAME.get(path.name)
     if known and digest != known.sha256:

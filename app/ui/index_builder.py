@@ -1,4 +1,5 @@
-"""Embeds the note chunks the library deferred, on a plain thread after the window shows, with progress signals."""
+"""After the window shows, on a plain thread: loads the embedding model, then embeds the note chunks the library
+deferred (first start, or changed notes), with progress signals."""
 from __future__ import annotations
 
 import threading
@@ -6,6 +7,7 @@ import threading
 from PySide6.QtCore import QObject, Signal
 
 from app.library import Library
+from app.llm.files import ModelFileError
 
 
 class IndexBuilder(QObject):
@@ -19,13 +21,22 @@ class IndexBuilder(QObject):
         self._thread: threading.Thread | None = None
 
     def start(self) -> bool:
-        if not self.library.pending_embeddings or self.library.embedder is None or self._thread is not None:
+        """Returns whether there are note chunks to embed (the status bar then shows a count)."""
+        if self.library.embedder is None or self._thread is not None:
             return False
         self._thread = threading.Thread(target=self._run, name="index-builder", daemon=True)
         self._thread.start()
-        return True
+        return bool(self.library.pending_embeddings)
 
     def _run(self) -> None:
+        try:
+            self.library.embedder.load()
+        except ModelFileError as exc:
+            self.library.drop_embedder()
+            self.finished.emit(f"{exc}. Search and citations use BM25 only; grading uses word overlap only.")
+            return
+        if not self.library.pending_embeddings:
+            return
         try:
             report = self.library.finish_index(self.progressed.emit, self.cancel)
         except Exception as exc:  # noqa: BLE001 - any failure leaves BM25 search working; say so and go on

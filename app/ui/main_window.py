@@ -103,6 +103,8 @@ class MainWindow(QMainWindow):
 
     def index_done(self, problem: str) -> None:
         self.index_label.hide()
+        if self.library.embedder is None:
+            self.worker.drop_similarity()
         self.statusBar().showMessage(problem or "Notes index ready: search and citations now match meaning too.",
                                      0 if problem else 8000)
 

@@ -25,6 +25,10 @@ class ModelWorker(QObject):
         self._similarity = similarity
         self._retrieve = retrieve
 
+    def drop_similarity(self) -> None:
+        """The embedding model failed to load: grade from word overlap (one attribute write, safe across threads)."""
+        self._similarity = None
+
     @Slot(str)
     def load_model(self, path: str) -> None:
         self.engine = None

@@ -15,6 +15,7 @@ from app.library import Library
 from app.llm.grader import GradingTools, grade_answer
 from app.storage import history
 from app.storage.userdb import open_user_db
+from app.ui.charts import count_axis
 from app.ui.dashboard_view import DashboardView
 from app.ui.history_view import HistoryView
 from app.ui.practice_view import PracticeView
@@ -153,3 +154,12 @@ def test_practice_records_the_review_and_draws_from_the_queue(qtbot, db, library
     view.on_finished(view.request_id, grade_answer(view.question, view.answer.toPlainText(), GradingTools()))
     assert "Cramming" in view.review_bar.status.text()
     assert history.question_review(db, view.attempt_id)["scheduled"] == 0
+
+
+@pytest.mark.parametrize("largest", [1, 2, 3, 5, 7, 13, 40, 99, 250])
+def test_count_axes_tick_at_whole_numbers(qtbot, largest: int) -> None:
+    # a count of 2 used to get ticks at 0.5 steps, printed "0, 0, 1, 1, 2"
+    axis = count_axis(largest)
+    step = axis.tickInterval()
+    assert step >= 1 and step == int(step) and axis.min() == 0 and axis.max() >= largest
+    assert axis.max() % step == 0 and axis.max() / step <= 6 and axis.max() - largest < step

@@ -75,11 +75,19 @@ def day_bars(chart: QChart, days: list[tuple[date, int]], label: str) -> None:
     categories.append([str(d.day) for d, _ in days])
     if days:
         categories.setTitleText(f"{days[0][0]:%d %b} - {days[-1][0]:%d %b}")
-    counts = QValueAxis()
-    counts.setRange(0, max([1, *[n for _, n in days]]))
-    counts.setLabelFormat("%d")
-    counts.applyNiceNumbers()
-    _attach(chart, series, categories, counts)
+    _attach(chart, series, categories, count_axis(max([1, *[n for _, n in days]])))
+
+
+def count_axis(largest: int) -> QValueAxis:
+    """A 0..largest axis whose ticks are whole numbers (nice numbers put a tick at 0.5 and printed "0, 0, 1, 1, 2")."""
+    step = next(s for s in (m * 10 ** e for e in range(12) for m in (1, 2, 5)) if largest / s <= 6)
+    axis = QValueAxis()
+    axis.setRange(0, step * -(-largest // step))
+    axis.setTickType(QValueAxis.TicksDynamic)
+    axis.setTickAnchor(0)
+    axis.setTickInterval(step)
+    axis.setLabelFormat("%d")
+    return axis
 
 
 def trend_line(chart: QChart, points: list[tuple[date, float]]) -> None:

@@ -228,6 +228,24 @@ def test_notes_open_section_and_practice_this_topic(make_window, qtbot, no_model
     assert window.practice.question.topic == "fine-tuning-vs-rag"
 
 
+def test_notes_open_on_a_contents_page_whose_links_work(make_window, qtbot, no_models: Path) -> None:
+    window = make_window()
+    notes = window.notes
+    window.tabs.setCurrentWidget(notes)
+    assert notes.current_note is None and not notes.practice_button.isEnabled()
+    shown = notes.browser.toPlainText()
+    assert all(note.title in shown for note in notes.library.notes)
+    found = notes.browser.document().find("Hybrid search and reranking")
+    assert not found.isNull()
+    cursor = QTextCursor(notes.browser.document())
+    cursor.setPosition((found.selectionStart() + found.selectionEnd()) // 2)
+    notes.browser.setTextCursor(cursor)
+    notes.browser.ensureCursorVisible()
+    qtbot.mouseClick(notes.browser.viewport(), Qt.LeftButton, pos=notes.browser.cursorRect(cursor).center())
+    assert notes.current_note == "hybrid-search" and notes.practice_button.isEnabled()
+    assert notes.title.text() == "Hybrid search and reranking"
+
+
 def test_notes_search_lists_sections(make_window, qtbot, no_models: Path) -> None:
     window = make_window()
     qtbot.keyClicks(window.notes.search_box, "semantic caching")

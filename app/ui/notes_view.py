@@ -1,6 +1,8 @@
 """The notes browser: a searchable list, the rendered note, links between notes and to sections."""
 from __future__ import annotations
 
+from html import escape
+
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
                                QSplitter, QTextBrowser, QVBoxLayout, QWidget)
@@ -51,6 +53,19 @@ class NotesView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
         self.run_search("")
+        self.show_contents()
+
+    def show_contents(self) -> None:
+        """Before a note is chosen: what the notes are for, and every note as a link."""
+        self.current_note = None
+        self.title.setText("Concept notes")
+        self.practice_button.setEnabled(False)
+        links = "".join(f'<li><a href="{escape(n.id)}.md">{escape(n.title)}</a></li>' for n in self.library.notes)
+        self.browser.setHtml(
+            "<p>These notes are what the grader cites: every grade links to the sections behind the right choice. "
+            "Pick a note here or on the left, or search them by meaning above (for example 'why does my agent "
+            "loop cost so much').</p>"
+            f"<ul>{links}</ul>")
 
     def run_search(self, text: str) -> None:
         self.list.blockSignals(True)
@@ -83,6 +98,7 @@ class NotesView(QWidget):
             return False
         if note_id != self.current_note:
             self.current_note = note_id
+            self.practice_button.setEnabled(True)
             self.title.setText(note.title)
             self.browser.setHtml(note_html(note.body))
         if slug:

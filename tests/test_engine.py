@@ -98,3 +98,31 @@ def test_a_corrupt_gguf_is_refused_with_its_name(tmp_path: Path) -> None:
     broken.write_bytes(b"GGUF" + b"\x03\x00\x00\x00" + b"\xff" * 4096)
     with pytest.raises(ModelFileError, match="half-a-model.gguf"):
         ChatEngine(broken)
+
+
+def test_a_kept_prompt_comes_back_after_another_prompt_used_the_cache(engine: ChatEngine, smol_path: Path) -> None:
+    # the explanation prompt is primed and kept, then the choice prompt takes the cache; after the verdict the kept
+    # state must come back and give what a cold engine gives
+    kept = engine.format(SYSTEM, FULL_USER + "\nExplain in two sentences why the right option wins.")
+    other = engine.format(SYSTEM, "Which option does the candidate recommend? " + FULL_USER)
+    assert engine.prime(kept, keep=True) == len(engine.tokens(kept))
+    engine.prime(other)
+    common = 0
+    while engine.tokens(kept)[common] == engine.tokens(other)[common]:
+        common += 1
+    assert engine.llm.n_tokens == len(engine.tokens(other)) and common < len(engine.tokens(kept)) - 10
+    engine._resume_kept(engine.tokens(kept))
+    assert engine.llm.n_tokens == len(engine.tokens(kept))
+    assert list(engine.llm.input_ids[: engine.llm.n_tokens]) == engine.tokens(kept)
+    engine.prime(other)
+    resumed = engine.next_token_logprobs(kept)
+    cold = ChatEngine(smol_path).next_token_logprobs(kept)
+    assert resumed.argmax() == cold.argmax() and np.abs(resumed - cold).max() < 0.75
+
+
+def test_a_stopped_prime_keeps_nothing(engine: ChatEngine) -> None:
+    stop = threading.Event()
+    stop.set()
+    engine.llm.reset()
+    assert engine.prime(engine.format(SYSTEM, FULL_USER + " (stopped)"), keep=True, stop=stop) == 0
+    assert engine._kept is None or engine._kept[0] != engine.tokens(engine.format(SYSTEM, FULL_USER + " (stopped)"))

@@ -265,3 +265,25 @@ def test_the_model_part_of_the_explanation_starts_with_the_reason(strong) -> Non
     grade, _ = strong
     model_part = grade.explanation.split("\n\n", 1)[1]
     assert model_part.startswith(EXPLANATION_LEAD + " ") and len(model_part) > len(EXPLANATION_LEAD) + 10, model_part
+
+
+def test_priming_skips_a_question_left_behind_and_the_explanation_while_a_grade_waits(
+        questions: dict, smol_engine: ChatEngine, embedder, retrieve) -> None:
+    from app.llm.grader import explanation_prompt, explanation_sections
+    from app.ui.worker import ModelWorker
+    worker = ModelWorker(embedding_similarity(embedder), retrieve)
+    worker.engine = smol_engine
+    left, shown = questions[QID], questions["rag-001"]
+    worker.latest_question = shown
+    worker.prime(left)  # the user moved on before the worker got to it
+    assert list(worker.primed) == []
+    worker.grade_waiting.set()
+    worker.prime(shown)  # a submit is queued: only the choice prompt, the verdict needs it
+    assert list(worker.primed) == ["rag-001 choice"]
+    worker.grade_waiting.clear()
+    worker.prime(shown)
+    assert list(worker.primed)[-1] == "rag-001 explanation"
+    kept = smol_engine.tokens(explanation_prompt(smol_engine, shown, explanation_sections(shown, retrieve)))
+    assert smol_engine._kept[0] == kept
+    grade = grade_answer(shown, STRONG, GradingTools(smol_engine, embedding_similarity(embedder), retrieve))
+    assert grade.explanation.split("\n\n", 1)[1].startswith(EXPLANATION_LEAD)

@@ -1,6 +1,7 @@
 """One loaded chat model: prompt formatting from the GGUF's own template, next-token scores, streaming."""
 from __future__ import annotations
 
+import ctypes
 import threading
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 from app.llm.files import ModelFileError, check_model_file
 
 N_CTX = 4096
+PRIME_STEP = 32  # tokens per step of a stoppable prime (about 0.5 s of the 1.5B model on 2 cores)
 FALLBACK_TEMPLATE = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
                      "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
 
@@ -43,6 +45,7 @@ class ChatEngine:
         self._formatter = Jinja2ChatFormatter(template, eos_token=eos, bos_token=bos)
         self.name = path.name
         self._last: tuple[tuple[int, ...], np.ndarray] | None = None  # the last prompt's tokens and logits
+        self._kept: tuple[list[int], bytes] | None = None  # a prompt's tokens and the llama.cpp state after them
 
     def _token_text(self, token: int) -> str:
         return self.llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
@@ -54,11 +57,56 @@ class ChatEngine:
     def tokens(self, text: str) -> list[int]:
         return self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
-    def prime(self, text: str) -> int:
-        """Evaluate a prompt prefix now so that a later prompt sharing it pays only for the rest."""
+    def prime(self, text: str, keep: bool = False, stop: threading.Event | None = None) -> int:
+        """Evaluate a prompt prefix now so that a later prompt sharing it pays only for the rest.
+        With keep, a copy of the state after it is kept: the cache holds one sequence, so other prompts evaluated in
+        between would otherwise push it out (the explanation prompt is primed this way, then the choice prompt).
+        With stop, the prompt is evaluated in steps of PRIME_STEP tokens and abandoned once stop is set (returns 0;
+        otherwise the number of tokens in the prompt)."""
         tokens = self.tokens(text)
-        self._eval(tokens, need_logits=False)
+        if stop is None:
+            self._eval(tokens, need_logits=False)
+        else:
+            for end in range(self._common_prefix(tokens) + PRIME_STEP, len(tokens) + PRIME_STEP, PRIME_STEP):
+                if stop.is_set():
+                    return 0
+                self._eval(tokens[:end], need_logits=False)
+        if keep:
+            self._kept = (tokens, self._state())
         return len(tokens)
+
+    def _state(self) -> bytes:
+        import llama_cpp  # Llama.save_state would also copy a logits row per token (270 MB here): not needed
+        ctx = self.llm._ctx.ctx
+        size = llama_cpp.llama_state_get_size(ctx)
+        buffer = (ctypes.c_uint8 * size)()
+        used = llama_cpp.llama_state_get_data(ctx, buffer, size)
+        return bytes(buffer[:used])
+
+    def _resume_kept(self, tokens: list[int]) -> None:
+        """Put the kept state back when it starts this prompt and the cache no longer holds it."""
+        if self._kept is None:
+            return
+        kept, state = self._kept
+        if tokens[: len(kept)] != kept or self._common_prefix(tokens) >= len(kept):
+            return
+        import llama_cpp
+        buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+        if llama_cpp.llama_state_set_data(self.llm._ctx.ctx, buffer, len(state)) != len(state):
+            self._kept = None  # could not restore: evaluate the prompt the ordinary way
+            self.llm.n_tokens = 0
+            return
+        self.llm.input_ids[: len(kept)] = kept
+        self.llm.n_tokens = len(kept)
+        self.llm._requires_eval = True  # as Llama.load_state: the next call re-evaluates the last token
+        self._last = None
+
+    def _common_prefix(self, tokens: list[int]) -> int:
+        cached = self.llm.input_ids[: self.llm.n_tokens]
+        common, limit = 0, min(len(cached), len(tokens))
+        while common < limit and cached[common] == tokens[common]:
+            common += 1
+        return common
 
     def next_token_logprobs(self, prompt: str) -> np.ndarray:
         """Log-probabilities of the next token after the prompt (reusing the cached common prefix)."""
@@ -71,11 +119,8 @@ class ChatEngine:
 
     def _eval(self, tokens: list[int], need_logits: bool) -> np.ndarray | None:
         llm = self.llm
-        cached = llm.input_ids[: llm.n_tokens]
-        common = 0
-        limit = min(len(cached), len(tokens))
-        while common < limit and cached[common] == tokens[common]:
-            common += 1
+        self._resume_kept(tokens)
+        common = self._common_prefix(tokens)
         key = tuple(tokens)
         if need_logits and common == len(tokens):
             if self._last is not None and self._last[0] == key:
@@ -97,6 +142,7 @@ class ChatEngine:
         """Generate greedily from the prompt, calling on_token per piece; raises Cancelled when asked.
         With finish_after, stop at the first sentence end once that many pieces are out (max_tokens stays the cap)."""
         parts = []
+        self._resume_kept(self.tokens(prompt))
         chunks: Iterable = self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0,
                                                       top_k=1, repeat_penalty=1.1, stream=True)
         sentence_end = False

@@ -62,6 +62,34 @@ def prime_question(engine: ChatEngine, question: Question) -> None:
     engine.prime(prompt[: prompt.index(ANSWER_MARK)])
 
 
+def prime_explanation(engine: ChatEngine, question: Question, retrieve: Callable[..., tuple] | None,
+                      stop: threading.Event | None = None) -> bool:
+    """Evaluate the explanation prompt too and keep its state aside (the two prompts share the scenario block, so this
+    costs only the rationale and notes), then put the choice prompt back in the cache: after the verdict, the
+    explanation starts from the kept state instead of evaluating about 300 tokens. A set `stop` (a grade is waiting)
+    abandons it within a step (returns False); grading then shares the scenario block with whatever is cached."""
+    if not engine.prime(explanation_prompt(engine, question, explanation_sections(question, retrieve)), keep=True,
+                        stop=stop):
+        return False
+    prime_question(engine, question)
+    return True
+
+
+def explanation_sections(question: Question, retrieve: Callable[..., tuple] | None) -> list[tuple[str, str]]:
+    """The two note sections the explanation is written from. They are about the right option, not about this answer,
+    so the explanation prompt is known, and evaluated, before the answer arrives."""
+    if retrieve is None:
+        return []
+    correct = question.option(question.correct)
+    hits, _ = retrieve(f"{correct.label if correct else ''}. {question.rationale}", 2,
+                       [ref.split("#")[0] for ref in question.notes])
+    return [(h.section_id, h.snippet) for h in hits]
+
+
+def explanation_prompt(engine: ChatEngine, question: Question, sections: list[tuple[str, str]]) -> str:
+    return engine.format(SYSTEM, explanation_user(question, sections)) + EXPLANATION_LEAD
+
+
 def warm_question(similarity, question: Question) -> None:
     """Embed the question's own texts (key points, misconceptions, option wordings) while the user types; the
     embedder caches them, so grading embeds only the answer's sentences."""
@@ -211,8 +239,7 @@ def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_t
     opening = _opening(question, grade) + "\n\n"
     if on_token:
         on_token(opening)  # the grader's own facts show at once; the model's part streams after them
-    sections = [(c.section_id, c.snippet) for c in grade.citations]
-    prompt = tools.engine.format(SYSTEM, explanation_user(question, sections)) + EXPLANATION_LEAD
+    prompt = explanation_prompt(tools.engine, question, explanation_sections(question, tools.retrieve))
     if cancel.is_set():
         raise Cancelled()
     if on_token:

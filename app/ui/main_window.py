@@ -65,7 +65,9 @@ class MainWindow(QMainWindow):
         self.worker.token_received.connect(self.practice.on_token)
         self.worker.grading_finished.connect(self.practice.on_finished)
         self.worker.grading_failed.connect(self.practice.on_failed)
-        self.practice.question_shown.connect(self.prime_requested)
+        self.practice.question_shown.connect(self.prime)
+        self.practice.grade_requested.connect(lambda *_: self.worker.grade_waiting.set())
+        self.interview.grade_requested.connect(lambda *_: self.worker.grade_waiting.set())
         self.practice.section_clicked.connect(self.open_section)
         self.notes.practice_requested.connect(self.practice_topic)
         self.history.section_clicked.connect(self.open_section)
@@ -105,6 +107,8 @@ class MainWindow(QMainWindow):
         self.index_label.hide()
         if self.library.embedder is None:
             self.worker.drop_similarity()
+        elif self.model_state == "ready" and self.practice.question is not None:
+            self.prime(self.practice.question)  # the explanation's note sections change from BM25 to hybrid ones
         self.statusBar().showMessage(problem or "Notes index ready: search and citations now match meaning too.",
                                      0 if problem else 8000)
 
@@ -125,7 +129,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 0 if state in ("failed", "none") else 8000)
         self.practice.model_name = message.split(" ready")[0] if state == "ready" else "rubric only"
         if state == "ready" and self.practice.question is not None:
-            self.prime_requested.emit(self.practice.question)
+            self.prime(self.practice.question)
+
+    def prime(self, question) -> None:
+        self.worker.latest_question = question  # read by the worker to skip questions the user has left
+        self.prime_requested.emit(question)
 
     def choose_model(self) -> None:
         dialog = ModelDialog(paths.models_dir(), userdb.get_setting(self.db, "model_path"), self)

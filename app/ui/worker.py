@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import threading
 import traceback
+from collections import deque
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.files import ModelFileError
-from app.llm.grader import GradingTools, grade_answer, prime_question, warm_question
+from app.llm.grader import GradingTools, grade_answer, prime_explanation, prime_question, warm_question
 
 
 class ModelWorker(QObject):
@@ -24,6 +25,11 @@ class ModelWorker(QObject):
         self.engine: ChatEngine | None = None
         self._similarity = similarity
         self._retrieve = retrieve
+        # written by the GUI thread when it asks: priming for a question the user has already left is skipped, and
+        # the explanation is not primed while a grade waits behind it
+        self.latest_question = None
+        self.grade_waiting = threading.Event()
+        self.primed: deque[str] = deque(maxlen=20)  # what priming finished: "<question id> choice|explanation"
 
     def drop_similarity(self) -> None:
         """The embedding model failed to load: grade from word overlap (one attribute write, safe across threads)."""
@@ -47,18 +53,26 @@ class ModelWorker(QObject):
 
     @Slot(object)
     def prime(self, question) -> None:
-        """Embed the question's texts and evaluate its prompt prefix while the user types, so submit pays only for
-        the answer."""
+        """Embed the question's texts and evaluate its prompts while the user types, so submit pays only for the
+        answer: the choice prompt first (the verdict), then the explanation prompt, kept aside."""
         try:
+            if question is not self.latest_question:
+                return
             if self._similarity is not None:
                 warm_question(self._similarity, question)
-            if self.engine is not None:
-                prime_question(self.engine, question)
+            if self.engine is None:
+                return
+            prime_question(self.engine, question)
+            self.primed.append(f"{question.id} choice")
+            if question is self.latest_question and not self.grade_waiting.is_set():
+                if prime_explanation(self.engine, question, self._retrieve, stop=self.grade_waiting):
+                    self.primed.append(f"{question.id} explanation")
         except Exception:  # noqa: BLE001 - priming is an optimisation; grading will evaluate the prompt anyway
             traceback.print_exc()
 
     @Slot(int, object, str, object)
     def grade(self, request_id: int, question, answer: str, cancel: threading.Event) -> None:
+        self.grade_waiting.clear()
         tools = GradingTools(self.engine, self._similarity, self._retrieve)
         try:
             grade = grade_answer(question, answer, tools, cancel,

@@ -81,14 +81,19 @@ def test_changed_section_re_embeds_only_that_chunk(bank_copy: Path, content_copy
     assert db["vectors"].count == report.chunks  # the old vector of that chunk is gone
 
 
-def test_renamed_note_re_embeds_only_its_chunks(bank_copy: Path, content_copy: Path, embedder) -> None:
-    db = open_bank(bank_copy)
-    path = content_copy / "notes" / "quantization.md"
+def rename_quantization_note(bank: Path, content: Path):
+    """Retitle the quantization note and recompile: every chunk of that note needs a new vector."""
+    db = open_bank(bank)
+    path = content / "notes" / "quantization.md"
     title = next(line for line in path.read_text().splitlines() if line.startswith("title: "))[7:]
-    edit_note(content_copy, "quantization", f"title: {title}", "title: Quantisation, renamed")
-    assert compile_bank(db, content_copy).compiled
+    edit_note(content, "quantization", f"title: {title}", "title: Quantisation, renamed")
+    assert compile_bank(db, content).compiled
     notes = load_notes(db)
-    own = [c for c in chunk_notes(notes) if c.note_id == "quantization"]
+    return db, notes, [c for c in chunk_notes(notes) if c.note_id == "quantization"]
+
+
+def test_renamed_note_re_embeds_only_its_chunks(bank_copy: Path, content_copy: Path, embedder) -> None:
+    db, notes, own = rename_quantization_note(bank_copy, content_copy)
     counting = CountingEmbed(embedder)
     report = sync_index(db, notes, counting, embedder.model_id)
     assert report.embedded == len(own) > 1
@@ -163,13 +168,7 @@ def test_deferred_embedding_searches_by_keywords_then_resumes_after_a_cancel(
         bank_copy: Path, content_copy: Path, embedder, monkeypatch: pytest.MonkeyPatch) -> None:
     # the GUI's first start: chunks written at once, vectors embedded later in batches that survive a cancel
     monkeypatch.setattr(index, "EMBED_BATCH", 2)
-    db = open_bank(bank_copy)
-    path = content_copy / "notes" / "quantization.md"
-    title = next(line for line in path.read_text().splitlines() if line.startswith("title: "))[7:]
-    edit_note(content_copy, "quantization", f"title: {title}", "title: Quantisation, renamed")
-    assert compile_bank(db, content_copy).compiled
-    notes = load_notes(db)
-    own = [c for c in chunk_notes(notes) if c.note_id == "quantization"]
+    db, notes, own = rename_quantization_note(bank_copy, content_copy)
     counting = CountingEmbed(embedder)
     report = sync_index(db, notes, counting, embedder.model_id, defer_embedding=True)
     assert report.pending == len(own) > 3 and report.embedded == 0 and counting.texts == []

@@ -72,13 +72,13 @@ def sync_index(db, notes, embed: Embed | None, model_id: str, defer_embedding: b
         index_store.mark_index(db, signature)
         return BuildReport(len(chunks), 0, False, mode)
     if defer_embedding:
-        pending = len(_todo(db, chunks, model_id))
+        pending = len(_unembedded(db, chunks, model_id))
         if pending:
             return BuildReport(len(chunks), 0, False, "bm25", pending)
     return embed_pending(db, notes, embed, model_id)
 
 
-def _todo(db, chunks, model_id: str) -> list:
+def _unembedded(db, chunks, model_id: str) -> list:
     have = index_store.stored_vector_digests(db, model_id)
     return [c for c in chunks if c.digest not in have]
 
@@ -88,20 +88,20 @@ def embed_pending(db, notes, embed: Embed, model_id: str, progress: Callable[[in
     """Embed the chunks that have no vector yet, saving every batch, so a cancelled build keeps what it did.
     The chunks must already be written (sync_index does that)."""
     chunks = chunk_notes(notes)
-    todo = _todo(db, chunks, model_id)
+    missing = _unembedded(db, chunks, model_id)
     keep = {c.digest for c in chunks}
     embedded = 0
-    for start in range(0, len(todo), EMBED_BATCH):
+    for start in range(0, len(missing), EMBED_BATCH):
         if cancel is not None and cancel.is_set():
-            return BuildReport(len(chunks), embedded, False, "bm25", len(todo) - embedded)
-        batch = todo[start:start + EMBED_BATCH]
+            return BuildReport(len(chunks), embedded, False, "bm25", len(missing) - embedded)
+        batch = missing[start:start + EMBED_BATCH]
         vectors = embed([c.embed_text for c in batch])
         rows = [(c.digest, np.asarray(v, dtype=np.float32).tobytes()) for c, v in zip(batch, vectors)]
         index_store.write_vectors(db, model_id, rows, keep)
         embedded += len(batch)
         if progress:
-            progress(embedded, len(todo))
-    if not todo:
+            progress(embedded, len(missing))
+    if not missing:
         index_store.write_vectors(db, model_id, [], keep)  # drop the vectors of chunks that no longer exist
     index_store.mark_index(db, _signature(chunks, embed, model_id))
     return BuildReport(len(chunks), embedded, False, "hybrid")

@@ -80,10 +80,18 @@ def explanation_sections(question: Question, retrieve: Callable[..., tuple] | No
     so the explanation prompt is known, and evaluated, before the answer arrives."""
     if retrieve is None:
         return []
-    correct = question.option(question.correct)
-    hits, _ = retrieve(f"{correct.label if correct else ''}. {question.rationale}", 2,
-                       [ref.split("#")[0] for ref in question.notes])
+    hits, _ = retrieve(_right_option_query(question), 2, _question_notes(question))
     return [(h.section_id, h.snippet) for h in hits]
+
+
+def _right_option_query(question: Question) -> str:
+    correct = question.option(question.correct)
+    return f"{correct.label if correct else ''}. {question.rationale}"
+
+
+def _question_notes(question: Question) -> list[str]:
+    """The notes the question names (retrieval boosts their sections)."""
+    return [ref.split("#")[0] for ref in question.notes]
 
 
 def explanation_prompt(engine: ChatEngine, question: Question, sections: list[tuple[str, str]]) -> str:
@@ -222,10 +230,7 @@ def _citations(question: Question, grade: Grade, tools: GradingTools) -> tuple[l
     if tools.retrieve is None:
         return [], "no index"
     missed = " ".join(p.text for p in grade.key_points if not p.made)
-    correct = question.option(question.correct)
-    query = f"{correct.label if correct else ''}. {question.rationale} {missed}"
-    boost = [ref.split("#")[0] for ref in question.notes]
-    hits, mode = tools.retrieve(query, 3, boost)
+    hits, mode = tools.retrieve(f"{_right_option_query(question)} {missed}", 3, _question_notes(question))
     return [Citation(h.section_id, h.path, h.snippet, round(h.cosine or h.score, 3)) for h in hits], mode
 
 

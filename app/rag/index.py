@@ -71,11 +71,10 @@ def sync_index(db, notes, embed: Embed | None, model_id: str, defer_embedding: b
     if not embed:
         index_store.mark_index(db, signature)
         return BuildReport(len(chunks), 0, False, mode)
-    if defer_embedding:
-        pending = len(_unembedded(db, chunks, model_id))
-        if pending:
-            return BuildReport(len(chunks), 0, False, "bm25", pending)
-    return embed_pending(db, notes, embed, model_id)
+    missing = _unembedded(db, chunks, model_id)
+    if defer_embedding and missing:
+        return BuildReport(len(chunks), 0, False, "bm25", len(missing))
+    return _embed_missing(db, chunks, missing, embed, model_id)
 
 
 def _unembedded(db, chunks, model_id: str) -> list:
@@ -88,21 +87,24 @@ def embed_pending(db, notes, embed: Embed, model_id: str, progress: Callable[[in
     """Embed the chunks that have no vector yet, saving every batch, so a cancelled build keeps what it did.
     The chunks must already be written (sync_index does that)."""
     chunks = chunk_notes(notes)
-    missing = _unembedded(db, chunks, model_id)
-    keep = {c.digest for c in chunks}
+    return _embed_missing(db, chunks, _unembedded(db, chunks, model_id), embed, model_id, progress, cancel)
+
+
+def _embed_missing(db, chunks, missing, embed: Embed, model_id: str,
+                   progress: Callable[[int, int], None] | None = None,
+                   cancel: threading.Event | None = None) -> BuildReport:
     embedded = 0
     for start in range(0, len(missing), EMBED_BATCH):
         if cancel is not None and cancel.is_set():
             return BuildReport(len(chunks), embedded, False, "bm25", len(missing) - embedded)
         batch = missing[start:start + EMBED_BATCH]
         vectors = embed([c.embed_text for c in batch])
-        rows = [(c.digest, np.asarray(v, dtype=np.float32).tobytes()) for c, v in zip(batch, vectors)]
-        index_store.write_vectors(db, model_id, rows, keep)
+        index_store.write_vectors(db, model_id, [(c.digest, np.asarray(v, dtype=np.float32).tobytes())
+                                                 for c, v in zip(batch, vectors)])
         embedded += len(batch)
         if progress:
             progress(embedded, len(missing))
-    if not missing:
-        index_store.write_vectors(db, model_id, [], keep)  # drop the vectors of chunks that no longer exist
+    index_store.drop_stale_vectors(db, model_id, {c.digest for c in chunks})
     index_store.mark_index(db, _signature(chunks, embed, model_id))
     return BuildReport(len(chunks), embedded, False, "hybrid")
 

@@ -37,12 +37,19 @@ def stored_vector_digests(db: Database, model_id: str) -> set[str]:
     return {row["digest"] for row in db["vectors"].rows_where("model = ?", [model_id], select="digest")}
 
 
-def write_vectors(db: Database, model_id: str, rows: list[tuple[str, bytes]], keep: set[str]) -> None:
-    """Add new vectors and drop those of chunks that no longer exist."""
+def write_vectors(db: Database, model_id: str, rows: list[tuple[str, bytes]]) -> None:
+    """Add (or replace) vectors, one transaction per call."""
     with db.atomic():
         if not db["vectors"].exists():
             db["vectors"].create({"digest": str, "model": str, "vector": bytes}, pk=("digest", "model"))
         db["vectors"].insert_all(({"digest": d, "model": model_id, "vector": v} for d, v in rows), replace=True)
+
+
+def drop_stale_vectors(db: Database, model_id: str, keep: set[str]) -> None:
+    """Drop the vectors of chunks that no longer exist."""
+    if not db["vectors"].exists():
+        return
+    with db.atomic():
         stale = [row["digest"] for row in db["vectors"].rows_where("model = ?", [model_id], select="digest")
                  if row["digest"] not in keep]
         for digest in stale:

@@ -7,15 +7,17 @@ from pathlib import Path
 from typing import Sequence
 
 from app.llm.files import ModelFileError, check_gguf_header
+from app.llm.loading import new_llama
+from app.llm.run_settings import RunSettings
 
 
 CACHE_LIMIT = 5000  # texts; the grader re-embeds the same key-point phrasings for every answer
 
 
 class Embedder:
-    def __init__(self, path: Path, n_threads: int = 2):
+    def __init__(self, path: Path, settings: RunSettings | None = None):
         check_gguf_header(path)  # a missing or foreign file is refused now; llama.cpp reads it on first use
-        self.path, self.n_threads = path, n_threads
+        self.path, self.settings = path, settings
         self.model_id = path.name
         self.llm = None
         self._lock = threading.Lock()
@@ -30,10 +32,9 @@ class Embedder:
     def _load(self) -> None:
         if self.llm is not None:
             return
-        from llama_cpp import Llama
         try:
-            self.llm = Llama(model_path=str(self.path), embedding=True, pooling_type=1, n_ctx=512,
-                             n_batch=512, n_ubatch=512, n_threads=self.n_threads, verbose=False)
+            self.llm = new_llama(str(self.path), self.settings, embedding=True, pooling_type=1, n_ctx=512,
+                                 n_batch=512, n_ubatch=512)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelFileError(f"llama.cpp could not load the embedding model {self.path.name}: {exc}") from exc
 
@@ -41,6 +42,12 @@ class Embedder:
         # one text per call: llama-cpp-python's multi-text call measured 1.7-2.4x slower here, for 205 note chunks
         # (14.1 s against 7.8 s) and for 60 short sentences alike
         return self.llm.embed(text, normalize=True, truncate=True)
+
+    def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed every text, no cache (the model process serves this; its parent keeps the cache)."""
+        with self._lock:
+            self._load()
+            return [self._embed(t) for t in texts]
 
     def __call__(self, texts: Sequence[str]) -> list[list[float]]:
         """Unit-length vectors; texts longer than the model's window are truncated."""

@@ -10,6 +10,8 @@ from typing import Callable, Iterable
 import numpy as np
 
 from app.llm.files import ModelFileError, check_model_file
+from app.llm.loading import new_llama
+from app.llm.run_settings import RunSettings
 
 N_CTX = 4096
 PRIME_STEP = 32  # tokens per step of a stoppable prime (about 0.5 s of the 1.5B model on 2 cores)
@@ -24,16 +26,16 @@ class Cancelled(Exception):
 class ChatEngine:
     """Owns one `Llama`; not thread-safe, so one worker thread uses it."""
 
-    def __init__(self, path: Path, n_threads: int = 2):
-        # imported here, on the thread that loads the model: llama_cpp (and the jinja2 it pulls in) is a tenth of a
-        # second the window does not wait for
-        from llama_cpp import Llama
+    def __init__(self, path: Path, settings: RunSettings | None = None):
+        # imported here, in the process that loads the model: llama_cpp (and the jinja2 it pulls in) is a tenth of a
+        # second nobody waits for
+        import llama_cpp
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         self.path = path
         self.sha256 = check_model_file(path)
         started = time.perf_counter()
         try:
-            self.llm = Llama(model_path=str(path), n_ctx=N_CTX, n_threads=n_threads, n_batch=512, verbose=False)
+            self.llm = new_llama(str(path), settings, n_ctx=N_CTX, n_batch=512)
         except (ValueError, RuntimeError, OSError) as exc:
             raise ModelFileError(f"llama.cpp could not load {path.name}: {exc}. The file may be corrupt or "
                                  "there may not be enough memory.") from exc
@@ -46,6 +48,11 @@ class ChatEngine:
         self.name = path.name
         self._last: tuple[tuple[int, ...], np.ndarray] | None = None  # the last prompt's tokens and logits
         self._kept: tuple[list[int], bytes] | None = None  # a prompt's tokens and the llama.cpp state after them
+        # llama.cpp asks this between the steps of an evaluation: a set cancel event stops even a long prompt
+        self._abort: threading.Event | None = None
+        self._abort_callback = llama_cpp.ggml_abort_callback(lambda _data: self._abort is not None
+                                                             and self._abort.is_set())
+        llama_cpp.llama_set_abort_callback(self.llm._ctx.ctx, self._abort_callback, None)
 
     def _token_text(self, token: int) -> str:
         return self.llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
@@ -108,16 +115,25 @@ class ChatEngine:
             common += 1
         return common
 
-    def next_token_logprobs(self, prompt: str) -> np.ndarray:
-        """Log-probabilities of the next token after the prompt (reusing the cached common prefix)."""
-        logits = self._eval(self.tokens(prompt), need_logits=True)
+    def reset(self) -> None:
+        """Forget the evaluated prompt (benchmarks time a cold start this way)."""
+        self.llm.reset()
+        self._last = None
+
+    def cached_tokens(self) -> int:
+        return self.llm.n_tokens
+
+    def next_token_logprobs(self, prompt: str, cancel: threading.Event | None = None) -> np.ndarray:
+        """Log-probabilities of the next token after the prompt (reusing the cached common prefix).
+        A set cancel stops the evaluation part-way (raises Cancelled); the cache keeps what was evaluated."""
+        logits = self._eval(self.tokens(prompt), need_logits=True, cancel=cancel)
         shifted = logits - logits.max()
         return shifted - np.log(np.exp(shifted).sum())
 
     def first_token(self, text: str) -> int:
         return self.tokens(text)[0]
 
-    def _eval(self, tokens: list[int], need_logits: bool) -> np.ndarray | None:
+    def _eval(self, tokens: list[int], need_logits: bool, cancel: threading.Event | None = None) -> np.ndarray | None:
         llm = self.llm
         self._resume_kept(tokens)
         common = self._common_prefix(tokens)
@@ -130,7 +146,17 @@ class ChatEngine:
             common -= 1  # re-evaluate the last token so its logits are fresh
         llm.n_tokens = common
         if common < len(tokens):
-            llm.eval(tokens[common:])
+            self._abort = cancel
+            try:
+                llm.eval(tokens[common:])
+            except RuntimeError as exc:
+                # llama.cpp drops the batch it gave up on; n_tokens still counts only the batches evaluated
+                self._last = None
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled() from exc
+                raise
+            finally:
+                self._abort = None
         if not need_logits:
             return None
         logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).copy()
@@ -143,8 +169,20 @@ class ChatEngine:
         With finish_after, stop at the first sentence end once that many pieces are out (max_tokens stays the cap)."""
         parts = []
         self._resume_kept(self.tokens(prompt))
+        self._abort = cancel
         chunks: Iterable = self.llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0,
                                                       top_k=1, repeat_penalty=1.1, stream=True)
+        try:
+            return self._pieces(chunks, parts, cancel, on_token, finish_after)
+        except RuntimeError as exc:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled() from exc
+            raise
+        finally:
+            self._abort = None
+
+    @staticmethod
+    def _pieces(chunks: Iterable, parts: list[str], cancel, on_token, finish_after) -> str:
         sentence_end = False
         for chunk in chunks:
             if cancel is not None and cancel.is_set():

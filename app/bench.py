@@ -119,21 +119,25 @@ def _scaled_notes(notes, factor: int):
     return out
 
 
+BENCH_ANSWER = ("I would not fine-tune here. The wiki changes every day, so anything trained into the weights goes "
+                "stale; an index can be refreshed in minutes. Retrieval also lets us show the source page for each "
+                "answer, which a fine-tuned model cannot do. This is a knowledge problem, not a behaviour problem.")
+
+
 def bench_grading(library) -> None:
+    from app.bench_models import bench_model_process
     from app.llm.choose import resolve_model
     from app.llm.engine import ChatEngine
-    from app.llm.grader import GradingTools, embedding_similarity, grade_answer, prime_explanation, prime_question
+    from app.llm.grader import GradingTools, embedding_similarity, grade_answer
+    from app.llm.remote import RemoteChatEngine
     print("Grading")
     question = library.by_id.get("fine-tuning-vs-rag-001") or library.questions[0]
-    answer = ("I would not fine-tune here. The wiki changes every day, so anything trained into the weights goes "
-              "stale; an index can be refreshed in minutes. Retrieval also lets us show the source page for each "
-              "answer, which a fine-tuned model cannot do. This is a knowledge problem, not a behaviour problem.")
     similarity = embedding_similarity(library.embedder) if library.embedder else None
     rubric = GradingTools(None, similarity, library.retrieve)
     times = []
     for _ in range(5):
         started = time.perf_counter()
-        grade_answer(question, answer, rubric)
+        grade_answer(question, BENCH_ANSWER, rubric)
         times.append(time.perf_counter() - started)
     rubric_s = statistics.median(times)
     _line("rubric-only grade (median of 5)", f"{rubric_s * 1000:.0f} ms", "budget < 100 ms")
@@ -141,39 +145,55 @@ def bench_grading(library) -> None:
     if path is None:
         print(f"  {reason}")
         return
-    engine = ChatEngine(path)
-    _line(f"load {path.name}", f"{engine.load_seconds:.2f} s")
-    tools = GradingTools(engine, similarity, library.retrieve)
+    remote = RemoteChatEngine(path)
+    _line(f"model process: start, load {path.name}, self-check", f"{remote.process.started_s:.2f} s",
+          f"settings: {remote.settings.describe()}")
+    local = ChatEngine(path, remote.settings)
+    _line(f"in this process: load {path.name}", f"{local.load_seconds:.2f} s")
+    bench_model_process(local, remote)
+    figures = {}
+    for label, engine in (("in this process (before)", local), ("model process", remote)):
+        print(f"  -- {label}")
+        figures[label] = _grade_modes(question, GradingTools(engine, similarity, library.retrieve), library)
+    before, after = figures["in this process (before)"], figures["model process"]
+    for key in ("primed verdict", "primed full grade"):
+        _line(f"{key}: model process / in this process", f"{after[key] / max(before[key], 1e-9):.2f}x",
+              "target <= 1.10x for the verdict")
+    local.reset()
+    remote.stop()
+
+
+def _grade_modes(question, tools, library) -> dict[str, float]:
+    from app.llm.grader import grade_answer, prime_explanation, prime_question
+    engine, found = tools.engine, {}
     for mode in ("cold (no priming)", "primed, choice prompt only", "primed while typing"):
-        engine.llm.reset()
+        engine.reset()
         if mode != "cold (no priming)":
             prime_question(engine, question)
             if mode == "primed while typing":
                 prime_explanation(engine, question, library.retrieve)
         marks = {}
         started = time.perf_counter()
-        grade_answer(question, answer, tools,
+        grade_answer(question, BENCH_ANSWER, tools,
                      on_verdict=lambda g: marks.setdefault("verdict", time.perf_counter() - started),
                      on_token=lambda p: marks.setdefault("token", time.perf_counter() - started))
         total = time.perf_counter() - started
         _line(f"{mode}: verdict and score shown", f"{marks['verdict']:.2f} s", "budget first feedback < 2 s")
         _line(f"{mode}: first explanation token", f"{marks.get('token', total):.2f} s")
         _line(f"{mode}: full grade", f"{total:.2f} s", "budget < 15 s")
-        if mode == "cold (no priming)":
-            cold = marks["verdict"]
-        if mode == "primed, choice prompt only":
-            choice_only = total
-    _line("priming speed-up for the verdict", f"{cold / max(marks['verdict'], 1e-9):.1f}x")
-    _line("kept explanation prompt: full grade speed-up", f"{choice_only / max(total, 1e-9):.1f}x",
+        found[mode] = (marks["verdict"], total)
+    cold, choice_only, primed = found["cold (no priming)"], found["primed, choice prompt only"], found["primed while typing"]
+    _line("priming speed-up for the verdict", f"{cold[0] / max(primed[0], 1e-9):.1f}x")
+    _line("kept explanation prompt: full grade speed-up", f"{choice_only[1] / max(primed[1], 1e-9):.1f}x",
           "against priming the choice prompt only")
-    named = marks["verdict"]
     prime_question(engine, question)
     paraphrase = ("Look things up in the docs when the question comes in and show the page; the pages change daily, "
                   "so anything baked in goes stale within hours.")  # names no option: the per-option checks run
     grade = grade_answer(question, paraphrase, tools, explain=False)
     checks = grade.timings.get("checks_s", 0.0)
     _line("primed, answer naming no option: verdict and score", f"{grade.timings['verdict_s']:.2f} s",
-          f"{grade.timings['verdict_s'] / max(named, 1e-9):.1f}x the named answer; per-option checks {checks:.2f} s")
+          f"{grade.timings['verdict_s'] / max(primed[0], 1e-9):.1f}x the named answer; per-option checks {checks:.2f} s")
+    return {"primed verdict": primed[0], "primed full grade": primed[1]}
 
 
 def run_bench() -> int:

@@ -50,11 +50,30 @@ def run_cli(argv: list[str]) -> int:
     overrides = sub.add_parser("export-overrides", help="write attempts whose verdict you overrode as labelled eval cases")
     overrides.add_argument("file", type=Path, nargs="?", help="JSONL output (default: standard output)")
     args = parser.parse_args(argv)
-    handler = {"content": _content, "setup-models": _setup_models, "grade": _grade, "search": _search,
+    from app.llm.process import ModelCrashed
+    try:
+        return _handler(args)(args)
+    except ModelCrashed as crash:
+        print(crash_line(crash), file=sys.stderr)
+        return CRASH_EXIT
+
+
+CRASH_EXIT = 3
+
+
+def crash_line(crash) -> str:
+    """One line: which model, how it died, what to do. Nothing the user wrote is lost."""
+    remedy = ("add --rubric-only to grade without it" if crash.kind == "chat"
+              else "move models/embed/ aside to search and grade by keywords only")
+    return (f"{crash} Run the command again (after a second crash the model runs with safer settings), "
+            f"or {remedy}.")
+
+
+def _handler(args):
+    return {"content": _content, "setup-models": _setup_models, "grade": _grade, "search": _search,
                "eval": _eval, "eval-retrieval": _eval_retrieval, "bench": _bench, "export": _export,
                "import": _import, "export-data": _export_data, "import-data": _import_data,
                "export-overrides": _export_overrides}[args.command]
-    return handler(args)
 
 
 def _content(args) -> int:
@@ -89,9 +108,9 @@ def _model_flags(parser) -> None:
 def grading_tools(args, library):
     """The chat model named by the flags or settings, plus the library's embeddings and index."""
     from app.llm.choose import resolve_model
-    from app.llm.engine import ChatEngine
     from app.llm.files import ModelFileError
     from app.llm.grader import GradingTools, embedding_similarity
+    from app.llm.remote import RemoteChatEngine
     engine = None
     if not args.rubric_only:
         path, reason = resolve_model(paths.models_dir(), args.model or _saved_model())
@@ -99,7 +118,7 @@ def grading_tools(args, library):
             print(reason, file=sys.stderr)
         else:
             try:
-                engine = ChatEngine(path)
+                engine = RemoteChatEngine(path)
             except ModelFileError as exc:
                 print(f"{exc}\nGrading from the rubric only.", file=sys.stderr)
     similarity = embedding_similarity(library.embedder) if library.embedder else None
@@ -130,6 +149,7 @@ def _grade(args) -> int:
     else:
         print("\n")
         print(format_grade(question, grade))
+    tools.raise_crash()  # the grade above came from the rubric; the exit code says the model crashed
     return 0
 
 
@@ -138,6 +158,8 @@ def format_grade(question, grade) -> str:
     lines = [f"Verdict: {grade.verdict}   score {grade.score}/100   grader: {grade.grader}",
              f"Choice: {chosen.label if chosen else 'none'} (confidence {grade.choice_confidence:.2f}); "
              f"right choice: {question.option(question.correct).label}"]
+    if grade.notice:
+        lines.append("Note: " + grade.notice)
     if grade.flags:
         lines.append("Flags: " + ", ".join(grade.flags))
     for point in grade.key_points:

@@ -52,6 +52,7 @@ def run_eval(cases: list[dict], tools: GradingTools, progress=None, dump=None) -
     results = []
     for n, case in enumerate(cases, start=1):
         grade = grade_answer(case["question"], case["answer"], tools, explain=False)
+        tools.raise_crash()  # figures that mix model and rubric-only grades would mean nothing
         results.append((case, grade))
         if dump:
             dump.write(json.dumps({"where": case["where"], "kind": case["kind"], "label": case["label"],

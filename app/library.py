@@ -11,8 +11,9 @@ from app import paths
 from app.content.compile import compile_bank
 from app.content.errors import ContentInvalid
 from app.core.model import Note, Question
-from app.llm.embedder import Embedder
 from app.llm.files import ModelFileError, embed_model_path
+from app.llm.process import ModelCrashed
+from app.llm.remote import RemoteEmbedder
 from app.rag.index import BuildReport, Retriever, embed_pending, sync_index
 from app.storage.bank import load_notes, load_questions, open_bank
 
@@ -24,11 +25,13 @@ class Library:
     questions: list[Question]
     notes: list[Note]
     retriever: Retriever | None
-    embedder: Embedder | None
+    embedder: RemoteEmbedder | None
     problems: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     bank_path: Path | None = None
     pending_embeddings: int = 0  # note chunks still without a vector (the window builds them after it shows)
+    # the GUI searches by keywords while the embedding model is down; the command line reports the crash instead
+    keywords_on_crash: bool = False
 
     def __post_init__(self) -> None:
         self.by_id = {q.id: q for q in self.questions}
@@ -51,7 +54,11 @@ class Library:
         from BM25 to hybrid. A cancelled build keeps the batches it saved; the next start goes on from there."""
         db = open_bank(self.bank_path)
         try:
-            report = embed_pending(db, self.notes, self.embedder, self.embedder.model_id, progress, cancel)
+            try:
+                report = embed_pending(db, self.notes, self.embedder, self.embedder.model_id, progress, cancel)
+            except ModelCrashed:
+                # once more with the restarted process: the saved batches are kept, so it goes on from there
+                report = embed_pending(db, self.notes, self.embedder, self.embedder.model_id, progress, cancel)
         finally:
             db.conn.close()
         self.pending_embeddings = report.pending
@@ -69,7 +76,13 @@ class Library:
     def retrieve(self, query: str, k: int = 5, boost: list[str] | tuple = ()):
         if self.retriever is None:
             return [], "no index"
-        return self.retriever.search(query, k, boost_notes=boost), self.retriever.mode
+        try:
+            return self.retriever.search(query, k, boost_notes=boost), self.retriever.mode
+        except ModelCrashed:
+            if not self.keywords_on_crash:
+                raise
+            return (self.retriever.search(query, k, method="bm25", boost_notes=boost),
+                    "bm25 only (the embedding model stopped; it restarts on the next search)")
 
 
 def open_library(content_root: Path | None = None, bank_path: Path | None = None,
@@ -96,7 +109,7 @@ def open_library(content_root: Path | None = None, bank_path: Path | None = None
         problems.append("No embedding model in models/embed/: search and citations use BM25 only.")
     else:
         try:
-            found = Embedder(embed_path)
+            found = RemoteEmbedder(embed_path)
             if not defer_embedding:
                 found.load()  # the GUI loads it on a thread after the window shows (IndexBuilder)
             embedder = found

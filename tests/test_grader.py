@@ -171,7 +171,7 @@ class BrokenEngine:
     def format(self, system: str, user: str) -> str:
         return user
 
-    def next_token_logprobs(self, prompt: str):
+    def next_token_logprobs(self, prompt: str, cancel=None):
         raise RuntimeError("llama_decode returned -3")
 
 

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import threading
 from pathlib import Path
 
 import pytest
@@ -301,3 +304,51 @@ def test_an_embedding_model_that_will_not_load_leaves_keyword_search_and_grading
     grade = window.practice.grade_view.grade
     assert grade.grader == "rubric only" and grade.choice == "rag" and grade.verdict in VERDICTS
     assert attempts(window.db, QID)[0]["answer"] == ANSWER
+
+
+def test_a_model_killed_mid_grade_leaves_the_window_a_rubric_grade_and_a_restarted_model(
+        make_window, qtbot, smol_path: Path) -> None:
+    window = ready_window(make_window, qtbot, smol_path)
+    practice, worker = window.practice, window.worker
+    question = window.library.by_id[QID]
+    practice.show_question(question)
+    qtbot.waitUntil(lambda: f"{QID} explanation" in worker.primed, timeout=LOAD_TIMEOUT_MS)
+    qtbot.keyClicks(practice.answer, ANSWER)
+    first_pid = worker.engine.process.pid
+    os.kill(first_pid, signal.SIGSTOP)  # hold the model process so the grade's request is surely in flight
+    qtbot.mouseClick(practice.submit_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: not worker.grade_waiting.is_set(), timeout=5000)  # the worker took the request
+    qtbot.wait(300)
+    os.kill(first_pid, signal.SIGKILL)
+
+    qtbot.waitUntil(practice.submit_button.isEnabled, timeout=GRADE_TIMEOUT_MS)
+    assert window.isVisible()
+    row = attempts(window.db, QID)[-1]
+    assert row["answer"] == ANSWER and row["verdict"] != "pending"
+    grade = json.loads(row["grade_json"])
+    assert grade["grader"] == "rubric only"
+    assert "stopped unexpectedly (killed" in grade["notice"] and "graded from the rubric only" in grade["notice"]
+    assert "stopped unexpectedly" in practice.grade_view.toPlainText()
+
+    qtbot.waitUntil(lambda: window.model_state == "ready" and worker.engine.alive, timeout=LOAD_TIMEOUT_MS)
+    assert worker.engine.process.pid != first_pid
+    assert "restarted" in window.model_label.toolTip()
+    qtbot.mouseClick(practice.submit_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: len(attempts(window.db, QID)) == 2 and attempts(window.db, QID)[-1]["verdict"] != "pending",
+                    timeout=GRADE_TIMEOUT_MS)
+    again = json.loads(attempts(window.db, QID)[-1]["grade_json"])
+    assert again["grader"].startswith("SmolLM2-135M-Instruct.Q4_1.gguf") and not again["notice"]
+
+
+def test_search_falls_back_to_keywords_while_the_embedding_model_is_down(make_window, qtbot) -> None:
+    window = make_window()
+    embedder = window.library.embedder
+    embedder.load()
+    embedder.caching = False
+    pid = embedder.process.pid
+    os.kill(pid, signal.SIGSTOP)
+    threading.Timer(0.3, os.kill, (pid, signal.SIGKILL)).start()
+    hits, mode = window.library.retrieve("kv cache memory", 5)
+    assert hits and mode.startswith("bm25 only")
+    hits, mode = window.library.retrieve("kv cache memory", 5)
+    assert mode == "hybrid"

@@ -133,6 +133,7 @@ class Grade:
     timings: dict[str, float] = field(default_factory=dict)
     retrieval_mode: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)  # lexical and model scores behind the choice
+    notice: str = ""  # what went wrong while grading, in plain words (a model that crashed, ...)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -149,5 +150,5 @@ class Grade:
             rationale=data["rationale"], explanation=data.get("explanation", ""),
             citations=[Citation(**c) for c in data.get("citations", [])], grader=data.get("grader", "rubric only"),
             timings=dict(data.get("timings", {})), retrieval_mode=data.get("retrieval_mode", ""),
-            evidence=dict(data.get("evidence", {})),
+            evidence=dict(data.get("evidence", {})), notice=str(data.get("notice", "")),
         )

@@ -13,6 +13,7 @@ from app.core.model import Citation, Grade, Question
 from app.core.rubric import (BLOCKING_FLAGS, NO_ANSWER_FLAGS, RubricSignals, clear_off_topic, question_texts,
                               rubric_signals, verdict_and_score, without_injection)
 from app.llm.engine import Cancelled, ChatEngine
+from app.llm.process import ModelCrashed
 from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user, option_check_user
 
 # Chosen by two-fold cross-validation on the dev split of content/answers (1.5B model): choice 0.84 / 0.86 on the
@@ -41,6 +42,12 @@ class GradingTools:
     engine: ChatEngine | None = None
     similarity: Callable[[Sequence[str], Sequence[str]], list[list[float]]] | None = None
     retrieve: Callable[..., list] | None = None
+
+    def raise_crash(self) -> None:
+        """Raise the model crash a grade absorbed (it was graded from the rubric), for callers that must stop."""
+        crash = self.engine.take_crash() if hasattr(self.engine, "take_crash") else None
+        if crash is not None:
+            raise crash
 
     @property
     def grader_name(self) -> str:
@@ -105,10 +112,11 @@ def warm_question(similarity, question: Question) -> None:
     similarity(texts[:1], texts)
 
 
-def model_choice(engine: ChatEngine, question: Question, answer: str) -> dict[str, float]:
+def model_choice(engine: ChatEngine, question: Question, answer: str,
+                 cancel: threading.Event | None = None) -> dict[str, float]:
     """P(option) from the next-token distribution over option letters (plus 'none')."""
     prompt = engine.format(SYSTEM, choice_user(question, answer))
-    logprobs = engine.next_token_logprobs(prompt)
+    logprobs = engine.next_token_logprobs(prompt, cancel=cancel)
     ids = [o.id for o in question.options] + ["none"]
     scores = np.array([logprobs[engine.first_token(letter)] for letter in LETTERS[: len(ids)]])
     probs = np.exp(scores - scores.max())
@@ -116,14 +124,16 @@ def model_choice(engine: ChatEngine, question: Question, answer: str) -> dict[st
     return dict(zip(ids, probs.tolist()))
 
 
-def option_checks(engine: ChatEngine, question: Question, answer: str) -> dict[str, float]:
+def option_checks(engine: ChatEngine, question: Question, answer: str,
+                  cancel: threading.Event | None = None) -> dict[str, float]:
     """P(yes) to "does the candidate finally recommend option X?", one check per option. The checks share the
     evaluated prompt up to the end of the answer, so each pays only for its last line (about 35 tokens)."""
     yes = {engine.first_token(t) for t in YES_WORDS}
     no = {engine.first_token(t) for t in NO_WORDS}
     found = {}
     for index, option in enumerate(question.options):
-        logprobs = engine.next_token_logprobs(engine.format(SYSTEM, option_check_user(question, answer, index)))
+        logprobs = engine.next_token_logprobs(engine.format(SYSTEM, option_check_user(question, answer, index)),
+                                              cancel=cancel)
         p_yes = np.logaddexp.reduce([logprobs[t] for t in yes])
         p_no = np.logaddexp.reduce([logprobs[t] for t in no])
         found[option.id] = float(1.0 / (1.0 + np.exp(p_no - p_yes)))
@@ -190,19 +200,17 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     """The whole pipeline; on_verdict fires as soon as choice, verdict and score are known."""
     cancel = cancel or threading.Event()
     started = time.perf_counter()
-    signals = rubric_signals(question, answer, tools.similarity, POINT_THRESHOLD, MISCONCEPTION_THRESHOLD)
+    notices: list[str] = []
+    signals = _rubric(question, answer, tools, notices)
     timings = {"rubric_s": time.perf_counter() - started}
     model = letters = checks = None
     if tools.engine is not None and "empty" not in signals.flags:
-        t = time.perf_counter()
-        clean = without_injection(answer)
-        model = letters = model_choice(tools.engine, question, clean)
-        timings["choice_s"] = time.perf_counter() - t
-        if model_decides(signals) and not cancel.is_set():
-            t = time.perf_counter()
-            checks = option_checks(tools.engine, question, clean)
-            model = with_checks(letters, checks)
-            timings["checks_s"] = time.perf_counter() - t
+        try:
+            model, letters, checks = _model_reading(question, answer, tools.engine, signals, cancel, timings)
+        except ModelCrashed as crash:
+            # the answer is not lost with the model: the rubric grades it, and the grade says why
+            notices.append(f"{crash} This answer was graded from the rubric only.")
+            tools = GradingTools(None, tools.similarity, tools.retrieve)
     if cancel.is_set():
         raise Cancelled()
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
@@ -213,7 +221,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                   signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name,
                   evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
-                            "relevance": round(signals.relevance, 3)})
+                            "relevance": round(signals.relevance, 3)}, notice=" ".join(notices))
     timings["verdict_s"] = time.perf_counter() - started
     grade.timings = timings
     if on_verdict:
@@ -224,6 +232,30 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     grade.explanation = _explain(question, grade, tools, cancel, on_token) if explain else rubric_explanation(question, grade)
     grade.timings["total_s"] = time.perf_counter() - started
     return grade
+
+
+def _rubric(question: Question, answer: str, tools: GradingTools, notices: list[str]) -> RubricSignals:
+    try:
+        return rubric_signals(question, answer, tools.similarity, POINT_THRESHOLD, MISCONCEPTION_THRESHOLD)
+    except ModelCrashed as crash:
+        notices.append(f"{crash} Key points were matched by their words only.")
+        return rubric_signals(question, answer, None, POINT_THRESHOLD, MISCONCEPTION_THRESHOLD)
+
+
+def _model_reading(question: Question, answer: str, engine, signals: RubricSignals, cancel: threading.Event,
+                   timings: dict) -> tuple[dict, dict, dict | None]:
+    """The model's P(option): the letters, times the per-option checks where the rubric does not settle it."""
+    t = time.perf_counter()
+    clean = without_injection(answer)
+    model = letters = model_choice(engine, question, clean, cancel)
+    timings["choice_s"] = time.perf_counter() - t
+    checks = None
+    if model_decides(signals) and not cancel.is_set():
+        t = time.perf_counter()
+        checks = option_checks(engine, question, clean, cancel)
+        model = with_checks(letters, checks)
+        timings["checks_s"] = time.perf_counter() - t
+    return model, letters, checks
 
 
 def _citations(question: Question, grade: Grade, tools: GradingTools) -> tuple[list[Citation], str]:
@@ -258,7 +290,15 @@ def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_t
         if on_token:
             on_token(piece)
     t = time.perf_counter()
-    tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, spaced, EXPLANATION_FINISH)
+    try:
+        tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, spaced, EXPLANATION_FINISH)
+    except ModelCrashed as crash:
+        grade.notice = (grade.notice + " " if grade.notice else "") + (
+            f"{crash} The verdict stands; the explanation after it comes from the rubric.")
+        text = "\n\n" + rubric_explanation(question, grade)
+        if on_token:
+            on_token(text)
+        return opening + (EXPLANATION_LEAD + "".join(pieces)).strip() + " ..." + text
     if not "".join(pieces).strip():  # a model that stops at once must not leave "because" hanging
         spaced(" of the reasons given under \"Why\" below.")
     grade.timings["explanation_s"] = time.perf_counter() - t

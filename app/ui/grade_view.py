@@ -66,6 +66,8 @@ class GradeView(QTextBrowser):
         parts.append(f"<h2 style='color:{colour}'>{g.verdict.capitalize()} &nbsp; {g.score}/100</h2>")
         parts.append(f"<p><b>Your choice:</b> {escape(chosen.label) if chosen else 'no clear recommendation'}"
                      f" &nbsp; <b>Right choice:</b> {escape(right.label if right else q.correct)}</p>")
+        if g.notice:
+            parts.append(f"<p style='color:#b3261e'>{escape(g.notice)}</p>")
         if g.flags:
             parts.append("<p><b>Flags:</b> " + ", ".join(escape(FLAG_TEXT.get(f, f)) for f in g.flags) + "</p>")
         if self.explanation or self.status:

@@ -28,6 +28,7 @@ class MainWindow(QMainWindow):
     def __init__(self, library: Library, db):
         super().__init__()
         self.library, self.db = library, db
+        library.keywords_on_crash = True  # the window searches by keywords while the embedding model restarts
         self.setWindowTitle("Interview Coach - AI engineering")
         self.resize(1100, 800)
         self.practice = PracticeView(library, db)
@@ -169,4 +170,7 @@ class MainWindow(QMainWindow):
         self.practice.cancel_grading()
         self.thread.quit()
         self.thread.wait(15000)
+        self.worker.stop_model()
+        if self.library.embedder is not None:
+            self.library.embedder.stop()
         super().closeEvent(event)

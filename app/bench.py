@@ -178,6 +178,7 @@ def _grade_modes(question, tools, library) -> dict[str, float]:
                      on_verdict=lambda g: marks.setdefault("verdict", time.perf_counter() - started),
                      on_token=lambda p: marks.setdefault("token", time.perf_counter() - started))
         total = time.perf_counter() - started
+        tools.raise_crash()  # a figure from a rubric-only fallback would mean nothing
         _line(f"{mode}: verdict and score shown", f"{marks['verdict']:.2f} s", "budget first feedback < 2 s")
         _line(f"{mode}: first explanation token", f"{marks.get('token', total):.2f} s")
         _line(f"{mode}: full grade", f"{total:.2f} s", "budget < 15 s")

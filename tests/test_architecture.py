@@ -75,3 +75,26 @@ def test_core_imports_no_other_layer() -> None:
         text = path.read_text(encoding="utf-8")
         for layer in ("app.storage", "app.rag", "app.llm", "app.ui", "app.content", "sqlite", "llama_cpp", "PySide6"):
             assert f"import {layer}" not in text and f"from {layer}" not in text, f"{path.name} imports {layer}"
+
+
+GRADE_WITHOUT_LLAMA = """
+import json, sys
+from pathlib import Path
+from app.library import open_library
+from app.llm.grader import GradingTools, embedding_similarity, grade_answer
+from app.llm.remote import RemoteChatEngine
+library = open_library()
+engine = RemoteChatEngine(Path(sys.argv[1]))
+tools = GradingTools(engine, embedding_similarity(library.embedder), library.retrieve)
+grade = grade_answer(library.by_id["fine-tuning-vs-rag-001"], "RAG, because the wiki changes daily.", tools)
+print(json.dumps({"grader": grade.grader, "llama": "llama_cpp" in sys.modules}))
+"""
+
+
+def test_the_app_process_grades_without_loading_llama_cpp(smol_path: Path, bank_in_data_dir: Path) -> None:
+    """llama.cpp runs only in the model processes: a native crash there cannot take this process down."""
+    result = subprocess.run([sys.executable, "-c", GRADE_WITHOUT_LLAMA, str(smol_path)], cwd=APP.parent,
+                            capture_output=True, text=True, check=False, timeout=600)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["grader"].startswith("SmolLM2") and report["llama"] is False

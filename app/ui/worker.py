@@ -56,10 +56,10 @@ class ModelWorker(QObject):
 
     def _report_ready(self, crash: ModelCrashed | None = None) -> None:
         engine = self.engine
-        news = " ".join(([f"{crash} It was restarted."] if crash else []) + engine.notices)
+        news = " ".join(([str(crash)] if crash else []) + engine.notices)
         engine.notices.clear()
-        self.status_changed.emit("ready", f"{engine.name} ready ({engine.load_seconds:.1f} s to load)"
-                                 + (f". {news}" if news else ""))
+        ready = f"{engine.name} ready ({engine.load_seconds:.1f} s to load)"
+        self.status_changed.emit("ready", f"{news} It was restarted: {ready}." if news else ready)
 
     def recover(self) -> None:
         """After the model process died (or was ended by a cancel): say so, start another, prime the shown question."""

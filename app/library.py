@@ -12,6 +12,7 @@ from app.content.compile import compile_bank
 from app.content.errors import ContentInvalid
 from app.core.model import Note, Question
 from app.llm.files import ModelFileError, embed_model_path
+from app.llm.grader import GradingTools, embedding_similarity
 from app.llm.process import ModelCrashed
 from app.llm.remote import RemoteEmbedder
 from app.rag.index import BuildReport, Retriever, embed_pending, sync_index
@@ -72,6 +73,12 @@ class Library:
         self.pending_embeddings = 0
         if self.retriever is not None:
             self.retriever = Retriever(str(self.bank_path), None, "none")
+
+    def grading_tools(self, engine=None) -> GradingTools:
+        """What the grader uses: the given chat engine (None: rubric only), this library's embeddings and index.
+        The one place the GUI, the command line and the bench assemble them."""
+        similarity = embedding_similarity(self.embedder) if self.embedder else None
+        return GradingTools(engine, similarity, self.retrieve)
 
     def retrieve(self, query: str, k: int = 5, boost: list[str] | tuple = ()):
         if self.retriever is None:

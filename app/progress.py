@@ -41,7 +41,6 @@ def due_today(db, questions: dict[str, Question], now: float | None = None) -> l
 def gather(db, questions: dict[str, Question], retrieve: Callable | None = None,
            now: float | None = None) -> Progress:
     now = time.time() if now is None else now
-    history.sync_reviews(db)
     attempts = stats.graded(history.all_attempts(db))
     retention = history.desired_retention(db)
     cards = history.cards(db)

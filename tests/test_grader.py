@@ -270,19 +270,27 @@ def test_the_model_part_of_the_explanation_starts_with_the_reason(strong) -> Non
 def test_priming_skips_a_question_left_behind_and_the_explanation_while_a_grade_waits(
         questions: dict, smol_engine: ChatEngine, embedder, retrieve) -> None:
     from app.llm.grader import explanation_prompt, explanation_sections
-    from app.ui.worker import ModelWorker
-    worker = ModelWorker(embedding_similarity(embedder), retrieve)
+    from app.sessions.dispatcher import GradingDispatcher, Mailbox
+
+    class Library:  # hands out the real embedder and index, as app.library.Library does
+        embedder = None
+
+        def grading_tools(self, engine):
+            return GradingTools(engine, embedding_similarity(embedder), retrieve)
+    worker = GradingDispatcher(Library(), Mailbox())
     worker.engine = smol_engine
     left, shown = questions[QID], questions["rag-001"]
     worker.latest_question = shown
-    worker.prime(left)  # the user moved on before the worker got to it
+    worker._prime(left)  # the user moved on before the worker got to it (run here, as the worker thread would)
     assert list(worker.primed) == []
     worker.grade_waiting.set()
-    worker.prime(shown)  # a submit is queued: only the choice prompt, the verdict needs it
+    worker._prime(shown)  # a submit is queued: only the choice prompt, the verdict needs it
     assert list(worker.primed) == ["rag-001 choice"]
     worker.grade_waiting.clear()
-    worker.prime(shown)
+    worker._prime(shown)
     assert list(worker.primed)[-1] == "rag-001 explanation"
+    worker.engine = None
+    worker.shutdown()
     kept = smol_engine.tokens(explanation_prompt(smol_engine, shown, explanation_sections(shown, retrieve)))
     assert smol_engine._kept[0] == kept
     grade = grade_answer(shown, STRONG, GradingTools(smol_engine, embedding_similarity(embedder), retrieve))

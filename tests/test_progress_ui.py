@@ -18,6 +18,8 @@ from app.storage.userdb import open_user_db
 from app.ui.charts import count_axis
 from app.ui.dashboard_view import DashboardView
 from app.ui.history_view import HistoryView
+from app.sessions.dispatcher import GradingDispatcher
+from app.ui.delivery import GuiDelivery
 from app.ui.practice_view import PracticeView
 
 NOW = datetime.combine(date.today(), dt_time(12)).timestamp()  # midday: 'due today' never straddles midnight
@@ -132,28 +134,31 @@ def test_retention_setting(qtbot, db, library, filled) -> None:
 
 
 def test_practice_records_the_review_and_draws_from_the_queue(qtbot, db, library, filled) -> None:
-    view = PracticeView(library, db)
+    dispatcher = GradingDispatcher(library, GuiDelivery())  # no chat model: rubric-only grades
+    view = PracticeView(library, db, dispatcher)
     qtbot.addWidget(view)
     assert view.review_bar.due_button.text() == "Review due (1)"
     qtbot.mouseClick(view.review_bar.due_button, Qt.LeftButton)
     assert view.question.id == "embeddings-001"
     view.answer.setPlainText("I would pick the cheapest option; " + view.question.key_points[0].text)
     view.submit()
+    qtbot.waitUntil(view.submit_button.isEnabled)
+    attempt_id = view.session.current.attempt_id
     grade = grade_answer(view.question, view.answer.toPlainText(), GradingTools())
-    view.on_finished(view.request_id, grade)
-    review = history.question_review(db, view.attempt_id)
+    review = history.question_review(db, attempt_id)
     assert review is not None and review["scheduled"] == 1
-    assert json.loads(history.get_attempt(db, view.attempt_id)["grade_json"])["verdict"] == grade.verdict
+    assert json.loads(history.get_attempt(db, attempt_id)["grade_json"])["verdict"] == grade.verdict
     assert view.review_bar.ratings.checkedId() == review["rating"]
     assert view.review_bar.due_button.text() == "Review due (0)"
     qtbot.mouseClick(view.review_bar.ratings.button(AGAIN), Qt.LeftButton)
-    assert history.question_review(db, view.attempt_id)["rating"] == AGAIN
+    assert history.question_review(db, attempt_id)["rating"] == AGAIN
     view.show_question(library.by_id["rag-001"])  # not due: answering it is cramming
     view.answer.setPlainText("RAG, because " + library.by_id["rag-001"].key_points[0].text)
     view.submit()
-    view.on_finished(view.request_id, grade_answer(view.question, view.answer.toPlainText(), GradingTools()))
+    qtbot.waitUntil(view.submit_button.isEnabled)
     assert "Cramming" in view.review_bar.status.text()
-    assert history.question_review(db, view.attempt_id)["scheduled"] == 0
+    assert history.question_review(db, view.session.current.attempt_id)["scheduled"] == 0
+    dispatcher.shutdown()
 
 
 @pytest.mark.parametrize("largest", [1, 2, 3, 5, 7, 13, 40, 99, 250])

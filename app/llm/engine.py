@@ -77,7 +77,10 @@ class ChatEngine:
             for end in range(self._common_prefix(tokens) + PRIME_STEP, len(tokens) + PRIME_STEP, PRIME_STEP):
                 if stop.is_set():
                     return 0
-                self._eval(tokens[:end], need_logits=False)
+                try:
+                    self._eval(tokens[:end], need_logits=False, cancel=stop)
+                except Cancelled:
+                    return 0
         if keep:
             self._kept = (tokens, self._state())
         return len(tokens)

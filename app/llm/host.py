@@ -2,8 +2,9 @@
 parent over the socket FD. A crash in llama.cpp ends this process only; the parent reports it and starts another.
 
 Protocol (pickled tuples): parent -> child ("load", kind, path, settings), ("call", id, method, args, kwargs),
-("cancel", id), ("exit",); child -> parent ("ready", info) or ("failed", message), then per call any number of
-("token", id, piece) and one of ("ok", id, result), ("cancelled", id, None), ("error", id, message)."""
+("cancel", id), ("ping", id), ("exit",); child -> parent ("ready", info) or ("failed", message), then per call any
+number of ("token", id, piece) and ("pong", id, None) (answered by the reader thread even while llama.cpp computes),
+and one of ("ok", id, result), ("cancelled", id, None), ("error", id, message)."""
 from __future__ import annotations
 
 import ctypes
@@ -96,6 +97,11 @@ class Server:
         self.lock = threading.Lock()
         self.current: tuple[int, threading.Event] | None = None
         self.cancelled: set[int] = set()
+        self.send_lock = threading.Lock()  # the reader thread answers pings while the main thread streams tokens
+
+    def send(self, message) -> None:
+        with self.send_lock:
+            self.conn.send(message)
 
     def _read(self) -> None:
         """On its own thread, so that a cancel reaches the request that is running."""
@@ -104,6 +110,9 @@ class Server:
                 message = self.conn.recv()
             except (EOFError, OSError):
                 message = ("exit",)
+            if message[0] == "ping":
+                self.send(("pong", message[1], None))
+                continue
             if message[0] == "cancel":
                 with self.lock:
                     if self.current and self.current[0] == message[1]:
@@ -128,7 +137,7 @@ class Server:
                 self.current = (request, event)
             try:
                 result = self.target.run(method, args, kwargs, event,
-                                         lambda piece, r=request: self.conn.send(("token", r, piece)))
+                                         lambda piece, r=request: self.send(("token", r, piece)))
                 reply = ("ok", request, result)
             except Cancelled:
                 reply = ("cancelled", request, None)
@@ -136,7 +145,7 @@ class Server:
                 reply = ("error", request, f"{type(exc).__name__}: {exc}")
             with self.lock:
                 self.current = None
-            self.conn.send(reply)
+            self.send(reply)
 
 
 def main(argv: list[str]) -> int:

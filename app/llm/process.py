@@ -23,7 +23,10 @@ from app.llm.files import ModelFileError
 from app.llm.run_settings import RunSettings
 
 CANCEL_GRACE_S = 0.4   # a cancelled request the child has not given up by then ends with the process
+STOP_GRACE_S = 3.0     # a stopped one (priming a grade now waits for) gets longer: a child this slow is stuck
 POLL_S = 0.02          # how often a waiting call looks at its cancel and stop events
+PING_S = 1.0           # a waiting call asks the child's reader thread for a sign of life this often...
+HANG_S = 5.0           # ...and ends a child that gave none for this long (stopped, or deadlocked in native code)
 LOAD_TIMEOUT_S = 300.0
 SIGNAL_WORDS = {signal.SIGSEGV: "segmentation fault", signal.SIGILL: "illegal instruction",
                 signal.SIGABRT: "abort", signal.SIGBUS: "bus error", signal.SIGFPE: "arithmetic fault",
@@ -109,19 +112,28 @@ class ModelProcess:
         request = next(self._ids)
         self._send(("call", request, method, args, kwargs))
         asked_at = None
-        watching = cancel is not None or stop is not None
+        heard = pinged = time.perf_counter()
         while True:
+            now = time.perf_counter()
+            if now - heard > HANG_S:
+                self.stop(kill=True)
+                raise ModelCrashed(self.path.name, self.kind, f"it gave no sign of life for {HANG_S:.0f} s and was ended")
+            if now - pinged >= PING_S:
+                self._send(("ping", request))
+                pinged = now
             if asked_at is None and ((cancel and cancel.is_set()) or (stop and stop.is_set())):
                 self._send(("cancel", request))
                 asked_at = time.perf_counter()
-            if cancel and cancel.is_set() and asked_at and time.perf_counter() - asked_at > CANCEL_GRACE_S:
+            if asked_at and time.perf_counter() - asked_at > (
+                    CANCEL_GRACE_S if cancel and cancel.is_set() else STOP_GRACE_S):
                 self.stop(kill=True)
                 raise Cancelled()
-            reply = self._receive(POLL_S if watching else None)
+            reply = self._receive(POLL_S)
             if reply is None:
                 continue
+            heard = time.perf_counter()
             kind, rid, payload = reply
-            if rid != request:
+            if kind == "pong" or rid != request:
                 continue  # a late reply to a request its caller gave up on
             if kind == "token":
                 if on_token:

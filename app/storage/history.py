@@ -10,7 +10,7 @@ from sqlite_utils import Database
 from app.core import schedule
 from app.core.model import VERDICTS, Grade
 from app.core.review import AGAIN, GOOD, effective_verdict, propose_rating
-from app.storage.userdb import get_setting, set_setting
+from app.storage.userdb import get_setting, grade_columns, set_setting, update_attempt
 
 RETENTION_KEY = "desired_retention"
 
@@ -54,6 +54,13 @@ def set_desired_retention(db: Database, value: float) -> None:
         set_setting(db, RETENTION_KEY, value)
         for row in list(db["cards"].rows):
             _replay(db, row["key"], value)
+
+
+def store_grade(db: Database, attempt_id: int, grade: dict, final: bool = True) -> ReviewResult | None:
+    """The one rule for practice and interviews alike: a grade fills its attempt the moment it exists; the final
+    grade (with its explanation) then logs the review."""
+    update_attempt(db, attempt_id, grade_columns(grade))
+    return record_review(db, attempt_id) if final else None
 
 
 def record_review(db: Database, attempt_id: int, now: float | None = None) -> ReviewResult | None:

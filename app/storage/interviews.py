@@ -8,7 +8,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from app.storage import history
-from app.storage.userdb import grade_columns, load_draft, save_draft
+from app.storage.userdb import load_draft, save_draft
 
 GRADED_VERDICTS = ("correct", "partial", "incorrect")
 
@@ -56,17 +56,13 @@ def record_submission(db: Database, interview_id: int, state: dict[str, Any], su
 
 def record_grade(db: Database, interview_id: int, position: int, grade: dict[str, Any], state: dict[str, Any],
                  **changes: Any) -> None:
-    """Store a grade on the answer's attempt and in the interview state together, then log the review
+    """Store a grade in the interview state and on the answer's attempt, which logs the review as practice does
     (an interview answer to a question that was not due is crammed: logged, schedule unchanged)."""
-    attempt_id = None
     with db.atomic():
         rows = list(db["interview_answers"].rows_where("interview_id = ? and position = ?", [interview_id, position]))
-        if rows and rows[0]["attempt_id"] is not None:
-            attempt_id = rows[0]["attempt_id"]
-            db["attempts"].update(attempt_id, grade_columns(grade))
         save_state(db, interview_id, state, **changes)
-    if attempt_id is not None:
-        history.record_review(db, attempt_id)
+        if rows and rows[0]["attempt_id"] is not None:
+            history.store_grade(db, rows[0]["attempt_id"], grade)
 
 
 def close_interview(db: Database, interview_id: int, state: dict[str, Any], status: str, score: int,

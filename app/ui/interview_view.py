@@ -1,4 +1,4 @@
-"""The Interview tab: shows the interview state machine, forwards input, saves each answer, queues grading."""
+"""The Interview tab: renders the interview controller's state and forwards the learner's input to it."""
 from __future__ import annotations
 
 import time
@@ -9,23 +9,18 @@ from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMessageBox, QPlainTextEdit, QProgressBar, QPushButton,
                                QStackedWidget, QVBoxLayout, QWidget)
 
-from app.core.interview import (GRADED_OUTCOMES, PRESETS, Interview, InterviewError, InterviewSettings, Submission,
-                                format_clock)
-from app.core.interview_plan import plan_questions, topic_weights
-from app.core.interview_report import build_report, report_markdown
+from app.core.interview import GRADED_OUTCOMES, PRESETS, InterviewError, InterviewSettings, Submission, format_clock
 from app.core.model import Grade
 from app.library import Library
+from app.sessions.dispatcher import GradingDispatcher
+from app.sessions.interview import InterviewController
 from app.storage import interviews as store
-from app.storage import userdb
 from app.ui.grade_view import GradeView
-from app.ui.grading_queue import GradingQueue
 from app.ui.interview_report_view import InterviewReportView
 from app.ui.interview_setup import InterviewSetup
 
 TICK_MS = 200
 DRAFT_DELAY_MS = 300
-STATE_SAVE_SECONDS = 5.0
-SETTINGS_KEY = "interview_settings"
 
 
 class AnswerEdit(QPlainTextEdit):
@@ -57,27 +52,16 @@ class AnswerEdit(QPlainTextEdit):
 
 
 class InterviewView(QWidget):
-    grade_requested = Signal(int, object, str, object)
     lock_changed = Signal(bool)          # True while an interview-mode interview runs: no notes, no practice
     section_clicked = Signal(str)
 
-    def __init__(self, library: Library, db, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, library: Library, db, dispatcher: GradingDispatcher,
+                 clock: Callable[[], float] = time.monotonic):
         super().__init__()
-        self.library, self.db, self.clock = library, db, clock
-        self.titles = {n.id: n.title for n in library.notes}
-        self.session: Interview | None = None
-        self.interview_id: int | None = None
-        self.started_at = 0.0
-        self.unfinished: dict | None = None
+        self.library, self.db = library, db
+        self.control = InterviewController(db, library, dispatcher, self, clock)
         self.feedback_index: int | None = None
         self.abandon_box: QMessageBox | None = None
-        self._last_state_save = 0.0
-        self.queue = GradingQueue()
-        self.queue.grade_requested.connect(self.grade_requested)
-        self.queue.graded.connect(self._on_graded)
-        self.queue.failed.connect(self._on_grading_failed)
-        self.queue.verdict.connect(self._on_verdict)
-        self.queue.changed.connect(self._refresh)
         self.timer = QTimer(self, interval=TICK_MS)
         self.timer.timeout.connect(self._tick)
         self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_DELAY_MS)
@@ -93,7 +77,7 @@ class InterviewView(QWidget):
         self.report_view.back_requested.connect(self.show_setup)
         self.report_view.suggestion_requested.connect(self._use_suggestion)
         self.report_view.regrade_requested.connect(self.grade_the_rest)
-        self.report_view.cancel_requested.connect(self.queue.cancel_all)
+        self.report_view.cancel_requested.connect(self.control.cancel_grading)
         self.run_page = self._build_run_page()
         self.feedback_page = self._build_feedback_page()
         self.pages = QStackedWidget()
@@ -102,8 +86,24 @@ class InterviewView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages)
-        self.setup.set_settings(self._remembered_settings())
+        self.setup.set_settings(self.control.remembered_settings(PRESETS["Quick 3 x 4 min"]))
         self.show_setup()
+
+    @property
+    def session(self):
+        return self.control.session
+
+    @property
+    def interview_id(self) -> int | None:
+        return self.control.interview_id
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self.control.clock
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:
+        self.control.clock = clock
 
     # -- pages ----------------------------------------------------------------------------------
     def _build_run_page(self) -> QWidget:
@@ -169,13 +169,6 @@ class InterviewView(QWidget):
         self.setup.show_past(store.past_interviews(self.db))
         self.pages.setCurrentWidget(self.setup)
 
-    def _remembered_settings(self) -> InterviewSettings:
-        saved = userdb.get_setting(self.db, SETTINGS_KEY)
-        try:
-            return InterviewSettings.from_dict(saved) if saved else PRESETS["Quick 3 x 4 min"]
-        except InterviewError:
-            return PRESETS["Quick 3 x 4 min"]
-
     def _use_suggestion(self, settings: InterviewSettings) -> None:
         self.show_setup()
         self.setup.set_settings(settings)
@@ -183,82 +176,44 @@ class InterviewView(QWidget):
     # -- starting, resuming, reopening -----------------------------------------------------------------
     def check_unfinished(self) -> bool:
         """Offer to resume or finish an interview the app was closed (or crashed) in the middle of."""
-        row = store.unfinished_interview(self.db)
-        if row is None or row["state"] is None:
-            self.unfinished = None
+        row = self.control.find_unfinished()
+        if row is None:
             self.setup.show_unfinished(None)
             return False
-        self.unfinished = row
         answered = sum(1 for s in row["state"].get("slots", []) if s.get("outcome"))
         self.setup.show_unfinished(row, f"{answered} of {row['question_count']} questions answered")
         self.show_setup()
         return True
 
     def start_interview(self, settings: InterviewSettings) -> bool:
-        if self.unfinished is not None or (self.session is not None and not self.session.finished):
-            self.setup.show_error("Finish or resume the unfinished interview first.")
+        problem = self.control.start(settings)
+        if problem:
+            self.setup.show_error(problem)
             return False
-        history = [(q.topic, score) for qid, score in store.graded_scores(self.db)
-                   if (q := self.library.by_id.get(qid)) is not None]
-        weights = topic_weights(history, [t for t, _ in self.library.topics()]) if settings.weak_topics else None
-        try:
-            slots = plan_questions(self.library.questions, settings, weights, {q for q, _ in store.graded_scores(self.db)})
-        except InterviewError as exc:
-            self.setup.show_error(str(exc))
-            return False
-        userdb.set_setting(self.db, SETTINGS_KEY, settings.to_dict())
-        self.queue.cancel_all()
-        self.session = Interview(settings, slots, self.clock)
-        self.started_at = time.time()
-        self.interview_id = store.create_interview(self.db, settings.to_dict(), self.session.to_dict(), self.started_at)
-        self.session.start()
-        self._save_state()
         self._enter_running()
-        return True
-
-    def _restore(self, row: dict) -> bool:
-        try:
-            self.session = Interview.from_dict(row["state"], self.clock)
-        except InterviewError as exc:
-            self.setup.show_error(f"Interview {row['id']} cannot be opened: {exc}")
-            return False
-        self.interview_id, self.started_at, self.unfinished = row["id"], row["started_at"], None
-        self.setup.show_unfinished(None)
-        if self.session.current_slot is not None:
-            draft = store.load_interview_draft(self.db, self.interview_id, self.session.current)
-            self.session.set_draft(draft or self.session.draft)
         return True
 
     def resume_unfinished(self) -> None:
-        if self.unfinished is None or not self._restore(self.unfinished):
-            return
-        self.grade_the_rest()
-        if self.session.phase == "ready":
-            self.session.start()
-        elif self.session.phase == "suspended":
-            self.session.resume()
-        self._save_state()
-        self._enter_running()
+        if self._said(self.control.resume_unfinished()):
+            self._enter_running()
 
     def finish_unfinished(self) -> None:
-        if self.unfinished is not None and self._restore(self.unfinished):
-            self.grade_the_rest()
-            self._handle(self.session.finish())
+        if self._said(self.control.finish_unfinished()):
+            self._after([])
 
     def open_past(self, interview_id: int) -> None:
-        if self.session is not None and not self.session.finished:
-            return
-        row = store.load_interview(self.db, interview_id)
-        if row["error"]:
-            self.setup.show_error(row["error"])
-        elif self._restore(row):
+        if self._said(self.control.open_past(interview_id)):
             self._show_report()
 
+    def _said(self, problem: str | None) -> bool:
+        """Shows a refusal on the setup page; True when there was none."""
+        self.setup.show_unfinished(self.control.unfinished)
+        if problem:
+            self.setup.show_error(problem)
+        return not problem
+
     def grade_the_rest(self) -> None:
-        for index in self.session.needing_grades() if self.session else []:
-            question = self.library.by_id.get(self.session.slots[index].question_id)
-            if question is not None:
-                self.queue.add((self.interview_id, index), question, self.session.slots[index].answer)
+        self.control.grade_the_rest()
         self._show_report_if_open()
 
     # -- running -------------------------------------------------------------------------------------
@@ -273,7 +228,7 @@ class InterviewView(QWidget):
     def _show_question(self) -> None:
         slot = self.session.current_slot
         question = self.library.by_id.get(slot.question_id)
-        title = self.titles.get(slot.topic, slot.topic)
+        title = self.control.titles.get(slot.topic, slot.topic)
         self.header.setText(f"Question {self.session.current + 1} of {len(self.session.slots)} · {escape(title)} · "
                             f"{slot.difficulty} · {self.session.settings.mode} mode")
         if question is None:
@@ -294,60 +249,47 @@ class InterviewView(QWidget):
 
     def _answer_changed(self) -> None:
         if self.session is not None and self.session.current_slot is not None:
-            self.session.set_draft(self.answer.toPlainText())
+            self.control.set_draft(self.answer.toPlainText())
             self.saved_label.setText("Saving draft...")
             self._draft_timer.start()
 
     def save_draft(self) -> None:
-        if self.session is not None and self.session.current_slot is not None and self.interview_id is not None:
-            store.save_interview_draft(self.db, self.interview_id, self.session.current, self.session.draft,
-                                       self.session.to_dict())
-            self._last_state_save = self.clock()
+        if self.control.save_draft():
             self.saved_label.setText("Draft saved")
-
-    def _save_state(self) -> None:
-        store.save_state(self.db, self.interview_id, self.session.to_dict())
-        self._last_state_save = self.clock()
 
     def _tick(self) -> None:
         if self.session is None or self.session.phase != "answering":
             self._refresh()
             return
-        submissions = self.session.tick()
+        submissions = self.control.tick()
         if submissions:
-            self._handle(submissions)
+            self._after(submissions)
             return
-        if self.clock() - self._last_state_save >= STATE_SAVE_SECONDS:
-            self._save_state()
         self._refresh()
 
     def submit(self) -> None:
         if self.pages.currentWidget() is self.feedback_page:
             self.next_question()
         elif self._can_answer():
-            self.session.set_draft(self.answer.toPlainText())
-            self._handle([self.session.answer()])
+            self._after(self.control.answer(self.answer.toPlainText()))
 
     def skip(self) -> None:
         if self._can_answer():
-            self.session.set_draft(self.answer.toPlainText())
-            self._handle([self.session.skip()])
+            self._after(self.control.skip(self.answer.toPlainText()))
 
     def next_question(self) -> None:
         if self.session is not None and self.session.phase == "between":
-            self.session.next_question()
-            self._save_state()
+            self.control.next_question()
             self._show_question()
 
     def toggle_pause(self) -> None:
         if self.session is None:
             return
         try:
-            self.session.resume() if self.session.phase == "paused" else self.session.pause()
+            self.control.toggle_pause()
         except InterviewError as exc:
             self.saved_label.setText(str(exc))
             return
-        self._save_state()
         self._refresh()
 
     def ask_abandon(self) -> None:
@@ -361,9 +303,8 @@ class InterviewView(QWidget):
         self.abandon_box.open()
 
     def _abandon_answered(self, result: int) -> None:
-        if result == QMessageBox.Yes and self.session is not None and not self.session.finished:
-            self.session.set_draft(self.answer.toPlainText())
-            self._handle(self.session.abandon())
+        if result == QMessageBox.Yes and self.control.running:
+            self._after(self.control.abandon(self.answer.toPlainText()))
 
     def keyPressEvent(self, event) -> None:
         action = self.answer._action(event)
@@ -376,42 +317,20 @@ class InterviewView(QWidget):
         return self.session is not None and self.session.phase == "answering" \
             and self.pages.currentWidget() is self.run_page
 
-    # -- after each answer ---------------------------------------------------------------------------------
-    def _handle(self, submissions: list[Submission]) -> None:
+    def _after(self, submissions: list[Submission]) -> None:
+        """Show what comes after the answers the controller just saved."""
         self._draft_timer.stop()
-        for submission in submissions:
-            self._persist(submission)
+        if submissions:
+            last = submissions[-1]
+            self.saved_label.setText(f"Answer {last.index + 1} saved ({last.outcome}).")
         if self.session.finished:
-            self._close()
+            self.timer.stop()
+            self.lock_changed.emit(False)
+            self._show_report()
         elif self.session.phase == "between":
             self._show_feedback(submissions[-1].index)
         else:
-            self._save_state()
             self._show_question()
-
-    def _persist(self, submission: Submission) -> None:
-        """Saved the moment it is submitted: the attempt, the interview answer, the state, the draft cleared."""
-        now = time.time()
-        graded = submission.outcome in GRADED_OUTCOMES
-        attempt = {"question_id": submission.question_id, "answer": submission.answer, "choice": "",
-                   "verdict": "pending" if graded else "skipped", "score": 0, "grade_json": "", "model": "",
-                   "mode": "interview", "started_at": now - submission.seconds, "submitted_at": now,
-                   "answer_seconds": submission.seconds, "grade_seconds": 0.0}
-        store.record_submission(self.db, self.interview_id, self.session.to_dict(), {
-            "position": submission.index, "question_id": submission.question_id, "answer": submission.answer,
-            "outcome": submission.outcome, "seconds": submission.seconds, "submitted_at": now}, attempt)
-        question = self.library.by_id.get(submission.question_id)
-        if graded and question is not None:
-            self.queue.add((self.interview_id, submission.index), question, submission.answer)
-        self.saved_label.setText(f"Answer {submission.index + 1} saved ({submission.outcome}).")
-
-    def _close(self) -> None:
-        self.timer.stop()
-        report = self._report()
-        store.close_interview(self.db, self.interview_id, self.session.to_dict(), self.session.phase, report.score,
-                              report_markdown(report))
-        self.lock_changed.emit(False)
-        self._show_report()
 
     def _show_feedback(self, index: int) -> None:
         self.feedback_index = index
@@ -429,62 +348,33 @@ class InterviewView(QWidget):
         self.pages.setCurrentWidget(self.feedback_page)
         self.next_button.setFocus()
 
-    def _report(self):
-        started = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started_at))
-        return build_report(self.session, self.library.by_id, self.titles, started)
-
     def _show_report(self) -> None:
-        self.report_view.show_report(self._report(), self.queue.pending)
+        self.report_view.show_report(self.control.report(), self.control.pending)
         self.pages.setCurrentWidget(self.report_view)
 
     def _show_report_if_open(self) -> None:
         if self.session is not None and self.pages.currentWidget() is self.report_view:
-            self.report_view.show_report(self._report(), self.queue.pending)
+            self.report_view.show_report(self.control.report(), self.control.pending)
 
-    # -- grades arriving from the worker ------------------------------------------------------------------
-    def on_verdict(self, request_id: int, grade: Grade) -> None:
-        self.queue.on_verdict(request_id, grade)
-
-    def on_finished(self, request_id: int, grade: Grade) -> None:
-        self.queue.on_finished(request_id, grade)
-
-    def on_failed(self, request_id: int, message: str) -> None:
-        self.queue.on_failed(request_id, message)
-
-    def _on_verdict(self, key: tuple[int, int], grade: Grade) -> None:
-        if self.pages.currentWidget() is self.feedback_page and key == (self.interview_id, self.feedback_index):
+    # -- told by the controller ----------------------------------------------------------------------------
+    def on_verdict(self, index: int, grade: Grade) -> None:
+        if self.pages.currentWidget() is self.feedback_page and index == self.feedback_index:
             question = self.library.by_id.get(grade.question_id)
             if question is not None:
                 self.feedback.show_verdict(question, grade)
 
-    def _on_graded(self, key: tuple[int, int], grade: Grade) -> None:
-        interview_id, index = key
-        session = self.session if interview_id == self.interview_id else self._load_other(interview_id)
-        if session is None:
-            return
-        session.record_grade(index, grade)
-        changes = {}
-        if session.finished:
-            report = build_report(session, self.library.by_id, self.titles)
-            changes = {"score": report.score, "report_md": report_markdown(report)}
-        store.record_grade(self.db, interview_id, index, grade.to_dict(), session.to_dict(), **changes)
-        if session is self.session:
-            if self.pages.currentWidget() is self.feedback_page and index == self.feedback_index:
-                self._show_feedback(index)
-            self._show_report_if_open()
+    def on_graded(self, index: int) -> None:
+        if self.pages.currentWidget() is self.feedback_page and index == self.feedback_index:
+            self._show_feedback(index)
+        self._show_report_if_open()
 
-    def _load_other(self, interview_id: int) -> Interview | None:
-        """A grade for an interview no longer on screen still belongs in its saved state."""
-        try:
-            return Interview.from_dict(store.load_interview(self.db, interview_id)["state"], self.clock)
-        except (KeyError, InterviewError):
-            return None
+    def on_grading_failed(self, index: int, message: str) -> None:
+        self.saved_label.setText(f"Question {index + 1}: {message}")
+        self.report_view.status.setText(f"Question {index + 1}: {message}")
+        self._show_report_if_open()
 
-    def _on_grading_failed(self, key: tuple[int, int], message: str) -> None:
-        if key[0] == self.interview_id:
-            self.saved_label.setText(f"Question {key[1] + 1}: {message}")
-            self.report_view.status.setText(f"Question {key[1] + 1}: {message}")
-            self._show_report_if_open()
+    def on_queue_changed(self) -> None:
+        self._refresh()
 
     # -- display -------------------------------------------------------------------------------------------
     def _refresh(self) -> None:
@@ -500,7 +390,8 @@ class InterviewView(QWidget):
                                      f"{'#b3261e' if session.warning else '#222'}")
         self.time_bar.setValue(int(1000 * remaining / limit))
         left = session.session_remaining
-        grading = f" · grading {self.queue.pending} in the background" if self.queue.pending else ""
+        pending = self.control.pending
+        grading = f" · grading {pending} in the background" if pending else ""
         self.session_label.setText((f"Session: {format_clock(left)} left" if left is not None
                                     else f"Session: {format_clock(session.session_elapsed)} used") + grading)
         self.warning.setText("Time is nearly up: what you have written is submitted when it runs out."
@@ -516,7 +407,4 @@ class InterviewView(QWidget):
         """Closing the app: keep the draft and the state; stop grading (it resumes when the interview does)."""
         self.timer.stop()
         self._draft_timer.stop()
-        if self.session is not None and not self.session.finished and self.interview_id is not None:
-            self.save_draft()
-            self._save_state()
-        self.queue.cancel_all()
+        self.control.shutdown()

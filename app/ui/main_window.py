@@ -1,37 +1,36 @@
-"""The main window: the Practice, Notes, History, Progress and Interview tabs, the model status, the worker wiring."""
+"""The main window: the Practice, Notes, History, Progress and Interview tabs, the model status, the grading dispatcher."""
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QTabWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from app import paths
 from app.library import Library
 from app.llm.choose import resolve_model
-from app.llm.grader import embedding_similarity
-from app.storage import userdb
+from app.sessions.dispatcher import GradingDispatcher
+from app.storage import history, userdb
 from app.ui.dashboard_view import DashboardView
+from app.ui.delivery import GuiDelivery
 from app.ui.history_view import HistoryView
 from app.ui.index_builder import IndexBuilder
 from app.ui.interview_view import InterviewView
 from app.ui.model_dialog import ModelDialog
 from app.ui.notes_view import NotesView
 from app.ui.practice_view import PracticeView
-from app.ui.worker import ModelWorker, start_worker
 
 STATUS_COLOURS = {"loading": "#b26a00", "ready": "#1b7f3b", "failed": "#b3261e", "none": "#b3261e"}
 
 
 class MainWindow(QMainWindow):
-    load_requested = Signal(str)
-    prime_requested = Signal(object)
-
     def __init__(self, library: Library, db):
         super().__init__()
         self.library, self.db = library, db
         library.keywords_on_crash = True  # the window searches by keywords while the embedding model restarts
         self.setWindowTitle("Interview Coach - AI engineering")
         self.resize(1100, 800)
-        self.practice = PracticeView(library, db)
+        self.model_state = "none"
+        self.delivery = GuiDelivery()
+        self.dispatcher = GradingDispatcher(library, self.delivery, self.set_model_status)
+        self.practice = PracticeView(library, db, self.dispatcher)
         self.notes = NotesView(library)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.practice, "Practice")
@@ -40,10 +39,9 @@ class MainWindow(QMainWindow):
         self.progress = DashboardView(library, db)
         self.tabs.addTab(self.history, "History")
         self.tabs.addTab(self.progress, "Progress")
-        self.interview = InterviewView(library, db)
+        self.interview = InterviewView(library, db, self.dispatcher)
         self.tabs.addTab(self.interview, "Interview")
         self.setCentralWidget(self.tabs)
-        self.model_state = "none"
         self.model_label = QLabel()
         self.statusBar().addPermanentWidget(self.model_label)
         self.index_label = QLabel()
@@ -55,20 +53,6 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&Settings")
         menu.addAction("Grading &model...", self.choose_model)
 
-        similarity = embedding_similarity(library.embedder) if library.embedder else None
-        self.worker = ModelWorker(similarity, library.retrieve)
-        self.thread = start_worker(self.worker)
-        self.load_requested.connect(self.worker.load_model)
-        self.prime_requested.connect(self.worker.prime)
-        self.practice.grade_requested.connect(self.worker.grade)
-        self.worker.status_changed.connect(self.set_model_status)
-        self.worker.verdict_ready.connect(self.practice.on_verdict)
-        self.worker.token_received.connect(self.practice.on_token)
-        self.worker.grading_finished.connect(self.practice.on_finished)
-        self.worker.grading_failed.connect(self.practice.on_failed)
-        self.practice.question_shown.connect(self.prime)
-        self.practice.grade_requested.connect(lambda *_: self.worker.grade_waiting.set())
-        self.interview.grade_requested.connect(lambda *_: self.worker.grade_waiting.set())
         self.practice.section_clicked.connect(self.open_section)
         self.notes.practice_requested.connect(self.practice_topic)
         self.history.section_clicked.connect(self.open_section)
@@ -76,17 +60,16 @@ class MainWindow(QMainWindow):
         self.progress.section_clicked.connect(self.open_section)
         self.progress.question_requested.connect(self.practice_question)
         self.progress.practice_requested.connect(lambda: self.tabs.setCurrentWidget(self.practice))
-        self.interview.grade_requested.connect(self.worker.grade)
-        self.worker.verdict_ready.connect(self.interview.on_verdict)
-        self.worker.grading_finished.connect(self.interview.on_finished)
-        self.worker.grading_failed.connect(self.interview.on_failed)
         self.interview.section_clicked.connect(self.open_section)
         self.interview.lock_changed.connect(self.lock_for_interview)
         if library.problems:
             self.statusBar().showMessage(library.problems[0].splitlines()[0], 15000)
 
     def start(self) -> None:
-        """Show the first question and start loading the model in the background."""
+        """Log reviews for graded answers that have none (once, here: views only read), show the first question,
+        and start loading the model in the background."""
+        history.sync_reviews(self.db)
+        self.practice.review_bar.refresh()
         last = userdb.get_setting(self.db, "current_question")
         if last in self.library.by_id:
             self.practice.show_question(self.library.by_id[last])
@@ -106,10 +89,8 @@ class MainWindow(QMainWindow):
 
     def index_done(self, problem: str) -> None:
         self.index_label.hide()
-        if self.library.embedder is None:
-            self.worker.drop_similarity()
-        elif self.model_state == "ready" and self.practice.question is not None:
-            self.prime(self.practice.question)  # the explanation's note sections change from BM25 to hybrid ones
+        if self.library.embedder is not None and self.model_state == "ready" and self.practice.question is not None:
+            self.dispatcher.prime(self.practice.question)  # the explanation's note sections change to hybrid ones
         self.statusBar().showMessage(problem or "Notes index ready: search and citations now match meaning too.",
                                      0 if problem else 8000)
 
@@ -119,7 +100,7 @@ class MainWindow(QMainWindow):
             self.set_model_status("none", reason)
             return
         self.set_model_status("loading", f"Loading {path.name}...")
-        self.load_requested.emit(str(path))
+        self.dispatcher.load(path)
 
     def set_model_status(self, state: str, message: str) -> None:
         self.model_state = state
@@ -128,13 +109,8 @@ class MainWindow(QMainWindow):
         self.model_label.setText(f"<span style='color:{STATUS_COLOURS[state]}'><b>{label}</b></span>")
         self.model_label.setToolTip(message)
         self.statusBar().showMessage(message, 0 if state in ("failed", "none") else 8000)
-        self.practice.model_name = message.split(" ready")[0] if state == "ready" else "rubric only"
-        if state == "ready" and self.practice.question is not None:
-            self.prime(self.practice.question)
-
-    def prime(self, question) -> None:
-        self.worker.latest_question = question  # read by the worker to skip questions the user has left
-        self.prime_requested.emit(question)
+        engine = self.dispatcher.engine
+        self.practice.session.model_name = engine.name if state == "ready" and engine else "rubric only"
 
     def choose_model(self) -> None:
         dialog = ModelDialog(paths.models_dir(), userdb.get_setting(self.db, "model_path"), self)
@@ -167,10 +143,6 @@ class MainWindow(QMainWindow):
         self.interview.shutdown()
         self.index_builder.stop()
         self.practice.save_draft()
-        self.practice.cancel_grading()
-        self.thread.quit()
-        self.thread.wait(15000)
-        self.worker.stop_model()
-        if self.library.embedder is not None:
-            self.library.embedder.stop()
+        self.dispatcher.shutdown()
+        QApplication.processEvents()  # results delivered while closing (a verdict, a failure) are stored now
         super().closeEvent(event)

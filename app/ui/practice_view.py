@@ -1,8 +1,6 @@
 """The practice view: pick a topic and difficulty, read the scenario, write an answer, see the grade."""
 from __future__ import annotations
 
-import threading
-import time
 from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -12,7 +10,9 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, Q
 
 from app.core.model import DIFFICULTIES, Grade, Question
 from app.library import ANY, Library
-from app.storage import userdb
+from app.sessions.dispatcher import GradingDispatcher
+from app.sessions.practice import PracticeSession
+from app.storage.history import ReviewResult
 from app.ui.grade_view import GradeView
 from app.ui.review_view import ReviewBar
 
@@ -20,20 +20,13 @@ DRAFT_DELAY_MS = 300
 
 
 class PracticeView(QWidget):
-    grade_requested = Signal(int, object, str, object)   # request id, question, answer, cancel event
-    question_shown = Signal(object)
+    """Renders the practice session's state and forwards the learner's actions to it."""
     section_clicked = Signal(str)
 
-    def __init__(self, library: Library, db):
+    def __init__(self, library: Library, db, dispatcher: GradingDispatcher):
         super().__init__()
         self.library, self.db = library, db
-        self.question: Question | None = None
-        self.request_id = 0
-        self.cancel_event: threading.Event | None = None
-        self.attempt_id: int | None = None
-        self.shown_at = time.time()
-        self.submitted_at = 0.0
-        self.model_name = "rubric only"
+        self.session = PracticeSession(db, dispatcher, self)
 
         self.topic = QComboBox()
         self.topic.addItem("Any topic", ANY)
@@ -59,7 +52,7 @@ class PracticeView(QWidget):
         self.draft_label.setStyleSheet("color: #777")
         self.grade_view = GradeView()
         self.grade_view.section_clicked.connect(self.section_clicked)
-        self.review_bar = ReviewBar(library, db)
+        self.review_bar = ReviewBar(library, db, self.session)
         self.review_bar.question_requested.connect(self.show_question)
         self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_DELAY_MS)
         self._draft_timer.timeout.connect(self.save_draft)
@@ -105,26 +98,25 @@ class PracticeView(QWidget):
             return
         self.show_question(question)
 
+    @property
+    def question(self) -> Question | None:
+        return self.session.question
+
     def show_question(self, question: Question) -> None:
         self.save_draft()
-        self.cancel_grading()
-        self.question = question
-        self.attempt_id = None
-        self.shown_at = time.time()
         options = "".join(f"<li>{escape(o.label)}</li>" for o in question.options)
         topic = self.library.notes_by_id.get(question.topic)
         self.question_label.setText(
             f"<p style='color:#555'>{escape(topic.title if topic else question.topic)} · {question.difficulty}"
             f" · {question.id}</p><p style='font-size:12pt'>{escape(question.prompt)}</p><p><b>Options</b></p><ol type='A'>{options}</ol>")
+        draft = self.session.show(question)
         self.answer.blockSignals(True)
-        self.answer.setPlainText(userdb.load_draft(self.db, question.id))
+        self.answer.setPlainText(draft)
         self.answer.blockSignals(False)
-        self.draft_label.setText("Draft restored" if self.answer.toPlainText() else "")
+        self.draft_label.setText("Draft restored" if draft else "")
         self.grade_view.clear_grade()
         self.review_bar.clear()
-        self.submit_button.setEnabled(True)
-        userdb.set_setting(self.db, "current_question", question.id)
-        self.question_shown.emit(question)
+        self._grading(False)
 
     def _answer_changed(self) -> None:
         self.draft_label.setText("Saving draft...")
@@ -132,7 +124,7 @@ class PracticeView(QWidget):
 
     def save_draft(self) -> None:
         if self.question is not None:
-            userdb.save_draft(self.db, self.question.id, self.answer.toPlainText())
+            self.session.save_draft(self.answer.toPlainText())
             if self.draft_label.text() == "Saving draft...":
                 self.draft_label.setText("Draft saved")
 
@@ -140,56 +132,35 @@ class PracticeView(QWidget):
         if self.question is None or not self.submit_button.isEnabled():
             return
         self._draft_timer.stop()
-        self.save_draft()
-        answer = self.answer.toPlainText()
-        self.submitted_at = time.time()
-        self.attempt_id = userdb.record_attempt(self.db, {
-            "question_id": self.question.id, "answer": answer, "choice": "", "verdict": "pending", "score": 0,
-            "grade_json": "", "model": self.model_name, "mode": "practice", "started_at": self.shown_at,
-            "submitted_at": self.submitted_at, "answer_seconds": self.submitted_at - self.shown_at, "grade_seconds": 0.0})
-        self.request_id += 1
-        self.cancel_event = threading.Event()
-        self.submit_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
+        self.session.submit(self.answer.toPlainText())
+        self._grading(True)
         self.grade_view.show_status(self.question, "Grading...")
-        self.grade_requested.emit(self.request_id, self.question, answer, self.cancel_event)
 
     def cancel_grading(self) -> None:
-        if self.cancel_event is not None:
-            self.cancel_event.set()
-            self.cancel_event = None
-            self.request_id += 1  # anything still arriving for the old request is ignored
+        if self.session.grading:
+            self.session.cancel()
             self.cancel_button.setEnabled(False)
-            self.submit_button.setEnabled(True)
-            if self.question is not None:
-                self.grade_view.show_status(self.question, "Grading cancelled; your answer is kept. Submit again when ready.")
 
-    def on_verdict(self, request_id: int, grade: Grade) -> None:
-        if request_id == self.request_id and self.question is not None:
-            self.grade_view.show_verdict(self.question, grade)
+    def _grading(self, running: bool) -> None:
+        self.submit_button.setEnabled(not running)
+        self.cancel_button.setEnabled(running)
 
-    def on_token(self, request_id: int, piece: str) -> None:
-        if request_id == self.request_id:
-            self.grade_view.add_token(piece)
+    # -- told by the session, about the attempt on screen --------------------------------------------------
+    def on_verdict(self, grade: Grade) -> None:
+        self.grade_view.show_verdict(self.question, grade)
 
-    def _request_ended(self, request_id: int) -> bool:
-        """True (and the buttons reset) when this is the answer to the current request."""
-        if request_id != self.request_id or self.question is None:
-            return False
-        self.cancel_event = None
-        self.cancel_button.setEnabled(False)
-        self.submit_button.setEnabled(True)
-        return True
+    def on_token(self, piece: str) -> None:
+        self.grade_view.add_token(piece)
 
-    def on_finished(self, request_id: int, grade: Grade) -> None:
-        if not self._request_ended(request_id):
-            return
+    def on_final(self, grade: Grade, review: ReviewResult | None) -> None:
+        self._grading(False)
         self.grade_view.show_final(self.question, grade)
-        if self.attempt_id is not None:
-            userdb.update_attempt(self.db, self.attempt_id, userdb.grade_columns(grade.to_dict()))
-            self.review_bar.record(self.attempt_id)
+        self.review_bar.show_rating(review)
 
-    def on_failed(self, request_id: int, message: str) -> None:
-        if not self._request_ended(request_id):
-            return
-        self.grade_view.show_status(self.question, message + " Your answer is saved; submit again to retry.")
+    def on_failed(self, message: str) -> None:
+        self._grading(False)
+        if message == "Grading cancelled.":
+            message = "Grading cancelled; your answer is kept. Submit again when ready."
+        else:
+            message += " Your answer is saved; submit again to retry."
+        self.grade_view.show_status(self.question, message)

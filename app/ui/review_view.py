@@ -16,10 +16,9 @@ class ReviewBar(QWidget):
     question_requested = Signal(object)   # a due Question to show
     schedule_changed = Signal()
 
-    def __init__(self, library: Library, db):
+    def __init__(self, library: Library, db, session):
         super().__init__()
-        self.library, self.db = library, db
-        self.attempt_id: int | None = None
+        self.library, self.db, self.session = library, db, session
         self.due_button = QPushButton()
         self.due_button.setToolTip("Practise the questions your review schedule says are due today")
         self.due_button.clicked.connect(self.next_due)
@@ -40,7 +39,6 @@ class ReviewBar(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        history.sync_reviews(self.db)
         count = len(due_today(self.db, self.library.by_id))
         self.due_button.setText(f"Review due ({count})")
         self.due_button.setEnabled(count > 0)
@@ -50,23 +48,17 @@ class ReviewBar(QWidget):
         if due:
             self.question_requested.emit(due[0])
 
-    def record(self, attempt_id: int) -> None:
-        """Called once the attempt holds its grade: log the review and show the proposed rating."""
-        self.attempt_id = attempt_id
-        self.show_rating(history.record_review(self.db, attempt_id))
-        self.schedule_changed.emit()
-
     def rate(self, rating: int) -> None:
-        if self.attempt_id is None:
-            return
-        self.show_rating(history.change_rating(self.db, self.attempt_id, rating))
-        self.schedule_changed.emit()
+        result = self.session.rate(rating)
+        if result is not None:
+            self.show_rating(result)
+            self.schedule_changed.emit()
 
     def clear(self) -> None:
-        self.attempt_id = None
         self.show_rating(None)
 
     def show_rating(self, result: history.ReviewResult | None) -> None:
+        """The rating a graded answer proposed (None: no graded answer on screen); the due count follows it."""
         for button in self.ratings.buttons():
             button.setVisible(result is not None)
             button.setChecked(result is not None and self.ratings.id(button) == result.rating)

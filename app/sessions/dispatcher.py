@@ -1,0 +1,232 @@
+"""One queue between the sessions and the grading model: loading, priming and grading run in order on one worker
+thread, and each result goes back, on the owner's thread, to whoever asked (Anki's task manager is the model)."""
+from __future__ import annotations
+
+import copy
+import queue
+import threading
+import traceback
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from app.core.model import Grade, Question
+from app.llm.engine import Cancelled
+from app.llm.files import ModelFileError
+from app.llm.grader import grade_answer, prime_explanation, prime_question, warm_question
+from app.llm.process import ModelCrashed
+from app.llm.remote import RemoteChatEngine
+
+Deliver = Callable[[Callable[[], None]], None]
+
+
+class Mailbox:
+    """Delivery without a GUI: results wait here until the owner's thread runs them (tests, scripts)."""
+
+    def __init__(self):
+        self._items: queue.Queue = queue.Queue()
+
+    def __call__(self, job: Callable[[], None]) -> None:
+        self._items.put(job)
+
+    def run_until(self, done: Callable[[], bool], timeout: float = 120.0) -> bool:
+        """Run delivered results on this thread until done() holds; False if the timeout passed first."""
+        import time
+        end = time.monotonic() + timeout
+        while not done():
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            try:
+                self._items.get(timeout=min(left, 0.05))()
+            except queue.Empty:
+                continue
+        return True
+
+
+@dataclass(eq=False)
+class GradeRequest:
+    """One answer to grade and where its results go; `cancel` stops it (within a step of the model)."""
+    question: Question
+    answer: str
+    on_done: Callable[[Grade], None]
+    on_failed: Callable[[str], None]
+    on_verdict: Callable[[Grade], None] | None = None
+    on_token: Callable[[str], None] | None = None
+    cancel: threading.Event = field(default_factory=threading.Event)
+    started: bool = False  # set on the worker thread when grading begins
+
+
+class GradingDispatcher:
+    """Owns the chat model's process (through RemoteChatEngine) and the worker thread that uses it."""
+
+    def __init__(self, library, deliver: Deliver, on_status: Callable[[str, str], None] | None = None):
+        self.library, self.deliver = library, deliver
+        self.on_status = on_status or (lambda state, message: None)
+        self.engine: RemoteChatEngine | None = None
+        self.latest_question: Question | None = None  # priming for a question the user has left is skipped
+        self.grade_waiting = threading.Event()         # a waiting grade stops the explanation priming
+        self.primed: deque[str] = deque(maxlen=20)     # what priming finished: "<question id> choice|explanation"
+        self._jobs: queue.Queue = queue.Queue()
+        self._pending: list[GradeRequest] = []
+        self._lock = threading.Lock()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="grading", daemon=True)
+        self._thread.start()
+
+    # -- the owner's side -------------------------------------------------------------------------------------
+    def load(self, path: Path | None) -> None:
+        self._jobs.put(lambda: self._load(path))
+
+    def prime(self, question: Question) -> None:
+        self.latest_question = question
+        self._jobs.put(lambda: self._prime(question))
+
+    def grade(self, request: GradeRequest) -> GradeRequest:
+        self.grade_waiting.set()
+        self._pending.append(request)
+        self._jobs.put(lambda: self._grade(request))
+        return request
+
+    @property
+    def busy(self) -> int:
+        """Grades asked for and not yet delivered."""
+        return sum(1 for r in self._pending if not r.cancel.is_set())
+
+    def is_pending(self, request: GradeRequest) -> bool:
+        return request in self._pending and not request.cancel.is_set()
+
+    def cancel(self, request: GradeRequest) -> None:
+        """Stop a grade: one still waiting in the queue is reported cancelled at once; a running one stops within a
+        step of the model (its process is ended if it does not)."""
+        with self._lock:
+            request.cancel.set()
+            waiting = not request.started
+        if waiting and request in self._pending:
+            self._pending.remove(request)
+            request.on_failed("Grading cancelled.")
+
+    def shutdown(self, timeout: float = 15.0) -> None:
+        self._closing = True  # jobs still queued are dropped
+        for request in self._pending:
+            request.cancel.set()
+        self.grade_waiting.set()  # a prime in progress stops within a step
+        self._jobs.put(None)
+        self._thread.join(timeout)
+        if self.engine is not None:
+            self.engine.stop()
+        if self.library.embedder is not None:
+            self.library.embedder.stop()
+
+    def _status(self, state: str, message: str) -> None:
+        self.deliver(lambda: self.on_status(state, message))
+
+    # -- the worker thread ------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            if self._closing:
+                continue
+            try:
+                job()
+            except Exception:  # noqa: BLE001 - a job's failure is reported by the job; this keeps the thread alive
+                traceback.print_exc()
+
+    def _load(self, path: Path | None) -> None:
+        if self.engine is not None:
+            self.engine.stop()
+            self.engine = None
+        if path is None:
+            return
+        self._status("loading", f"Loading {path.name}...")
+        try:
+            self.engine = RemoteChatEngine(path)
+        except ModelFileError as exc:
+            self._status("failed", str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - every failure becomes a status the user reads
+            self._status("failed", f"Could not load {path.name}: {exc}")
+            return
+        self._ready()
+        if self.latest_question is not None:
+            self._prime(self.latest_question)
+
+    def _ready(self, crash: ModelCrashed | None = None) -> None:
+        engine = self.engine
+        news = " ".join(([str(crash)] if crash else []) + engine.notices)
+        engine.notices.clear()
+        ready = f"{engine.name} ready ({engine.load_seconds:.1f} s to load)"
+        self._status("ready", f"{news} It was restarted: {ready}." if news else ready)
+
+    def _recover(self) -> None:
+        """After the model process died (or was ended by a cancel): say so, start another, prime the shown question."""
+        engine = self.engine
+        if engine is None or (engine.alive and engine.crash is None and not engine.notices):
+            return
+        crash = engine.take_crash()
+        if not engine.alive:
+            self._status("loading", f"{crash} Restarting it..." if crash else f"Restarting {engine.name}...")
+            try:
+                engine.ensure_running()
+            except ModelFileError as exc:
+                self.engine = None
+                self._status("failed", f"{exc} Answers are graded from the rubric only.")
+                return
+            crash = crash or engine.take_crash()
+        self._ready(crash)
+        if self.latest_question is not None:
+            self._prime(self.latest_question)
+
+    def _prime(self, question: Question) -> None:
+        """Embed the question's texts and evaluate its prompts while the user types, so submit pays only for the
+        answer: the choice prompt first (the verdict), then the explanation prompt, kept aside."""
+        try:
+            if question is not self.latest_question:
+                return
+            tools = self.library.grading_tools(self.engine)
+            if tools.similarity is not None:
+                warm_question(tools.similarity, question)
+            if self.engine is None:
+                return
+            prime_question(self.engine, question)
+            self.primed.append(f"{question.id} choice")
+            if question is self.latest_question and not self.grade_waiting.is_set():
+                if prime_explanation(self.engine, question, tools.retrieve, stop=self.grade_waiting):
+                    self.primed.append(f"{question.id} explanation")
+        except (ModelCrashed, Cancelled):
+            self._recover()  # a crash, or a process ended because it did not stop in time
+        except Exception:  # noqa: BLE001 - priming is an optimisation; grading will evaluate the prompt anyway
+            traceback.print_exc()
+
+    def _grade(self, request: GradeRequest) -> None:
+        self.grade_waiting.clear()
+        with self._lock:
+            if request.cancel.is_set():
+                return  # cancelled while it waited: already reported
+            request.started = True
+        deliver = self.deliver
+        try:
+            grade = grade_answer(request.question, request.answer, self.library.grading_tools(self.engine),
+                                 request.cancel,
+                                 # a copy: the grader goes on filling in the same Grade on this thread
+                                 on_verdict=request.on_verdict and (
+                                     lambda g: (lambda c: deliver(lambda: request.on_verdict(c)))(copy.deepcopy(g))),
+                                 on_token=request.on_token and (lambda p: deliver(lambda: request.on_token(p))))
+        except Cancelled:
+            self._finish(request, lambda: request.on_failed("Grading cancelled."))
+            self._recover()
+            return
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to whoever asked
+            traceback.print_exc()
+            self._finish(request, lambda: request.on_failed(f"Grading failed: {exc}"))
+            self._recover()
+            return
+        self._finish(request, lambda: request.on_done(grade))
+        self._recover()
+
+    def _finish(self, request: GradeRequest, report: Callable[[], None]) -> None:
+        def deliver() -> None:
+            if request in self._pending:
+                self._pending.remove(request)
+            report()
+        self.deliver(deliver)

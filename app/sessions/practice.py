@@ -1,0 +1,108 @@
+"""A practice session: the question on screen and its draft, and for each submit an attempt that is stored before
+grading starts, filled with the grade the moment the verdict exists, completed with the explanation, then reviewed.
+Moving on, cancelling or a model crash never loses what was already graded."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from app.core.model import Grade, Question
+from app.sessions.dispatcher import GradeRequest, GradingDispatcher
+from app.storage import history, userdb
+
+CURRENT_QUESTION = "current_question"
+NOT_WRITTEN = "The explanation was not written ({reason}); the verdict and points above are stored."
+
+
+class PracticeListener(Protocol):
+    """What the view is told, only about the attempt it shows."""
+    def on_verdict(self, grade: Grade) -> None: ...
+    def on_token(self, piece: str) -> None: ...
+    def on_final(self, grade: Grade, review: history.ReviewResult | None) -> None: ...
+    def on_failed(self, message: str) -> None: ...
+
+
+@dataclass
+class Submitted:
+    attempt_id: int
+    request: GradeRequest
+    verdict: Grade | None = None
+
+
+class PracticeSession:
+    def __init__(self, db, dispatcher: GradingDispatcher, listener: PracticeListener,
+                 clock: Callable[[], float] = time.time):
+        self.db, self.dispatcher, self.listener, self.clock = db, dispatcher, listener, clock
+        self.question: Question | None = None
+        self.shown_at = clock()
+        self.current: Submitted | None = None    # the submit whose results the view shows
+        self.model_name = "rubric only"
+
+    @property
+    def grading(self) -> bool:
+        return self.current is not None and self.dispatcher.is_pending(self.current.request)
+
+    def show(self, question: Question) -> str:
+        """Make this the question on screen (a grade still running for the last one finishes and is stored);
+        returns its saved draft."""
+        self.question, self.current, self.shown_at = question, None, self.clock()
+        userdb.set_setting(self.db, CURRENT_QUESTION, question.id)
+        self.dispatcher.prime(question)
+        return userdb.load_draft(self.db, question.id)
+
+    def save_draft(self, text: str) -> None:
+        if self.question is not None:
+            userdb.save_draft(self.db, self.question.id, text)
+
+    def submit(self, answer: str) -> int:
+        """Store the attempt (the answer is safe from here on), then queue its grading."""
+        question, now = self.question, self.clock()
+        self.save_draft(answer)
+        attempt_id = userdb.record_attempt(self.db, {
+            "question_id": question.id, "answer": answer, "choice": "", "verdict": "pending", "score": 0,
+            "grade_json": "", "model": self.model_name, "mode": "practice", "started_at": self.shown_at,
+            "submitted_at": now, "answer_seconds": now - self.shown_at, "grade_seconds": 0.0})
+        submitted = Submitted(attempt_id, None)  # type: ignore[arg-type]
+        submitted.request = GradeRequest(
+            question, answer, on_done=lambda g: self._final(submitted, g),
+            on_failed=lambda m: self._failed(submitted, m), on_verdict=lambda g: self._verdict(submitted, g),
+            on_token=lambda p: self._token(submitted, p))
+        self.current = submitted
+        self.dispatcher.grade(submitted.request)
+        return attempt_id
+
+    def cancel(self) -> None:
+        if self.current is not None:
+            self.dispatcher.cancel(self.current.request)
+
+    def rate(self, rating: int) -> history.ReviewResult | None:
+        if self.current is None:
+            return None
+        return history.change_rating(self.db, self.current.attempt_id, rating)
+
+    # -- results, on the owner's thread --------------------------------------------------------------------
+    def _verdict(self, submitted: Submitted, grade: Grade) -> None:
+        submitted.verdict = grade
+        history.store_grade(self.db, submitted.attempt_id, grade.to_dict(), final=False)
+        if submitted is self.current:
+            self.listener.on_verdict(grade)
+
+    def _token(self, submitted: Submitted, piece: str) -> None:
+        if submitted is self.current:
+            self.listener.on_token(piece)
+
+    def _final(self, submitted: Submitted, grade: Grade) -> None:
+        review = history.store_grade(self.db, submitted.attempt_id, grade.to_dict())
+        if submitted is self.current:
+            self.listener.on_final(grade, review)
+
+    def _failed(self, submitted: Submitted, message: str) -> None:
+        grade = submitted.verdict
+        if grade is None:  # nothing graded yet: the attempt stays pending with its answer
+            if submitted is self.current:
+                self.listener.on_failed(message)
+            return
+        reason = message.rstrip(".").lower()
+        grade.notice = " ".join(filter(None, [grade.notice, NOT_WRITTEN.format(reason=reason)]))
+        self._final(submitted, grade)

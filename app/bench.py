@@ -128,12 +128,11 @@ def bench_grading(library) -> None:
     from app.bench_models import bench_model_process
     from app.llm.choose import resolve_model
     from app.llm.engine import ChatEngine
-    from app.llm.grader import GradingTools, embedding_similarity, grade_answer
+    from app.llm.grader import grade_answer
     from app.llm.remote import RemoteChatEngine
     print("Grading")
     question = library.by_id.get("fine-tuning-vs-rag-001") or library.questions[0]
-    similarity = embedding_similarity(library.embedder) if library.embedder else None
-    rubric = GradingTools(None, similarity, library.retrieve)
+    rubric = library.grading_tools()
     times = []
     for _ in range(5):
         started = time.perf_counter()
@@ -154,7 +153,7 @@ def bench_grading(library) -> None:
     figures = {}
     for label, engine in (("in this process (before)", local), ("model process", remote)):
         print(f"  -- {label}")
-        figures[label] = _grade_modes(question, GradingTools(engine, similarity, library.retrieve), library)
+        figures[label] = _grade_modes(question, library.grading_tools(engine), library)
     before, after = figures["in this process (before)"], figures["model process"]
     for key in ("primed verdict", "primed full grade"):
         _line(f"{key}: model process / in this process", f"{after[key] / max(before[key], 1e-9):.2f}x",

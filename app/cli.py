@@ -106,10 +106,9 @@ def _model_flags(parser) -> None:
 
 
 def grading_tools(args, library):
-    """The chat model named by the flags or settings, plus the library's embeddings and index."""
+    """The chat model named by the flags or settings, in its own process, with the library's embeddings and index."""
     from app.llm.choose import resolve_model
     from app.llm.files import ModelFileError
-    from app.llm.grader import GradingTools, embedding_similarity
     from app.llm.remote import RemoteChatEngine
     engine = None
     if not args.rubric_only:
@@ -121,8 +120,7 @@ def grading_tools(args, library):
                 engine = RemoteChatEngine(path)
             except ModelFileError as exc:
                 print(f"{exc}\nGrading from the rubric only.", file=sys.stderr)
-    similarity = embedding_similarity(library.embedder) if library.embedder else None
-    return GradingTools(engine, similarity, library.retrieve)
+    return library.grading_tools(engine)
 
 
 def _saved_model() -> str | None:

@@ -200,7 +200,7 @@ def test_default_model_grades_a_strong_rag_answer(question, qwen_engine: ChatEng
 
 
 def test_filler_that_states_a_decision_takes_the_models_clear_pick() -> None:
-    from app.llm.grader import combine_choice
+    from app.core.policy import combine_choice
     model = {"rag": 0.6, "fine-tune": 0.3, "none": 0.1}
     assert combine_choice("none", 0.0, model, ["off-topic"], states_decision=True) == ("rag", 0.6)
     assert combine_choice("none", 0.0, model, ["off-topic"], states_decision=False)[0] == "none"
@@ -231,12 +231,16 @@ def test_checks_reweigh_the_letter_probabilities() -> None:
 
 
 def test_checks_run_only_where_the_model_can_change_the_choice(question) -> None:
+    from app.core.policy import settled_without_model
     from app.core.rubric import rubric_signals
-    from app.llm.grader import model_decides
-    assert not model_decides(rubric_signals(question, STRONG))  # names RAG plainly: the rubric decides
-    assert not model_decides(rubric_signals(question, GAMING["keyword-list"]))
-    assert model_decides(rubric_signals(question, "Look things up in the docs when the question comes in; "
-                                                  "the pages change daily, so anything baked in goes stale."))
+
+    def settled(answer: str) -> bool:
+        s = rubric_signals(question, answer)
+        return settled_without_model(s.choice, s.choice_confidence, s.flags, s.states_decision)
+    assert settled(STRONG)  # names RAG plainly: the rubric decides
+    assert settled(GAMING["keyword-list"])
+    assert not settled("Look things up in the docs when the question comes in; "
+                       "the pages change daily, so anything baked in goes stale.")
 
 
 def test_a_warmed_question_leaves_only_the_answers_sentences_to_embed(question, embedder) -> None:

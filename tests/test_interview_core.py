@@ -10,7 +10,8 @@ from app import paths
 from app.core.interview import Interview, InterviewError, InterviewSettings, Slot
 from app.core.interview_plan import apportion, plan_questions, topic_weights
 from app.core.interview_report import build_report, report_html, report_markdown
-from app.core.rubric import rubric_signals, verdict_and_score
+from app.core.policy import verdict_and_score
+from app.core.rubric import rubric_signals
 from app.core.model import Grade
 from app.storage import interviews as store
 from app.storage.userdb import open_user_db

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from app.core.model import PointResult
-from app.core.rubric import BLOCKING_FLAGS, both_option, flags_for, lexical_choice, option_mentions, rubric_signals, verdict_and_score
+from app.core.policy import BLOCKING_FLAGS, verdict_and_score
+from app.core.rubric import both_option, flags_for, lexical_choice, option_mentions, rubric_signals
 from app.core.text import sentences
 
 QID = "fine-tuning-vs-rag-001"

@@ -122,3 +122,9 @@ def test_rebuilding_the_bank_never_touches_user_db(db, data_dir: Path, content_d
     assert paths.bank_db_path().exists()
     assert files_state(data_dir, "user.db") == before
     assert load_draft(db, "rag-001") == "my draft" and len(attempts(db)) == 1
+
+
+def test_migrations_are_declared_in_order() -> None:
+    from app.storage.userdb import migrations
+    names = [m.name for m in migrations._migrations]
+    assert names == sorted(names) and names[0].startswith("0001")

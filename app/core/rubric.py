@@ -8,8 +8,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from app.core.model import Point, PointResult, Question, Span
-from app.core.text import (STOPWORDS, Sentence, containment, content_stems, is_negated, positioned_stems, sentences,
-                           words)
+from app.core.policy import POLICY, Flag, GradingPolicy, clear_off_topic
+from app.core.text import (STOPWORDS, STRONG_NEGATIONS, Sentence, containment, content_stems, is_negated, is_negation,
+                           positioned_stems, sentences, words)
 
 # (sentences, phrasings) -> matrix of similarities in [0, 1], rows = sentences; None = no embeddings
 Similarity = Callable[[Sequence[str], Sequence[str]], list[list[float]]]
@@ -36,19 +37,12 @@ BOTH = re.compile(r"^\W*both\b|\b(do|use|doing|using|combine|go with|want|need|r
                   r"\bboth\s*[:!]|\bi'?d combine\b|\bwouldn'?t pick one\b|\bcombine (them|the two|both)\b|"
                   r"\bdefen[cs]e in depth\b|\bbest of both worlds\b|\b(do|doing) two things\b|"
                   r"\b(turn on|enable|use|run|combine|do)\b[^.\n]{0,60}\btogether\b", re.I)
-OFF_TOPIC_RELEVANCE = 0.28  # share of the answer's words in the question's vocabulary (dev split: off-topic median 0.21)
-# A sentence that states a decision, and how close (MiniLM cosine) it must be to an option's wording to name it.
-# Dev split: at 0.40 / 0.20 it names 7 options, all right; off-topic answers stay below (best 0.45 with margin 0.10).
+# A sentence that states a decision (how close it must be to an option's wording to name it: policy.py).
 STATED = re.compile(r"\b(i'?d|i would|i recommend|recommend|recommendation|the right (move|call|choice)|go with|"
                     r"we should|they should|the answer is|my choice|start with|opt for)\b", re.I)
-STATED_SIMILARITY = 0.40
-STATED_MARGIN = 0.20
 # A sentence that adds something on the side of the main recommendation.
 ASIDE = re.compile(r"\balso\b|\bas well\b|\bon top\b|\bafterwards\b|\bright after\b|\blonger[- ]term\b|"
                    r"\blater on\b|\bthat said\b|\bin addition\b", re.I)
-ASIDE_WEIGHT = 0.4
-# When "both" is an option, two others argued for with at least this ratio of evidence mean both (dev: 7 right, 0 wrong).
-BOTH_BALANCE = 0.6
 DECISION_CUES = ("recommend", "go with", "choose", "pick", "i'd", "i would", "we should", "use", "opt for",
                  "best", "answer", "prefer", "start with", "my choice", "the right call", "favor", "favour")
 
@@ -70,11 +64,8 @@ class RubricSignals:
 # an option needs at least one word that is its own.
 GENERIC_STEMS = frozenset(content_stems("model models llm keep add switch run before first every one send set answer "
                                         "data system user question"))
-NEGATORS = frozenset("not no never avoid avoiding skip skipping instead without against rather than nor neither "
-                     "reject rejecting".split())
 CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n,:]")  # "1.0" and "e.g" do not end a clause
 CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|[\n,]")
-INSIDE_NEGATORS = frozenset({"not", "never"})
 REPLACERS = frozenset("stop stopping drop dropping ditch ditching replace replacing swap swapping remove removing "
                       "abandon scrap".split())
 AFTER_NEGATIVE = re.compile(r"^\W*(\w+\W+){0,3}?(is|are|would be|will be|seems?)?\W*(not|n't|the wrong|a bad|a mistake|"
@@ -164,7 +155,7 @@ def _negated_inside(inside: str) -> bool:
     negation."""
     if CLAUSE_START.search(inside):
         return False  # "rules: never delete ...": the negation belongs to a quoted rule, not to the option
-    return any(w in INSIDE_NEGATORS or w.endswith("n't") for w in words(inside)[1:])
+    return any(w in STRONG_NEGATIONS or w.endswith("n't") for w in words(inside)[1:])
 
 
 def _negates(before: str) -> bool:
@@ -175,7 +166,7 @@ def _negates(before: str) -> bool:
         if tail[i] in REPLACERS:
             # "swap X for Y", "replace X with Y": X is rejected, Y is what they want
             return not any(w in ("with", "for", "by", "to", "into") for w in tail[i + 1:])
-        if tail[i] in NEGATORS or tail[i].endswith("n't"):
+        if is_negation(tail[i]):
             return True
     return "over" in tail[-2:]
 
@@ -197,7 +188,7 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
             weight = 1.0 + position / length
             window = lowered[max(0, position - 40):position]
             if any(start <= position < end for start, end in asides):
-                weight *= ASIDE_WEIGHT  # "I'd also ...", "longer term ...": not the main recommendation
+                weight *= POLICY.aside_weight  # "I'd also ...", "longer term ...": not the main recommendation
             else:
                 if not negated:
                     main.add(option_id)
@@ -216,12 +207,12 @@ def lexical_choice(question: Question, answer: str) -> tuple[dict[str, float], s
         return evidence, "none", 0.0
     combined = both_option(question)
     argued = sorted((v for k, v in positive.items() if k != combined), reverse=True)
-    if combined and len(argued) >= 2 and argued[1] >= BOTH_BALANCE * argued[0]:
+    if combined and len(argued) >= 2 and argued[1] >= POLICY.both_balance * argued[0]:
         return evidence, combined, 0.6  # two options argued for about equally, where "both" is an option
     best = max(positive, key=positive.get)
     total = sum(positive.values())
     # a plain mention weighs at least 1; evidence from asides alone leaves the choice open
-    return evidence, best, positive[best] / total * min(1.0, positive[best] if best in main else ASIDE_WEIGHT)
+    return evidence, best, positive[best] / total * min(1.0, positive[best] if best in main else POLICY.aside_weight)
 
 
 def option_wordings(question: Question) -> list[tuple[str, str]]:
@@ -248,7 +239,7 @@ def stated_choice(question: Question, answer: str, similarity: Similarity) -> tu
         closest[option_id] = max(closest.get(option_id, 0.0), max(row[column] for row in rows))
     ranked = sorted(closest.values(), reverse=True)
     best = max(closest, key=closest.get)
-    if ranked[0] >= STATED_SIMILARITY and ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0) >= STATED_MARGIN:
+    if ranked[0] >= POLICY.stated_similarity and ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0) >= POLICY.stated_margin:
         return best, 0.6
     return "none", 0.0
 
@@ -281,15 +272,15 @@ def flags_for(question: Question, answer: str, sents: list[Sentence], relevance:
     flags = []
     tokens = words(answer)
     if addresses_grader(answer):
-        flags.append("instructions-to-grader")
+        flags.append(Flag.INSTRUCTIONS)
     if len(tokens) < 3:
-        flags.append("empty")
+        flags.append(Flag.EMPTY)
     elif len(tokens) < 12:
-        flags.append("too-short")
+        flags.append(Flag.TOO_SHORT)
     if _looks_like_keyword_list(answer, tokens):
-        flags.append("keyword-list")
-    if len(tokens) >= 3 and relevance < OFF_TOPIC_RELEVANCE:
-        flags.append("off-topic")
+        flags.append(Flag.KEYWORD_LIST)
+    if len(tokens) >= 3 and relevance < POLICY.off_topic_relevance:
+        flags.append(Flag.OFF_TOPIC)
     return flags
 
 
@@ -329,7 +320,7 @@ def both_option(question: Question) -> str | None:
 
 
 def rubric_signals(question: Question, answer: str, similarity: Similarity | None = None,
-                   point_threshold: float = 0.55, misconception_threshold: float = 0.7) -> RubricSignals:
+                   policy: GradingPolicy = POLICY) -> RubricSignals:
     sents = sentences(answer)
     clean = without_injection(answer)
     evidence, choice, confidence = lexical_choice(question, clean)
@@ -338,39 +329,13 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     relevance = relevance_of(question, answer)
     flags = flags_for(question, answer, sents, relevance)
     if choice == "none" and HEDGE.search(clean):
-        flags.append("evasive")
+        flags.append(Flag.EVASIVE)
     if BOTH.search(clean):
-        flags.append("recommends-both")
+        flags.append(Flag.BOTH)
         choice, confidence = both_option(question) or "none", 0.9
     clear_off_topic(flags, choice)
-    points = point_matches(question.key_points, sents, similarity, point_threshold)
-    wrong = point_matches(question.misconceptions, sents, similarity, misconception_threshold, require_polarity=True)
+    points = point_matches(question.key_points, sents, similarity, policy.point_threshold)
+    wrong = point_matches(question.misconceptions, sents, similarity, policy.misconception_threshold,
+                          require_polarity=True)
     states = any(STATED.search(s.text) for s in sents)
     return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states)
-
-
-def clear_off_topic(flags: list[str], choice: str) -> None:
-    """An answer that recommends an option is weighed, even if most of it wanders."""
-    if choice != "none" and "off-topic" in flags:
-        flags.remove("off-topic")
-
-
-NO_ANSWER_FLAGS = ("empty", "keyword-list", "off-topic", "evasive")  # nothing recommended: the choice is none
-BLOCKING_FLAGS = ("instructions-to-grader", *NO_ANSWER_FLAGS)
-
-
-def verdict_and_score(question: Question, choice: str, points: list[PointResult],
-                      misconceptions: list[PointResult], flags: list[str]) -> tuple[str, int]:
-    """The documented rule (README, 'How an answer is graded'); the model is never asked for a score."""
-    made = sum(1 for p in points if p.made)
-    share = made / max(len(points), 1)
-    needed = math.ceil(len(points) / 2)
-    if any(f in flags for f in BLOCKING_FLAGS):
-        return "incorrect", 0
-    if choice != question.correct:
-        return "incorrect", round(10 + 20 * share)
-    if any(m.made for m in misconceptions):
-        return "partial", round(40 + 25 * share)
-    if made >= needed:
-        return "correct", round(70 + 30 * share)
-    return "partial", round(40 + 25 * share)

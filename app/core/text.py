@@ -10,8 +10,11 @@ that these those with as at by from into about than i we you they he she me us t
 could will can do does did done have has had not no yes just very really also too more most some any all each which
 what who whom how why when where there here out up down over under again further once only own same such both
 either neither nor per via vs versus i'd i'm we'd let's it's that's get go going want use using used make""".split())
-NEGATIONS = frozenset("""not no never don't dont doesn't doesnt isn't isnt wouldn't wouldnt shouldn't shouldnt won't
-wont can't cant cannot avoid avoiding skip skipping against instead rather without nor neither reject""".split())
+# The grader's one negation vocabulary: a word here (or any "n't" contraction) negates what follows it, both for an
+# option's mention (rubric.py) and for a sentence's polarity against a misconception.
+NEGATIONS = frozenset("""not no never dont doesnt isnt wouldnt shouldnt wont cant cannot avoid avoiding skip skipping
+against instead rather without nor neither reject rejecting""".split())
+STRONG_NEGATIONS = frozenset({"not", "never"})  # negate an option from inside the words that name it
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,12 @@ def content_stems(text: str) -> list[str]:
     return [stem(w) for w in words(text) if w not in STOPWORDS and len(w) > 1]
 
 
+def is_negation(word: str) -> bool:
+    return word in NEGATIONS or word.endswith("n't")
+
+
 def is_negated(text: str) -> bool:
-    return any(w in NEGATIONS or w.endswith("n't") for w in words(text))
+    return any(is_negation(w) for w in words(text))
 
 
 def containment(needle: list[str], hay: set[str]) -> float:

@@ -10,23 +10,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.core.model import Citation, Grade, Question
-from app.core.rubric import (BLOCKING_FLAGS, NO_ANSWER_FLAGS, RubricSignals, clear_off_topic, question_texts,
-                              rubric_signals, verdict_and_score, without_injection)
+from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, clear_off_topic, combine_choice, settled_without_model,
+                             verdict_and_score)
+from app.core.rubric import RubricSignals, question_texts, rubric_signals, without_injection
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.process import ModelCrashed
 from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user, option_check_user
 
-# Chosen by two-fold cross-validation on the dev split of content/answers (1.5B model): choice 0.84 / 0.86 on the
-# two halves, against 0.67 / 0.76 for the rubric alone; the same setting won on both halves.
-LEXICAL_SURE = 0.6      # rubric evidence this one-sided decides the choice...
-MODEL_SURE = 0.9        # ...unless the model is at least this sure of another option
-MODEL_MIN = 0.35        # otherwise the model's pick wins when it has at least this probability
-MODEL_OFF_TOPIC = 0.5   # an answer flagged off-topic that states a decision takes the model's pick from this
-                        # (dev split: 3 padded answers right, no off-topic answer above 0.43 when it states a decision)
-# Chosen on the two dev halves: 0.42 beat 0.45 on verdict accuracy on both (0.818 / 0.826 against 0.788 / 0.821),
-# with key-point F1 level (0.798 / 0.795 against 0.795 / 0.803).
-POINT_THRESHOLD = 0.42
-MISCONCEPTION_THRESHOLD = 0.62
 EXPLANATION_TOKENS = 120  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
 EXPLANATION_FINISH = 45
 # The model's reply is started for it: without this it spent its first sentence restating the right option, often
@@ -151,49 +141,6 @@ def with_checks(letters: dict[str, float], checks: dict[str, float]) -> dict[str
     return {k: v / total for k, v in mixed.items()}
 
 
-def model_decides(signals: RubricSignals) -> bool:
-    """Whether the model can change the choice at all: not when a flag or a one-sided rubric reading settles it.
-    Only then are the per-option checks worth their time (dev split: every choice they changed was one of these)."""
-    if any(f in NO_ANSWER_FLAGS for f in signals.flags) and not _filler_stating_a_decision(signals.flags,
-                                                                                          signals.states_decision):
-        return False
-    if "recommends-both" in signals.flags:
-        return False
-    return not _rubric_settles(signals.choice, signals.choice_confidence)
-
-
-def _rubric_settles(lexical: str, lexical_conf: float) -> bool:
-    """The names in the answer point one way clearly enough to stand unless the model is very sure of another."""
-    return lexical != "none" and lexical_conf >= LEXICAL_SURE
-
-
-def _filler_stating_a_decision(flags: list[str], states_decision: bool) -> bool:
-    """Off-topic (mostly filler) and no other no-answer flag, but a sentence states a decision ("padding")."""
-    return [f for f in flags if f in NO_ANSWER_FLAGS] == ["off-topic"] and states_decision
-
-
-def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str],
-                   states_decision: bool = False) -> tuple[str, float]:
-    no_answer = [f for f in flags if f in NO_ANSWER_FLAGS]
-    if _filler_stating_a_decision(flags, states_decision) and model:
-        # mostly filler, but it states a decision the model reads with some certainty ("padding" answers)
-        best = max(model, key=model.get)
-        if best != "none" and model[best] >= MODEL_OFF_TOPIC:
-            return best, model[best]
-    if no_answer:
-        return "none", 0.9
-    if "recommends-both" in flags:
-        return lexical, lexical_conf
-    if not model:
-        return lexical, lexical_conf
-    best = max(model, key=model.get)
-    if _rubric_settles(lexical, lexical_conf) and not (best != lexical and model[best] >= MODEL_SURE):
-        return lexical, max(lexical_conf, model.get(lexical, 0.0))
-    if best != "none" and model[best] >= MODEL_MIN:
-        return best, model[best]
-    return lexical, lexical_conf
-
-
 def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: threading.Event | None = None,
                  on_verdict: Callable[[Grade], None] | None = None,
                  on_token: Callable[[str], None] | None = None, explain: bool = True) -> Grade:
@@ -204,7 +151,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     signals = _rubric(question, answer, tools, notices)
     timings = {"rubric_s": time.perf_counter() - started}
     model = letters = checks = None
-    if tools.engine is not None and "empty" not in signals.flags:
+    if tools.engine is not None and Flag.EMPTY not in signals.flags:
         try:
             model, letters, checks = _model_reading(question, answer, tools.engine, signals, cancel, timings)
         except ModelCrashed as crash:
@@ -236,10 +183,10 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
 
 def _rubric(question: Question, answer: str, tools: GradingTools, notices: list[str]) -> RubricSignals:
     try:
-        return rubric_signals(question, answer, tools.similarity, POINT_THRESHOLD, MISCONCEPTION_THRESHOLD)
+        return rubric_signals(question, answer, tools.similarity, POLICY)
     except ModelCrashed as crash:
         notices.append(f"{crash} Key points were matched by their words only.")
-        return rubric_signals(question, answer, None, POINT_THRESHOLD, MISCONCEPTION_THRESHOLD)
+        return rubric_signals(question, answer, None, POLICY)
 
 
 def _model_reading(question: Question, answer: str, engine, signals: RubricSignals, cancel: threading.Event,
@@ -250,7 +197,8 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
     model = letters = model_choice(engine, question, clean, cancel)
     timings["choice_s"] = time.perf_counter() - t
     checks = None
-    if model_decides(signals) and not cancel.is_set():
+    if not settled_without_model(signals.choice, signals.choice_confidence, signals.flags, signals.states_decision) \
+            and not cancel.is_set():
         t = time.perf_counter()
         checks = option_checks(engine, question, clean, cancel)
         model = with_checks(letters, checks)
@@ -329,7 +277,7 @@ def _choice_sentence(question: Question, grade: Grade) -> str:
 
 def rubric_explanation(question: Question, grade: Grade) -> str:
     """A plain explanation built from the rubric itself, used when no model is loaded."""
-    if "instructions-to-grader" in grade.flags:
+    if Flag.INSTRUCTIONS in grade.flags:
         parts = ["The answer contains instructions to the grader, so it is marked incorrect."]
     elif any(f in grade.flags for f in BLOCKING_FLAGS):
         parts = ["The answer does not argue a recommendation for this scenario."]

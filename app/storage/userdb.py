@@ -100,20 +100,6 @@ def set_setting(db: Database, key: str, value: Any) -> None:
         db["settings"].upsert({"key": key, "value": json.dumps(value)}, pk="key")
 
 
-@migrations(name="0003_reviews_overrides")
-def _m0003(db: Database) -> None:
-    """The user's verdict override beside the grader's, FSRS cards and their review log."""
-    db["attempts"].add_column("override_verdict", str)
-    db["attempts"].add_column("overridden_at", float)
-    db["cards"].create({"key": str, "kind": str, "question_id": str, "point_id": str, "card_json": str,
-                        "due": float, "created_at": float}, pk="key")
-    db["cards"].create_index(["due"])
-    db["reviews"].create({"id": int, "attempt_id": int, "card_key": str, "question_id": str, "rating": int,
-                          "proposed": int, "scheduled": int, "reviewed_at": float, "due_before": float}, pk="id")
-    db["reviews"].create_index(["card_key"])
-    db["reviews"].create_index(["attempt_id"])
-
-
 @migrations(name="0002_interviews")
 def _m0002(db: Database) -> None:
     """Mock interviews: settings and live state per interview, and each answer as it is submitted."""
@@ -126,3 +112,17 @@ def _m0002(db: Database) -> None:
         "interview_id": int, "position": int, "question_id": str, "answer": str, "outcome": str,
         "seconds": float, "submitted_at": float, "attempt_id": int,
     }, pk=("interview_id", "position"))
+
+
+@migrations(name="0003_reviews_overrides")
+def _m0003(db: Database) -> None:
+    """The user's verdict override beside the grader's, FSRS cards and their review log."""
+    db["attempts"].add_column("override_verdict", str)
+    db["attempts"].add_column("overridden_at", float)
+    db["cards"].create({"key": str, "kind": str, "question_id": str, "point_id": str, "card_json": str,
+                        "due": float, "created_at": float}, pk="key")
+    db["cards"].create_index(["due"])
+    db["reviews"].create({"id": int, "attempt_id": int, "card_key": str, "question_id": str, "rating": int,
+                          "proposed": int, "scheduled": int, "reviewed_at": float, "due_before": float}, pk="id")
+    db["reviews"].create_index(["card_key"])
+    db["reviews"].create_index(["attempt_id"])

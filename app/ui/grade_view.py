@@ -7,11 +7,13 @@ from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser
 
 from app.core.model import Grade, Question
+from app.core.policy import Flag
 
 COLOURS = {"correct": "#1b7f3b", "partial": "#b26a00", "incorrect": "#b3261e"}
-FLAG_TEXT = {"evasive": "does not commit to an answer", "recommends-both": "recommends doing both","instructions-to-grader": "contains instructions to the grader", "empty": "empty or evasive",
-             "too-short": "very short", "keyword-list": "a list of keywords with no argument",
-             "off-topic": "off-topic"}
+FLAG_TEXT = {Flag.EVASIVE: "does not commit to an answer", Flag.BOTH: "recommends doing both",
+             Flag.INSTRUCTIONS: "contains instructions to the grader", Flag.EMPTY: "empty or evasive",
+             Flag.TOO_SHORT: "very short", Flag.KEYWORD_LIST: "a list of keywords with no argument",
+             Flag.OFF_TOPIC: "off-topic"}
 
 
 class GradeView(QTextBrowser):

@@ -18,6 +18,7 @@ from app.storage import interviews as store
 from app.ui.grade_view import GradeView
 from app.ui.interview_report_view import InterviewReportView
 from app.ui.interview_setup import InterviewSetup
+from app.ui.question_html import question_html
 
 TICK_MS = 200
 DRAFT_DELAY_MS = 300
@@ -234,9 +235,7 @@ class InterviewView(QWidget):
         if question is None:
             body = "<p><i>This question is no longer in the bank; write what you would answer, or skip.</i></p>"
         else:
-            options = "".join(f"<li>{escape(o.label)}</li>" for o in question.options)
-            body = (f"<p style='font-size:12pt'>{escape(question.prompt)}</p><p><b>Options</b></p>"
-                    f"<ol type='A'>{options}</ol>")
+            body = question_html(question)
         self.prompt.setText(body)
         self.answer.blockSignals(True)
         self.answer.setPlainText(self.session.draft)

@@ -14,6 +14,7 @@ from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.practice import PracticeSession
 from app.storage.history import ReviewResult
 from app.ui.grade_view import GradeView
+from app.ui.question_html import question_html
 from app.ui.review_view import ReviewBar
 
 DRAFT_DELAY_MS = 300
@@ -104,11 +105,10 @@ class PracticeView(QWidget):
 
     def show_question(self, question: Question) -> None:
         self.save_draft()
-        options = "".join(f"<li>{escape(o.label)}</li>" for o in question.options)
         topic = self.library.notes_by_id.get(question.topic)
         self.question_label.setText(
             f"<p style='color:#555'>{escape(topic.title if topic else question.topic)} · {question.difficulty}"
-            f" · {question.id}</p><p style='font-size:12pt'>{escape(question.prompt)}</p><p><b>Options</b></p><ol type='A'>{options}</ol>")
+            f" · {question.id}</p>" + question_html(question))
         draft = self.session.show(question)
         self.answer.blockSignals(True)
         self.answer.setPlainText(draft)

@@ -1,0 +1,121 @@
+"""The grading policy in one place: the flags an answer can raise, every threshold the grader uses (with where its
+value came from), how the rubric's reading and the model's are combined into one choice, and the verdict and score
+rule the human labels follow. rubric.py finds the evidence and llm/grader.py asks the model; this module decides."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.core.model import PointResult, Question
+
+
+class Flag(StrEnum):
+    """Stored in grades as their plain string values."""
+    INSTRUCTIONS = "instructions-to-grader"  # an address to the grader or a demand for marks
+    EMPTY = "empty"
+    TOO_SHORT = "too-short"
+    KEYWORD_LIST = "keyword-list"           # keywords with no argument
+    OFF_TOPIC = "off-topic"                 # little of the answer's vocabulary belongs to the question
+    EVASIVE = "evasive"                     # "it depends" and no option
+    BOTH = "recommends-both"                # "do both", "X and Y together"
+
+
+NO_ANSWER_FLAGS = (Flag.EMPTY, Flag.KEYWORD_LIST, Flag.OFF_TOPIC, Flag.EVASIVE)  # nothing recommended: choice none
+BLOCKING_FLAGS = (Flag.INSTRUCTIONS, *NO_ANSWER_FLAGS)                         # incorrect, score 0
+
+
+@dataclass(frozen=True)
+class GradingPolicy:
+    # key points and misconceptions: best answer sentence against a point's phrasings (word overlap or MiniLM
+    # cosine). 0.42 beat 0.45 on both dev halves for verdict accuracy (0.818 / 0.826 against 0.788 / 0.821), key-point
+    # F1 level; misconceptions need more, and the same polarity.
+    point_threshold: float = 0.42
+    misconception_threshold: float = 0.62
+    # off-topic: share of the answer's words in the question's vocabulary (dev split: off-topic median 0.21)
+    off_topic_relevance: float = 0.28
+    # a sentence that states a decision names the option closest in meaning, if it is this close and this clearly
+    # closest (dev split: 7 options named, all right; off-topic answers stay below, best 0.45 with margin 0.10)
+    stated_similarity: float = 0.40
+    stated_margin: float = 0.20
+    # a mention inside an aside ("I'd also ...", "longer term ...") weighs this much
+    aside_weight: float = 0.4
+    # where "both" is an option, two others argued for with at least this ratio of evidence mean both (dev: 7 / 0)
+    both_balance: float = 0.6
+    # the rubric and the model (two-fold cross-validation on dev, 1.5B model; the same setting won on both halves):
+    # rubric evidence this one-sided settles the choice...
+    lexical_sure: float = 0.6
+    # ...unless the model is at least this sure of another option
+    model_sure: float = 0.9
+    # otherwise the model's pick wins from this probability
+    model_min: float = 0.35
+    # an answer flagged off-topic that states a decision takes the model's pick from this
+    # (dev split: 3 padded answers right, no off-topic answer above 0.43 when it states a decision)
+    model_off_topic: float = 0.5
+
+
+POLICY = GradingPolicy()
+
+
+def clear_off_topic(flags: list[str], choice: str) -> None:
+    """An answer that recommends an option is weighed, even if most of it wanders."""
+    if choice != "none" and Flag.OFF_TOPIC in flags:
+        flags.remove(Flag.OFF_TOPIC)
+
+
+def rubric_settles(choice: str, confidence: float, policy: GradingPolicy = POLICY) -> bool:
+    """The names in the answer point one way clearly enough to stand unless the model is very sure of another."""
+    return choice != "none" and confidence >= policy.lexical_sure
+
+
+def filler_stating_a_decision(flags: list[str], states_decision: bool) -> bool:
+    """Off-topic (mostly filler) and no other no-answer flag, but a sentence states a decision ("padding")."""
+    return [f for f in flags if f in NO_ANSWER_FLAGS] == [Flag.OFF_TOPIC] and states_decision
+
+
+def settled_without_model(choice: str, confidence: float, flags: list[str], states_decision: bool,
+                          policy: GradingPolicy = POLICY) -> bool:
+    """Whether the model's reading cannot change the choice: a flag or a one-sided rubric reading settles it.
+    Only otherwise are the per-option checks worth their time (dev split: every choice they changed was one)."""
+    no_answer = any(f in NO_ANSWER_FLAGS for f in flags)
+    if no_answer and not filler_stating_a_decision(flags, states_decision):
+        return True
+    return Flag.BOTH in flags or rubric_settles(choice, confidence, policy)
+
+
+def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str],
+                   states_decision: bool = False, policy: GradingPolicy = POLICY) -> tuple[str, float]:
+    """One choice from the rubric's reading and the model's P(option), by fixed rules."""
+    no_answer = any(f in NO_ANSWER_FLAGS for f in flags)
+    if model and filler_stating_a_decision(flags, states_decision):
+        # mostly filler, but it states a decision the model reads with some certainty ("padding" answers)
+        best = max(model, key=model.get)
+        if best != "none" and model[best] >= policy.model_off_topic:
+            return best, model[best]
+    if no_answer:
+        return "none", 0.9
+    if Flag.BOTH in flags or not model:
+        return lexical, lexical_conf
+    best = max(model, key=model.get)
+    if rubric_settles(lexical, lexical_conf, policy) and not (best != lexical and model[best] >= policy.model_sure):
+        return lexical, max(lexical_conf, model.get(lexical, 0.0))
+    if best != "none" and model[best] >= policy.model_min:
+        return best, model[best]
+    return lexical, lexical_conf
+
+
+def verdict_and_score(question: Question, choice: str, points: list[PointResult],
+                      misconceptions: list[PointResult], flags: list[str]) -> tuple[str, int]:
+    """The documented rule (README, 'How an answer is graded'); the model is never asked for a score."""
+    made = sum(1 for p in points if p.made)
+    share = made / max(len(points), 1)
+    needed = math.ceil(len(points) / 2)
+    if any(f in flags for f in BLOCKING_FLAGS):
+        return "incorrect", 0
+    if choice != question.correct:
+        return "incorrect", round(10 + 20 * share)
+    if any(m.made for m in misconceptions):
+        return "partial", round(40 + 25 * share)
+    if made >= needed:
+        return "correct", round(70 + 30 * share)
+    return "partial", round(40 + 25 * share)

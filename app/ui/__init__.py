@@ -1,1 +1,1 @@
-"""The only package that imports PySide6: windows, views and the model worker thread."""
+"""The only package that imports PySide6: windows and views that render the session services and forward input."""

@@ -93,8 +93,10 @@ def test_moving_on_keeps_the_grade_and_a_queued_cancel_keeps_the_answer(services
     assert attempts(db, "rag-001")[0]["id"] == second
 
 
-def test_a_whole_interview_with_a_crash_and_a_resume(services) -> None:
-    library, dispatcher, mailbox, db, _ = services
+def test_a_whole_interview_with_a_crash_and_a_resume(services, smol_path: Path) -> None:
+    library, dispatcher, mailbox, db, statuses = services
+    dispatcher.load(smol_path)
+    assert mailbox.run_until(lambda: "ready" in statuses)
     clock = FakeClock(100.0)
     view = Recorder()
     control = InterviewController(db, library, dispatcher, view, clock)
@@ -129,4 +131,5 @@ def test_a_whole_interview_with_a_crash_and_a_resume(services) -> None:
     graded = [a for a in attempts(other_db) if a["mode"] == "interview"]
     assert [a["verdict"] in ("correct", "partial", "incorrect") for a in graded] == [True, True, False]
     assert all(history.question_review(other_db, a["id"]) for a in graded[:2])
+    assert all(json.loads(a["grade_json"])["grader"].startswith("SmolLM2") for a in graded[:2])
     assert "on_graded" in other_view.kinds()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -21,3 +22,15 @@ class ContentInvalid(Exception):
     def __init__(self, errors: list[ContentError]):
         self.errors = errors
         super().__init__("\n".join(str(e) for e in errors))
+
+
+def read_text(path: Path, rel: str) -> tuple[str | None, ContentError | None]:
+    """A source file's text, or the problem that names its file, line and byte when it is not UTF-8."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, ContentError(rel, line, f"byte {exc.start} (column {column}) is not valid UTF-8 "
+                                             f"(0x{data[exc.start]:02x}); save the file as UTF-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from app.content.errors import ContentError
+from app.content.errors import ContentError, read_text
 from app.core.model import Note, Section
 
 REQUIRED_SECTIONS = ("Definition", "How it works", "Decision guide", "Trade-offs",
@@ -20,7 +20,10 @@ def slugify(text: str) -> str:
 
 def parse_note(path: Path, rel: str) -> tuple[Note | None, list[ContentError]]:
     """Parse one note file; returns the note (or None) and the problems found."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    text, problem = read_text(path, rel)
+    if problem:
+        return None, [problem]
+    lines = text.splitlines()
     errors: list[ContentError] = []
     if not lines or lines[0].strip() != "---":
         return None, [ContentError(rel, 1, "missing front matter: the file must start with a '---' line")]

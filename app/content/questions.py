@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from app.content.errors import ContentError
+from app.content.errors import ContentError, read_text
 from app.core.model import DIFFICULTIES, Question
 
 OPTION_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -14,7 +14,9 @@ OPTION_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
 def parse_question_file(path: Path, rel: str) -> tuple[list[Question], list[ContentError], dict[str, int]]:
     """Questions, problems, and the line each question starts at (by question id)."""
-    text = path.read_text(encoding="utf-8")
+    text, problem = read_text(path, rel)
+    if problem:
+        return [], [problem], {}
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -304,7 +304,8 @@ def relevance_of(question: Question, answer: str) -> float:
 
 def without_injection(answer: str) -> str:
     """The answer minus the sentences that address the grader (they are flagged, not weighed)."""
-    return " ".join(s.text for s in sentences(answer) if not addresses_grader(s.text)) or answer
+    kept = " ".join(s.text for s in sentences(answer) if not addresses_grader(s.text)) or answer
+    return re.sub(r" {2,}", " ", kept)  # blanked control tokens leave runs of spaces
 
 
 def addresses_grader(text: str) -> bool:

@@ -17,6 +17,15 @@ against instead rather without nor neither reject rejecting""".split())
 STRONG_NEGATIONS = frozenset({"not", "never"})  # negate an option from inside the words that name it
 
 
+# Chat-template control tokens typed into an answer (<|im_end|>, <|start_header_id|>, <s>, [INST]): text, never
+# structure. They are blanked before grading, offsets kept, so the model cannot read them as the end of the answer.
+CONTROL_TOKEN = re.compile(r"<\|[^<>|\n]{0,40}\|>|</?s>|\[/?INST\]|<<\s*/?SYS\s*>>|<start_of_turn>|<end_of_turn>")
+
+
+def without_control_tokens(text: str) -> str:
+    return CONTROL_TOKEN.sub(lambda m: " " * len(m.group(0)), text)
+
+
 @dataclass(frozen=True)
 class Sentence:
     start: int

@@ -13,6 +13,7 @@ from app.core.model import Citation, Grade, Question
 from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, clear_off_topic, combine_choice, settled_without_model,
                              verdict_and_score)
 from app.core.rubric import RubricSignals, question_texts, rubric_signals, without_injection
+from app.core.text import without_control_tokens
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.process import ModelCrashed
 from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user, option_check_user
@@ -147,6 +148,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     """The whole pipeline; on_verdict fires as soon as choice, verdict and score are known."""
     cancel = cancel or threading.Event()
     started = time.perf_counter()
+    answer = without_control_tokens(answer)  # typed chat tokens stay text: graded as if they were not there
     notices: list[str] = []
     signals = _rubric(question, answer, tools, notices)
     timings = {"rubric_s": time.perf_counter() - started}

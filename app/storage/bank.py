@@ -13,10 +13,30 @@ BANK_TABLES = ("notes", "sections", "questions")
 
 
 def open_bank(path: Path) -> Database:
-    db = Database(sqlite3.connect(str(path)))
-    db.execute("PRAGMA journal_mode=WAL")
-    if not db["meta"].exists():
-        db["meta"].create({"key": str, "value": str}, pk="key")
+    """The compiled bank; one that is not a database or fails SQLite's check is moved aside and started afresh
+    (it is rebuilt from content/, so nothing of the user's is in it)."""
+    try:
+        return _open(path)
+    except sqlite3.DatabaseError:
+        for suffix in ("", "-wal", "-shm"):
+            damaged = path.with_name(path.name + suffix)
+            if damaged.exists():
+                damaged.replace(path.with_name(f"{path.name}{suffix}.damaged"))
+        return _open(path)
+
+
+def _open(path: Path) -> Database:
+    conn = sqlite3.connect(str(path))
+    try:
+        if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise sqlite3.DatabaseError(f"{path} fails SQLite's quick_check")
+        db = Database(conn)
+        db.execute("PRAGMA journal_mode=WAL")
+        if not db["meta"].exists():
+            db["meta"].create({"key": str, "value": str}, pk="key")
+    except sqlite3.DatabaseError:
+        conn.close()
+        raise
     return db
 
 

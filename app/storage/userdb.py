@@ -10,6 +10,7 @@ from typing import Any
 from sqlite_utils import Database, Migrations
 
 migrations = Migrations("user")
+BUSY_TIMEOUT_MS = 2000  # another connection's write lock: wait this long before a write fails (and says so)
 
 
 class UserDbError(Exception):
@@ -38,8 +39,13 @@ def open_user_db(path: Path) -> Database:
     existed = path.exists()
     try:
         conn = sqlite3.connect(str(path))
+        conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if existed:
-            conn.execute("PRAGMA quick_check").fetchone()
+            problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
+            if problems != ["ok"]:
+                conn.close()
+                raise UserDbError(f"{path} is damaged (SQLite's check found: {'; '.join(problems[:3])}); it was left "
+                                  "untouched. Move it aside to start afresh, or restore a copy of it.")
         db = Database(conn)
         applied = {m.name for m in migrations.applied(db)} if existed else set()
     except sqlite3.DatabaseError as exc:

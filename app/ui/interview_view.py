@@ -15,13 +15,13 @@ from app.library import Library
 from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.interview import InterviewController
 from app.storage import interviews as store
+from app.ui.draft_saver import DraftSaver
 from app.ui.grade_view import GradeView
 from app.ui.interview_report_view import InterviewReportView
 from app.ui.interview_setup import InterviewSetup
 from app.ui.question_html import question_html
 
 TICK_MS = 200
-DRAFT_DELAY_MS = 300
 
 
 class AnswerEdit(QPlainTextEdit):
@@ -65,8 +65,6 @@ class InterviewView(QWidget):
         self.abandon_box: QMessageBox | None = None
         self.timer = QTimer(self, interval=TICK_MS)
         self.timer.timeout.connect(self._tick)
-        self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_DELAY_MS)
-        self._draft_timer.timeout.connect(self.save_draft)
 
         self.setup = InterviewSetup(library.topics())
         self.setup.start_requested.connect(self.start_interview)
@@ -124,6 +122,7 @@ class InterviewView(QWidget):
         self.paused_label = QLabel("<h2>Paused</h2><p>The question is hidden while the clock is stopped.</p>",
                                    alignment=Qt.AlignCenter)
         self.saved_label = QLabel(styleSheet="color: #777")
+        self.drafts = DraftSaver(self, self.control.save_draft, self.saved_label)
         self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self.toggle_pause)
         self.abandon_button = QPushButton("Abandon (Esc)")
@@ -249,12 +248,10 @@ class InterviewView(QWidget):
     def _answer_changed(self) -> None:
         if self.session is not None and self.session.current_slot is not None:
             self.control.set_draft(self.answer.toPlainText())
-            self.saved_label.setText("Saving draft...")
-            self._draft_timer.start()
+            self.drafts.changed()
 
     def save_draft(self) -> None:
-        if self.control.save_draft():
-            self.saved_label.setText("Draft saved")
+        self.drafts.flush()
 
     def _tick(self) -> None:
         if self.session is None or self.session.phase != "answering":
@@ -318,7 +315,7 @@ class InterviewView(QWidget):
 
     def _after(self, submissions: list[Submission]) -> None:
         """Show what comes after the answers the controller just saved."""
-        self._draft_timer.stop()
+        self.drafts.forget()
         if submissions:
             last = submissions[-1]
             self.saved_label.setText(f"Answer {last.index + 1} saved ({last.outcome}).")
@@ -405,5 +402,5 @@ class InterviewView(QWidget):
     def shutdown(self) -> None:
         """Closing the app: keep the draft and the state; stop grading (it resumes when the interview does)."""
         self.timer.stop()
-        self._draft_timer.stop()
+        self.drafts.timer.stop()
         self.control.shutdown()

@@ -1,9 +1,10 @@
 """The practice view: pick a topic and difficulty, read the scenario, write an answer, see the grade."""
 from __future__ import annotations
 
+import sqlite3
 from html import escape
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
@@ -13,11 +14,10 @@ from app.library import ANY, Library
 from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.practice import PracticeSession
 from app.storage.history import ReviewResult
+from app.ui.draft_saver import DraftSaver
 from app.ui.grade_view import GradeView
 from app.ui.question_html import question_html
 from app.ui.review_view import ReviewBar
-
-DRAFT_DELAY_MS = 300
 
 
 class PracticeView(QWidget):
@@ -55,8 +55,7 @@ class PracticeView(QWidget):
         self.grade_view.section_clicked.connect(self.section_clicked)
         self.review_bar = ReviewBar(library, db, self.session)
         self.review_bar.question_requested.connect(self.show_question)
-        self._draft_timer = QTimer(self, singleShot=True, interval=DRAFT_DELAY_MS)
-        self._draft_timer.timeout.connect(self.save_draft)
+        self.drafts = DraftSaver(self, self._store_draft, self.draft_label)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, activated=self.submit, context=Qt.WidgetWithChildrenShortcut)
 
@@ -104,7 +103,8 @@ class PracticeView(QWidget):
         return self.session.question
 
     def show_question(self, question: Question) -> None:
-        self.save_draft()
+        if not self.save_draft():
+            return  # the draft on screen could not be stored: moving on would lose it
         topic = self.library.notes_by_id.get(question.topic)
         self.question_label.setText(
             f"<p style='color:#555'>{escape(topic.title if topic else question.topic)} · {question.difficulty}"
@@ -113,26 +113,34 @@ class PracticeView(QWidget):
         self.answer.blockSignals(True)
         self.answer.setPlainText(draft)
         self.answer.blockSignals(False)
+        self.drafts.forget()
         self.draft_label.setText("Draft restored" if draft else "")
         self.grade_view.clear_grade()
         self.review_bar.clear()
         self._grading(False)
 
     def _answer_changed(self) -> None:
-        self.draft_label.setText("Saving draft...")
-        self._draft_timer.start()
+        self.drafts.changed()
 
-    def save_draft(self) -> None:
-        if self.question is not None:
-            self.session.save_draft(self.answer.toPlainText())
-            if self.draft_label.text() == "Saving draft...":
-                self.draft_label.setText("Draft saved")
+    def _store_draft(self) -> bool:
+        if self.question is None:
+            return False
+        self.session.save_draft(self.answer.toPlainText())
+        return True
+
+    def save_draft(self) -> bool:
+        return self.drafts.flush()
 
     def submit(self) -> None:
         if self.question is None or not self.submit_button.isEnabled():
             return
-        self._draft_timer.stop()
-        self.session.submit(self.answer.toPlainText())
+        try:
+            self.session.submit(self.answer.toPlainText())
+        except sqlite3.Error as exc:
+            self.grade_view.show_status(self.question, f"Your answer could NOT be saved ({exc}), so it was not "
+                                        "graded. It is still in the box: submit again when storage is back.")
+            return
+        self.drafts.forget()
         self._grading(True)
         self.grade_view.show_status(self.question, "Grading...")
 

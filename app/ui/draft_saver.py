@@ -1,0 +1,53 @@
+"""Saves a draft 300 ms after typing pauses and at least every 2 s while it goes on. A save that fails (disk full,
+database locked) keeps the text in the box, says so, and is tried again at the next change or pause."""
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Callable
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QLabel
+
+PAUSE_MS = 300
+LONGEST_S = 2.0
+
+
+class DraftSaver(QObject):
+    def __init__(self, parent: QObject, save: Callable[[], bool | None], label: QLabel):
+        super().__init__(parent)
+        self.save, self.label = save, label
+        self.unsaved_since: float | None = None
+        self.timer = QTimer(self, singleShot=True, interval=PAUSE_MS)
+        self.timer.timeout.connect(self.flush)
+
+    def changed(self) -> None:
+        now = time.monotonic()
+        if self.unsaved_since is None:
+            self.unsaved_since = now
+            self.label.setText("Saving draft...")
+        if now - self.unsaved_since >= LONGEST_S:
+            self.flush()  # steady typing never pauses for 300 ms: save anyway
+        else:
+            self.timer.start()
+
+    def flush(self) -> bool:
+        """Save now; False (and a message) when storage refused."""
+        self.timer.stop()
+        try:
+            if self.save() is False:
+                return True  # nothing to save into (no question shown)
+        except sqlite3.Error as exc:
+            self.unsaved_since = time.monotonic()
+            self.label.setText(f"Draft NOT saved ({exc}). Your text is kept here; saving again when you pause.")
+            self.timer.start(LONGEST_S * 1000)
+            return False
+        if self.unsaved_since is not None:
+            self.label.setText("Draft saved")
+        self.unsaved_since = None
+        return True
+
+    def forget(self) -> None:
+        """The text on screen was just loaded or submitted: nothing is waiting to be saved."""
+        self.timer.stop()
+        self.unsaved_since = None

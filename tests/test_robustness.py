@@ -1,0 +1,118 @@
+"""Nothing lost, nothing bricked: a full disk and a locked database while typing and submitting, steady typing,
+a damaged bank, a note that is not UTF-8, a damaged user database (real SQLite files, real widgets)."""
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from app import paths
+from app.content.load import load_content
+from app.library import open_library
+from app.sessions.dispatcher import GradingDispatcher
+from app.storage.userdb import UserDbError, attempts, load_draft, open_user_db
+from app.ui.delivery import GuiDelivery
+from app.ui.practice_view import PracticeView
+
+REPO = Path(__file__).resolve().parent.parent
+QID = "fine-tuning-vs-rag-001"
+
+
+@pytest.fixture
+def practice(qtbot, bank_in_data_dir: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("COACH_MODELS_DIR", str(bank_in_data_dir.parent / "no-models"))  # rubric only
+    library = open_library()
+    db = open_user_db(paths.user_db_path())
+    dispatcher = GradingDispatcher(library, GuiDelivery())
+    view = PracticeView(library, db, dispatcher)
+    qtbot.addWidget(view)
+    view.show_question(library.by_id[QID])
+    yield view
+    dispatcher.shutdown()
+
+
+def fill_the_disk(db) -> None:
+    """SQLite's own 'disk full': no page may be added beyond those the file has now."""
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count={pages}")
+
+
+def test_a_full_disk_keeps_the_draft_and_the_answer_on_screen_and_saves_when_space_returns(practice, qtbot) -> None:
+    fill_the_disk(practice.db)
+    long_answer = "RAG, because the wiki changes daily. " * 400  # far more than the free space in the file
+    practice.answer.setPlainText(long_answer)
+    assert not practice.save_draft()
+    assert "Draft NOT saved" in practice.draft_label.text() and "kept here" in practice.draft_label.text()
+    qtbot.mouseClick(practice.next_button, Qt.LeftButton)
+    assert practice.question.id == QID and practice.answer.toPlainText() == long_answer  # did not move on
+    qtbot.mouseClick(practice.submit_button, Qt.LeftButton)
+    assert "could NOT be saved" in practice.grade_view.toPlainText()
+    assert practice.answer.toPlainText() == long_answer and practice.submit_button.isEnabled()
+    assert attempts(practice.db) == []
+    practice.db.execute("PRAGMA max_page_count=1073741823")  # space is back
+    qtbot.waitUntil(lambda: practice.draft_label.text() == "Draft saved", timeout=5000)  # the retry saved it
+    assert load_draft(practice.db, QID) == long_answer
+    qtbot.mouseClick(practice.submit_button, Qt.LeftButton)
+    qtbot.waitUntil(practice.submit_button.isEnabled, timeout=30_000)
+    assert [a["answer"] for a in attempts(practice.db)] == [long_answer]
+
+
+def test_a_database_locked_by_another_process_is_reported_not_fatal(practice, qtbot) -> None:
+    other = sqlite3.connect(str(paths.user_db_path()))
+    other.execute("BEGIN IMMEDIATE")  # another instance holds the write lock
+    practice.answer.setPlainText("RAG: the wiki changes daily.")
+    assert not practice.save_draft()
+    assert "locked" in practice.draft_label.text()
+    other.rollback()
+    other.close()
+    assert practice.save_draft() and load_draft(practice.db, QID) == "RAG: the wiki changes daily."
+
+
+def test_steady_typing_is_saved_at_least_every_two_seconds(practice, qtbot) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started < 2.6:  # a key every 150 ms never leaves the 300 ms pause
+        qtbot.keyClicks(practice.answer, "a")
+        qtbot.wait(150)
+    typed = practice.answer.toPlainText()
+    saved = load_draft(practice.db, QID)
+    assert saved and typed.startswith(saved) and len(saved) >= len(typed) - 6
+
+
+def test_a_damaged_bank_is_moved_aside_and_rebuilt(data_dir: Path) -> None:
+    bank = data_dir / "bank.db"
+    bank.write_bytes(b"this is not a database" * 100)
+    library = open_library(defer_embedding=True)
+    assert len(library.questions) > 100 and (data_dir / "bank.db.damaged").exists()
+    assert library.retrieve("kv cache memory", 3)[0]
+
+
+def test_a_note_that_is_not_utf8_names_its_file_line_and_byte(content_copy: Path) -> None:
+    note = content_copy / "notes" / "rag.md"
+    data = note.read_bytes()
+    cut = data.index(b"\n", data.index(b"\n", 200) + 1) + 1  # the start of some line after the first few
+    note.write_bytes(data[:cut] + b"caf\xe9 " + data[cut:])
+    errors = [e for e in load_content(content_copy).errors if e.file.endswith("notes/rag.md") and not e.file.endswith("-rag.md")]
+    line = data[:cut].count(b"\n") + 1
+    assert [(e.line, "not valid UTF-8" in e.message, "byte" in e.message) for e in errors] == [(line, True, True)]
+    result = subprocess.run([sys.executable, "-m", "app", "content", "check", "--dir", str(content_copy)],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1 and f"notes/rag.md:{line}:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_damaged_user_database_is_refused_untouched(data_dir: Path) -> None:
+    path = data_dir / "user.db"
+    db = open_user_db(path)
+    db["drafts"].insert_all({"question_id": f"q{i}", "text": "x" * 300, "updated_at": 0.0} for i in range(500))
+    db.conn.close()
+    with path.open("r+b") as handle:
+        handle.seek(4096 * 10)
+        handle.write(b"\xde\xad\xbe\xef" * 256)
+    damaged = path.read_bytes()
+    with pytest.raises(UserDbError, match="user.db"):
+        open_user_db(path)
+    assert path.read_bytes() == damaged

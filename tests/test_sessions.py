@@ -133,3 +133,28 @@ def test_a_whole_interview_with_a_crash_and_a_resume(services, smol_path: Path) 
     assert all(history.question_review(other_db, a["id"]) for a in graded[:2])
     assert all(json.loads(a["grade_json"])["grader"].startswith("SmolLM2") for a in graded[:2])
     assert "on_graded" in other_view.kinds()
+
+
+def test_writes_that_storage_refuses_wait_in_order_and_land_when_space_returns(services) -> None:
+    from app.sessions.writes import Writes
+    library, dispatcher, mailbox, db, _ = services
+    problems: list[str] = []
+    writes = Writes(problems.append)
+    session = PracticeSession(db, dispatcher, Recorder(), writes=writes)
+    session.show(library.by_id[QID])
+    attempt_id = session.submit(ANSWER)
+    control = InterviewController(db, library, dispatcher, Recorder(), FakeClock(0.0), writes)
+    assert control.start(InterviewSettings(count=2, seconds_per_question=60, topics=("rag",))) is None
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count={pages}")  # the disk is full from here
+    control.answer("RAG, because the documents change daily. " * 200)
+    assert mailbox.run_until(lambda: writes.waiting >= 2)  # the answer, then the practice grade behind it
+    assert problems and "database or disk is full" in problems[-1] and "kept in memory" in problems[-1]
+    assert attempts(db, QID)[0]["verdict"] == "pending" and store.interview_answers(db, control.interview_id) == []
+    db.execute("PRAGMA max_page_count=1073741823")
+    assert mailbox.run_until(lambda: writes.retry() and not control.pending and not dispatcher.busy)
+    assert writes.retry()
+    assert history.question_review(db, attempt_id) is not None
+    [saved] = store.interview_answers(db, control.interview_id)
+    assert saved["answer"].startswith("RAG, because") and saved["attempt_id"] is not None
+    assert history.get_attempt(db, saved["attempt_id"])["verdict"] in ("correct", "partial", "incorrect")

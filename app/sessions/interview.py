@@ -3,6 +3,7 @@ grading, grades stored as they arrive (also for an interview no longer on screen
 resuming or finishing one the app was closed in. The view renders this state and forwards the learner's actions."""
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Callable, Protocol
 
@@ -11,6 +12,7 @@ from app.core.interview_plan import plan_questions, topic_weights
 from app.core.interview_report import build_report, report_markdown
 from app.core.model import Grade
 from app.sessions.dispatcher import GradeRequest, GradingDispatcher
+from app.sessions.writes import Writes
 from app.storage import interviews as store
 from app.storage import userdb
 
@@ -27,8 +29,9 @@ class InterviewListener(Protocol):
 
 class InterviewController:
     def __init__(self, db, library, dispatcher: GradingDispatcher, listener: InterviewListener,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, writes: Writes | None = None):
         self.db, self.library, self.dispatcher, self.listener, self.clock = db, library, dispatcher, listener, clock
+        self.writes = writes or Writes()
         self.titles = {n.id: n.title for n in library.notes}
         self.session: Interview | None = None
         self.interview_id: int | None = None
@@ -71,12 +74,14 @@ class InterviewController:
             slots = plan_questions(self.library.questions, settings, weights, {q for q, _ in scores})
         except InterviewError as exc:
             return str(exc)
-        userdb.set_setting(self.db, SETTINGS_KEY, settings.to_dict())
+        session, started_at = Interview(settings, slots, self.clock), time.time()
+        try:
+            interview_id = store.create_interview(self.db, settings.to_dict(), session.to_dict(), started_at)
+        except sqlite3.Error as exc:
+            return f"The interview could not be saved, so it did not start ({exc})."
+        self.writes.run("your interview settings", lambda: userdb.set_setting(self.db, SETTINGS_KEY, settings.to_dict()))
         self.cancel_grading()
-        self.session = Interview(settings, slots, self.clock)
-        self.started_at = time.time()
-        self.interview_id = store.create_interview(self.db, settings.to_dict(), self.session.to_dict(),
-                                                   self.started_at)
+        self.session, self.started_at, self.interview_id = session, started_at, interview_id
         self.session.start()
         self.save_state()
         return None
@@ -141,7 +146,8 @@ class InterviewController:
         return True
 
     def save_state(self) -> None:
-        store.save_state(self.db, self.interview_id, self.session.to_dict())
+        interview_id, state = self.interview_id, self.session.to_dict()
+        self.writes.run("the interview's clock and state", lambda: store.save_state(self.db, interview_id, state))
         self.last_state_save = self.clock()
 
     def answer(self, text: str) -> list[Submission]:
@@ -190,16 +196,19 @@ class InterviewController:
                    "verdict": "pending" if graded else "skipped", "score": 0, "grade_json": "", "model": "",
                    "mode": "interview", "started_at": now - submission.seconds, "submitted_at": now,
                    "answer_seconds": submission.seconds, "grade_seconds": 0.0}
-        store.record_submission(self.db, self.interview_id, self.session.to_dict(), {
-            "position": submission.index, "question_id": submission.question_id, "answer": submission.answer,
-            "outcome": submission.outcome, "seconds": submission.seconds, "submitted_at": now}, attempt)
+        interview_id, state = self.interview_id, self.session.to_dict()
+        answer = {"position": submission.index, "question_id": submission.question_id, "answer": submission.answer,
+                  "outcome": submission.outcome, "seconds": submission.seconds, "submitted_at": now}
+        self.writes.run(f"your answer to question {submission.index + 1}",
+                        lambda: store.record_submission(self.db, interview_id, state, answer, attempt))
         if graded:
             self._queue(self.interview_id, submission.index, submission.question_id, submission.answer)
 
     def _close(self) -> None:
         report = self.report()
-        store.close_interview(self.db, self.interview_id, self.session.to_dict(), self.session.phase, report.score,
-                              report_markdown(report))
+        interview_id, state, phase = self.interview_id, self.session.to_dict(), self.session.phase
+        self.writes.run("the interview's report", lambda: store.close_interview(
+            self.db, interview_id, state, phase, report.score, report_markdown(report)))
 
     def report(self):
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started_at))
@@ -236,7 +245,9 @@ class InterviewController:
             if session.finished:
                 report = build_report(session, self.library.by_id, self.titles)
                 changes = {"score": report.score, "report_md": report_markdown(report)}
-            store.record_grade(self.db, interview_id, index, grade.to_dict(), session.to_dict(), **changes)
+            stored, state = grade.to_dict(), session.to_dict()
+            self.writes.run(f"the grade of answer {index + 1}", lambda: store.record_grade(
+                self.db, interview_id, index, stored, state, **changes))
             if session is self.session:
                 self.listener.on_graded(index)
         self.listener.on_queue_changed()

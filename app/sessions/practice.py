@@ -3,12 +3,14 @@ grading starts, filled with the grade the moment the verdict exists, completed w
 Moving on, cancelling or a model crash never loses what was already graded."""
 from __future__ import annotations
 
+import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from app.core.model import Grade, Question
 from app.sessions.dispatcher import GradeRequest, GradingDispatcher
+from app.sessions.writes import Writes
 from app.storage import history, userdb
 
 CURRENT_QUESTION = "current_question"
@@ -32,8 +34,9 @@ class Submitted:
 
 class PracticeSession:
     def __init__(self, db, dispatcher: GradingDispatcher, listener: PracticeListener,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, writes: Writes | None = None):
         self.db, self.dispatcher, self.listener, self.clock = db, dispatcher, listener, clock
+        self.writes = writes or Writes()
         self.question: Question | None = None
         self.shown_at = clock()
         self.current: Submitted | None = None    # the submit whose results the view shows
@@ -47,7 +50,7 @@ class PracticeSession:
         """Make this the question on screen (a grade still running for the last one finishes and is stored);
         returns its saved draft."""
         self.question, self.current, self.shown_at = question, None, self.clock()
-        userdb.set_setting(self.db, CURRENT_QUESTION, question.id)
+        self.writes.run("the question on screen", lambda: userdb.set_setting(self.db, CURRENT_QUESTION, question.id))
         self.dispatcher.prime(question)
         return userdb.load_draft(self.db, question.id)
 
@@ -79,12 +82,18 @@ class PracticeSession:
     def rate(self, rating: int) -> history.ReviewResult | None:
         if self.current is None:
             return None
-        return history.change_rating(self.db, self.current.attempt_id, rating)
+        try:
+            return history.change_rating(self.db, self.current.attempt_id, rating)
+        except sqlite3.Error as exc:
+            self.writes.on_problem(f"Your rating was not saved ({exc}); choose it again when storage is back.")
+            return None
 
     # -- results, on the owner's thread --------------------------------------------------------------------
     def _verdict(self, submitted: Submitted, grade: Grade) -> None:
         submitted.verdict = grade
-        history.store_grade(self.db, submitted.attempt_id, grade.to_dict(), final=False)
+        stored = grade.to_dict()
+        self.writes.run("the verdict on your answer",
+                        lambda: history.store_grade(self.db, submitted.attempt_id, stored, final=False))
         if submitted is self.current:
             self.listener.on_verdict(grade)
 
@@ -93,9 +102,11 @@ class PracticeSession:
             self.listener.on_token(piece)
 
     def _final(self, submitted: Submitted, grade: Grade) -> None:
-        review = history.store_grade(self.db, submitted.attempt_id, grade.to_dict())
+        stored, found = grade.to_dict(), {}
+        self.writes.run("the grade of your answer",
+                        lambda: found.update(review=history.store_grade(self.db, submitted.attempt_id, stored)))
         if submitted is self.current:
-            self.listener.on_final(grade, review)
+            self.listener.on_final(grade, found.get("review"))
 
     def _failed(self, submitted: Submitted, message: str) -> None:
         grade = submitted.verdict

@@ -14,6 +14,7 @@ from app.core.model import Grade
 from app.library import Library
 from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.interview import InterviewController
+from app.sessions.writes import Writes
 from app.storage import interviews as store
 from app.ui.draft_saver import DraftSaver
 from app.ui.grade_view import GradeView
@@ -57,10 +58,10 @@ class InterviewView(QWidget):
     section_clicked = Signal(str)
 
     def __init__(self, library: Library, db, dispatcher: GradingDispatcher,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, writes: Writes | None = None):
         super().__init__()
         self.library, self.db = library, db
-        self.control = InterviewController(db, library, dispatcher, self, clock)
+        self.control = InterviewController(db, library, dispatcher, self, clock, writes)
         self.feedback_index: int | None = None
         self.abandon_box: QMessageBox | None = None
         self.timer = QTimer(self, interval=TICK_MS)

@@ -1,12 +1,14 @@
 """The main window: the Practice, Notes, History, Progress and Interview tabs, the model status, the grading dispatcher."""
 from __future__ import annotations
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from app import paths
 from app.library import Library
 from app.llm.choose import resolve_model
 from app.sessions.dispatcher import GradingDispatcher
+from app.sessions.writes import Writes
 from app.storage import history, userdb
 from app.ui.dashboard_view import DashboardView
 from app.ui.delivery import GuiDelivery
@@ -17,6 +19,7 @@ from app.ui.model_dialog import ModelDialog
 from app.ui.notes_view import NotesView
 from app.ui.practice_view import PracticeView
 
+RETRY_MS = 2000  # writes that storage refused are tried again this often
 STATUS_COLOURS = {"loading": "#b26a00", "ready": "#1b7f3b", "failed": "#b3261e", "none": "#b3261e"}
 
 
@@ -30,7 +33,11 @@ class MainWindow(QMainWindow):
         self.model_state = "none"
         self.delivery = GuiDelivery()
         self.dispatcher = GradingDispatcher(library, self.delivery, self.set_model_status)
-        self.practice = PracticeView(library, db, self.dispatcher)
+        self.writes = Writes(self.storage_problem)
+        self.retry_timer = QTimer(self, interval=RETRY_MS)
+        self.retry_timer.timeout.connect(self.retry_writes)
+        self.retry_timer.start()
+        self.practice = PracticeView(library, db, self.dispatcher, self.writes)
         self.notes = NotesView(library)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.practice, "Practice")
@@ -39,7 +46,7 @@ class MainWindow(QMainWindow):
         self.progress = DashboardView(library, db)
         self.tabs.addTab(self.history, "History")
         self.tabs.addTab(self.progress, "Progress")
-        self.interview = InterviewView(library, db, self.dispatcher)
+        self.interview = InterviewView(library, db, self.dispatcher, writes=self.writes)
         self.tabs.addTab(self.interview, "Interview")
         self.setCentralWidget(self.tabs)
         self.model_label = QLabel()
@@ -47,6 +54,9 @@ class MainWindow(QMainWindow):
         self.index_label = QLabel()
         self.statusBar().addPermanentWidget(self.index_label)
         self.index_label.hide()
+        self.storage_label = QLabel()
+        self.statusBar().addPermanentWidget(self.storage_label)
+        self.storage_label.hide()
         self.index_builder = IndexBuilder(library)
         self.index_builder.progressed.connect(self.show_index_progress)
         self.index_builder.finished.connect(self.index_done)
@@ -93,6 +103,18 @@ class MainWindow(QMainWindow):
             self.dispatcher.prime(self.practice.question)  # the explanation's note sections change to hybrid ones
         self.statusBar().showMessage(problem or "Notes index ready: search and citations now match meaning too.",
                                      0 if problem else 8000)
+
+    def storage_problem(self, message: str) -> None:
+        """Non-blocking: the status bar says what is not saved yet; the text is kept and retried."""
+        self.storage_label.setText("<span style='color:#b3261e'><b>Not saved yet</b></span>")
+        self.storage_label.setToolTip(message)
+        self.storage_label.show()
+        self.statusBar().showMessage(message, 0)
+
+    def retry_writes(self) -> None:
+        if self.writes.waiting and self.writes.retry():
+            self.storage_label.hide()
+            self.statusBar().showMessage("Everything that was waiting is saved now.", 8000)
 
     def load_model(self) -> None:
         path, reason = resolve_model(paths.models_dir(), userdb.get_setting(self.db, "model_path"))
@@ -145,4 +167,5 @@ class MainWindow(QMainWindow):
         self.practice.save_draft()
         self.dispatcher.shutdown()
         QApplication.processEvents()  # results delivered while closing (a verdict, a failure) are stored now
+        self.writes.retry()
         super().closeEvent(event)

@@ -13,6 +13,7 @@ from app.core.model import DIFFICULTIES, Grade, Question
 from app.library import ANY, Library
 from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.practice import PracticeSession
+from app.sessions.writes import Writes
 from app.storage.history import ReviewResult
 from app.ui.draft_saver import DraftSaver
 from app.ui.grade_view import GradeView
@@ -24,10 +25,10 @@ class PracticeView(QWidget):
     """Renders the practice session's state and forwards the learner's actions to it."""
     section_clicked = Signal(str)
 
-    def __init__(self, library: Library, db, dispatcher: GradingDispatcher):
+    def __init__(self, library: Library, db, dispatcher: GradingDispatcher, writes: Writes | None = None):
         super().__init__()
         self.library, self.db = library, db
-        self.session = PracticeSession(db, dispatcher, self)
+        self.session = PracticeSession(db, dispatcher, self, writes=writes)
 
         self.topic = QComboBox()
         self.topic.addItem("Any topic", ANY)

@@ -158,3 +158,24 @@ def test_writes_that_storage_refuses_wait_in_order_and_land_when_space_returns(s
     [saved] = store.interview_answers(db, control.interview_id)
     assert saved["answer"].startswith("RAG, because") and saved["attempt_id"] is not None
     assert history.get_attempt(db, saved["attempt_id"])["verdict"] in ("correct", "partial", "incorrect")
+
+
+def test_answers_left_ungraded_by_a_kill_are_graded_on_the_next_start(services) -> None:
+    library, dispatcher, mailbox, db, _ = services
+    session = PracticeSession(db, dispatcher, Recorder())
+    session.show(library.by_id[QID])
+    control = InterviewController(db, library, dispatcher, Recorder(), FakeClock(0.0))
+    assert control.start(InterviewSettings(count=1, seconds_per_question=60, topics=("rag",))) is None
+    dispatcher.shutdown()  # the app is killed: nothing queued from here on is graded
+    attempt_id = session.submit(ANSWER)
+    control.answer("RAG, because the documents change daily and answers need sources.")
+    assert control.session.finished and control.session.needing_grades() == [0]
+    fresh = GradingDispatcher(library, mailbox)  # the next start
+    again = PracticeSession(db, fresh, Recorder())
+    later = InterviewController(db, library, fresh, Recorder(), FakeClock(0.0))
+    assert again.finish_pending() == 1 and later.finish_past_grades() == 1
+    assert mailbox.run_until(lambda: history.question_review(db, attempt_id) is not None and not later.pending)
+    state = store.load_interview(db, control.interview_id)["state"]
+    assert state["slots"][0]["grade"] is not None
+    assert [a["verdict"] for a in attempts(db) if a["verdict"] == "pending"] == []
+    fresh.shutdown()

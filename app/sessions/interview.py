@@ -127,6 +127,19 @@ class InterviewController:
         row = store.load_interview(self.db, interview_id)
         return row["error"] or self.restore(row)
 
+    def finish_past_grades(self) -> int:
+        """Queue the answers of finished or abandoned interviews that were never graded; returns how many."""
+        queued = 0
+        for row in store.past_interviews(self.db):
+            try:
+                past = Interview.from_dict(row["state"], self.clock) if row["state"] else None
+            except InterviewError:
+                continue
+            for index in past.needing_grades() if past else []:
+                self._queue(row["id"], index, past.slots[index].question_id, past.slots[index].answer)
+                queued += 1
+        return queued
+
     def grade_the_rest(self) -> None:
         for index in self.session.needing_grades() if self.session else []:
             self._queue(self.interview_id, index, self.session.slots[index].question_id,

@@ -75,6 +75,18 @@ class PracticeSession:
         self.dispatcher.grade(submitted.request)
         return attempt_id
 
+    def finish_pending(self) -> int:
+        """Queue every practice answer left without a grade (a close or a kill while grading); returns how many."""
+        questions = self.dispatcher.library.by_id
+        rows = [r for r in history.pending_attempts(self.db, "practice") if r["question_id"] in questions]
+        for row in rows:
+            submitted = Submitted(row["id"], None)  # type: ignore[arg-type]
+            submitted.request = GradeRequest(
+                questions[row["question_id"]], row["answer"], on_done=lambda g, s=submitted: self._final(s, g),
+                on_failed=lambda m, s=submitted: self._failed(s, m), on_verdict=lambda g, s=submitted: self._verdict(s, g))
+            self.dispatcher.grade(submitted.request)
+        return len(rows)
+
     def cancel(self) -> None:
         if self.current is not None:
             self.dispatcher.cancel(self.current.request)

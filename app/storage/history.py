@@ -28,6 +28,11 @@ def all_attempts(db: Database) -> list[dict]:
     return list(db["attempts"].rows_where(order_by="id"))
 
 
+def pending_attempts(db: Database, mode: str) -> list[dict]:
+    """Attempts stored at submit whose grade never arrived (the app was closed or killed while grading)."""
+    return list(db["attempts"].rows_where("verdict = 'pending' AND mode = ?", [mode], order_by="id"))
+
+
 def get_attempt(db: Database, attempt_id: int) -> dict | None:
     rows = list(db["attempts"].rows_where("id = ?", [attempt_id]))
     return rows[0] if rows else None

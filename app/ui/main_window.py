@@ -88,8 +88,16 @@ class MainWindow(QMainWindow):
         if self.interview.check_unfinished():
             self.tabs.setCurrentWidget(self.interview)
         self.load_model()
+        self.finish_pending_grades()
         if self.index_builder.start():
             self.show_index_progress(0, self.library.pending_embeddings)
+
+    def finish_pending_grades(self) -> None:
+        """Answers whose grading a close or a kill interrupted are graded now, in the background."""
+        count = self.practice.session.finish_pending() + self.interview.control.finish_past_grades()
+        if count:
+            self.statusBar().showMessage(f"Grading {count} answer(s) left ungraded when the app last closed; "
+                                         "History shows them as they are done.", 15000)
 
     def show_index_progress(self, done: int, total: int) -> None:
         self.index_label.setText(f"Building the notes index: {done}/{total} sections")

@@ -80,6 +80,8 @@ def _content(args) -> int:
     from app.content.load import load_content, summary
     root = args.dir or paths.content_dir()
     content = load_content(root)
+    if args.action == "compile" and _refuse_while_open():
+        return 1
     if args.action == "compile" and not content.errors:
         from app.content.compile import compile_bank
         from app.storage.bank import open_bank
@@ -273,7 +275,19 @@ def _export_data(args) -> int:
     return 0
 
 
+def _refuse_while_open() -> bool:
+    """Commands that write the user's data wait until the window on the same data folder is closed."""
+    from app.instance import held_by_another
+    if held_by_another(paths.data_dir()):
+        print(f"Interview Coach is open on {paths.data_dir()}: close it first, then run this again. "
+              "Nothing was changed.", file=sys.stderr)
+        return True
+    return False
+
+
 def _import_data(args) -> int:
+    if _refuse_while_open():
+        return 1
     from app.storage.backup import ImportRefused, import_data
     from app.storage.userdb import UserDbError, open_user_db
     try:

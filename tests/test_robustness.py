@@ -116,3 +116,36 @@ def test_a_damaged_user_database_is_refused_untouched(data_dir: Path) -> None:
     with pytest.raises(UserDbError, match="user.db"):
         open_user_db(path)
     assert path.read_bytes() == damaged
+
+
+def _launch(data_dir: Path, models: Path) -> subprocess.Popen:
+    env = dict(__import__("os").environ, COACH_DATA_DIR=str(data_dir), COACH_MODELS_DIR=str(models),
+               QT_QPA_PLATFORM="offscreen")
+    return subprocess.Popen([sys.executable, "-m", "app"], cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+
+
+def test_a_second_launch_brings_the_first_window_forward_and_writers_refuse(data_dir: Path, tmp_path: Path) -> None:
+    from app.instance import held_by_another
+    models = tmp_path / "no-models"
+    models.mkdir()
+    first = _launch(data_dir, models)
+    try:
+        deadline = time.monotonic() + 60
+        while not held_by_another(data_dir) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert held_by_another(data_dir)
+        time.sleep(1.0)  # its window is up and listening
+        env = dict(__import__("os").environ, COACH_DATA_DIR=str(data_dir), COACH_MODELS_DIR=str(models),
+                   QT_QPA_PLATFORM="offscreen")
+        second = subprocess.run([sys.executable, "-m", "app"], cwd=REPO, env=env, capture_output=True, text=True,
+                                timeout=60)
+        assert second.returncode == 0 and "already open" in second.stderr and "brought forward" in second.stderr
+        writer = subprocess.run([sys.executable, "-m", "app", "import-data", str(tmp_path / "any.json")], cwd=REPO,
+                                env=env, capture_output=True, text=True, timeout=60)
+        assert writer.returncode == 1 and "close it first" in writer.stderr and "Nothing was changed" in writer.stderr
+        assert first.poll() is None  # the first window is still running
+    finally:
+        first.terminate()
+        _, errors = first.communicate(timeout=30)
+    assert "brought forward" in errors
+    assert not held_by_another(data_dir)  # the folder is free again once the window has gone

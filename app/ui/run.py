@@ -3,22 +3,61 @@ from __future__ import annotations
 
 import sys
 
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import paths
+from app.instance import FolderLock, server_name
 from app.library import open_library
 from app.storage.userdb import UserDbError, open_user_db
 
 
 def run_gui() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
+    folder = paths.data_dir()
+    lock = FolderLock(folder)
+    if not lock.acquire():
+        return _bring_forward(folder)
     try:
         db = open_user_db(paths.user_db_path())
     except UserDbError as exc:
         QMessageBox.critical(None, "Interview Coach", str(exc))
         return 1
-    window = build_window(db)  # noqa: F841 - the window must stay referenced while the event loop runs
-    return app.exec()
+    window = build_window(db)
+    server = _listen(folder, window)  # noqa: F841 - kept while the event loop runs, as the window is
+    code = app.exec()
+    lock.release()
+    return code
+
+
+def _bring_forward(folder) -> int:
+    """Another window runs on this data folder: ask it to come forward rather than open the database twice."""
+    socket = QLocalSocket()
+    socket.connectToServer(server_name(folder))
+    asked = socket.waitForConnected(2000)
+    if asked:
+        socket.write(b"raise\n")
+        socket.waitForBytesWritten(2000)
+        socket.disconnectFromServer()
+    print(f"Interview Coach is already open on {folder}" + ("; its window was brought forward." if asked else "."),
+          file=sys.stderr)
+    return 0
+
+
+def _listen(folder, window) -> QLocalServer:
+    server = QLocalServer()
+    QLocalServer.removeServer(server_name(folder))  # a name left by a process that was killed
+    server.listen(server_name(folder))
+
+    def come_forward() -> None:
+        connection = server.nextPendingConnection()
+        connection.readyRead.connect(connection.readAll)
+        window.showNormal()
+        window.raise_()
+        window.activateWindow()
+        print("Another launch on this data folder asked for this window: brought forward.", file=sys.stderr)
+    server.newConnection.connect(come_forward)
+    return server
 
 
 def build_window(db=None):

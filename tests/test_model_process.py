@@ -15,6 +15,7 @@ import pytest
 
 from app.llm import selfcheck
 from app.llm.engine import Cancelled, ChatEngine
+from app.llm.files import ModelFileError
 from app.llm.host import FAULT_ENV
 from app.llm.process import ModelCrashed, death_reason
 from app.llm.remote import ModelUnusable, RemoteChatEngine, RemoteEmbedder
@@ -180,3 +181,10 @@ def test_cli_search_reports_a_crashed_embedding_model_with_exit_code_3(bank_in_d
     assert result.returncode == 3, result.stderr
     assert result.stderr.strip().count("\n") == 0, result.stderr
     assert "embedding model all-MiniLM-L6-v2.q8_0.gguf stopped unexpectedly (segmentation fault" in result.stderr
+
+
+def test_a_chat_template_that_never_finishes_fails_the_model_with_the_reason(
+        smol_path: Path, memory: SettingsMemory, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FAULT_ENV, "chat:endless-template")
+    with pytest.raises(ModelFileError, match="chat template did not finish rendering in 5 s"):
+        RemoteChatEngine(smol_path, memory)

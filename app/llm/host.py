@@ -74,13 +74,42 @@ class EmbedTarget:
         return self.embedder.embed_texts(*args)
 
 
+TEMPLATE_SECONDS = 5.0  # a chat template that takes longer than this to render one message is refused
+
+
+def check_template(engine) -> str | None:
+    """Render a short chat with the GGUF's template, with a time limit (a template is code that comes with the file)."""
+    found: dict = {}
+
+    def render() -> None:
+        try:
+            if os.environ.get(FAULT_ENV) == "chat:endless-template":
+                while True:
+                    pass
+            found["text"] = engine.format("You check a template.", "Say OK.")
+        except Exception as exc:  # noqa: BLE001 - any failure of the template is the answer
+            found["error"] = f"{type(exc).__name__}: {exc}"
+    worker = threading.Thread(target=render, daemon=True)
+    worker.start()
+    worker.join(TEMPLATE_SECONDS)
+    if worker.is_alive():
+        return f"its chat template did not finish rendering in {TEMPLATE_SECONDS:.0f} s"
+    if "error" in found:
+        return f"its chat template failed to render ({found['error']})"
+    return None
+
+
 def load(kind: str, path: Path, settings):
     from app.llm import selfcheck
+    from app.llm.files import ModelFileError
     if fault(kind, "load", settings):
         segfault()
     if kind == "chat":
         from app.llm.engine import ChatEngine
         engine = ChatEngine(path, settings=settings)
+        problem = check_template(engine)
+        if problem:
+            raise ModelFileError(f"{path.name} cannot be used for grading: {problem}.")
         info = {"name": engine.name, "sha256": engine.sha256, "load_seconds": engine.load_seconds,
                 "check": selfcheck.probe_chat(engine, wrong=os.environ.get(FAULT_ENV) == "chat:wrong-numerics")}
         return ChatTarget(engine, settings), info

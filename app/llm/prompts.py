@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from app.core.model import Question
+from app.core.text import without_control_tokens
 
 LETTERS = "ABCDEFG"
 SYSTEM = "You are a careful interviewer for AI engineering roles. You read a candidate's answer to a scenario question."
@@ -16,7 +17,7 @@ def scenario_block(question: Question) -> str:
     for letter, option in zip(LETTERS, question.options):
         lines.append(f"{letter}. {option.label}")
     lines.append(f"{LETTERS[len(question.options)]}. No clear recommendation")
-    return "\n".join(lines)
+    return without_control_tokens("\n".join(lines))  # content is text too, imported content included
 
 
 def choice_prefix(question: Question) -> str:
@@ -45,12 +46,12 @@ def explanation_user(question: Question, sections: list[tuple[str, str]]) -> str
     missed are stated by the grader itself, so the model cannot contradict them."""
     correct = question.option(question.correct)
     label = correct.label if correct else question.correct
-    notes = "\n".join(f"[{sid}] {text[:NOTE_CHARS]}" for sid, text in sections[:2]) or "(none)"
+    notes = without_control_tokens("\n".join(f"[{sid}] {text[:NOTE_CHARS]}" for sid, text in sections[:2]) or "(none)")
     return "\n".join([
         scenario_block(question),
         "",
         f"Right choice: {label}",
-        f"Why: {question.rationale.strip()}",
+        f"Why: {without_control_tokens(question.rationale.strip())}",
         f"Course notes:\n{notes}",
         "",
         f"In 2 short sentences, explain why \"{label}\" wins in this scenario. Do not mention option letters. Use "

@@ -47,6 +47,8 @@ def run_cli(argv: list[str]) -> int:
     export_data.add_argument("file", type=Path)
     import_data = sub.add_parser("import-data", help="replace your user data with a JSON file from export-data")
     import_data.add_argument("file", type=Path)
+    import_data.add_argument("--replace-all", action="store_true",
+                             help="accept a file that lacks some tables or holds no rows (your data is replaced by it)")
     overrides = sub.add_parser("export-overrides", help="write attempts whose verdict you overrode as labelled eval cases")
     overrides.add_argument("file", type=Path, nargs="?", help="JSONL output (default: standard output)")
     args = parser.parse_args(argv)
@@ -291,7 +293,8 @@ def _import_data(args) -> int:
     from app.storage.backup import ImportRefused, import_data
     from app.storage.userdb import UserDbError, open_user_db
     try:
-        counts, saved = import_data(open_user_db(paths.user_db_path()), args.file, paths.user_db_path())
+        counts, saved = import_data(open_user_db(paths.user_db_path()), args.file, paths.user_db_path(),
+                                    args.replace_all)
     except (UserDbError, ImportRefused) as exc:
         print(f"{exc}\nNothing was changed.", file=sys.stderr)
         return 1

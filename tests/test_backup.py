@@ -143,3 +143,76 @@ def test_an_old_database_migrates_forward_without_loss(tmp_path: Path) -> None:
     assert "0003_reviews_overrides" in [r["name"] for r in db["_sqlite_migrations"].rows]
     history.set_override(db, 1, "partial")
     assert history.get_attempt(db, 1)["override_verdict"] == "partial"
+
+
+MUTATIONS = [  # (table, column, value, what the refusal says)
+    ("attempts", "score", "eighty", "must be int"),
+    ("attempts", "verdict", None, "not null"),
+    ("attempts", "verdict", "great", "is not one of"),
+    ("attempts", "mode", "exam", "is not one of"),
+    ("attempts", "answer", 42, "must be str"),
+    ("attempts", "submitted_at", "yesterday", "must be float"),
+    ("attempts", "score", True, "must be int"),
+    ("attempts", "grade_json", "{not json", "is not valid JSON"),
+    ("attempts", "grade_json", "[1, 2]", "must be a JSON object"),
+    ("attempts", "grade_json", '{"verdict": "correct"}', "is not a grade"),
+    ("attempts", "id", None, "key column"),
+    ("settings", "value", "not json at all", "is not valid JSON"),
+    ("cards", "card_json", '"a string"', "must be a JSON object"),
+    ("reviews", "attempt_id", 999, "is not the id of any row in tables.attempts"),
+    ("reviews", "rating", "Good", "must be int"),
+    ("drafts", "text", ["a", "list"], "must be str"),
+]
+
+
+@pytest.mark.parametrize("table, column, value, reason", MUTATIONS)
+def test_a_wrong_value_anywhere_is_refused_by_name_and_changes_nothing(db, tmp_path: Path, table, column, value,
+                                                                     reason) -> None:
+    import random
+    data = export_data(db)
+    rows = data["tables"][table]["rows"]
+    number = random.Random(column).randrange(len(rows))
+    rows[number][column] = value
+    path = tmp_path / "mutated.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    before = snapshot(db)
+    with pytest.raises(ImportRefused) as caught:
+        import_data(db, path, paths.user_db_path())
+    assert f"tables.{table}.rows[{number}].{column}" in str(caught.value) and reason in str(caught.value)
+    assert snapshot(db) == before
+
+
+def test_an_empty_or_partial_file_is_refused_unless_replace_all(db, tmp_path: Path) -> None:
+    empty = dict(export_data(db), tables={})
+    path = tmp_path / "empty.json"
+    path.write_text(json.dumps(empty), encoding="utf-8")
+    before = snapshot(db)
+    result = run_app("import-data", str(path), data=paths.data_dir())
+    assert result.returncode == 1 and "--replace-all" in result.stderr and "Nothing was changed" in result.stderr
+    assert snapshot(db) == before
+    partial = export_data(db)
+    del partial["tables"]["drafts"]
+    path.write_text(json.dumps(partial), encoding="utf-8")
+    with pytest.raises(ImportRefused, match="has no table drafts"):
+        import_data(db, path, paths.user_db_path())
+    counts, _ = import_data(db, path, paths.user_db_path(), replace_all=True)
+    assert counts["attempts"] == 3 and list(db["drafts"].rows) == []
+
+
+def test_random_valid_data_survives_a_round_trip(questions, tmp_path: Path) -> None:
+    import random
+    rng = random.Random(7)
+    db = open_user_db(tmp_path / "random.db")
+    ids = sorted(questions)
+    known = [("rag-001", "correct"), ("rag-001", "incorrect"), ("peft-002", "partial")]  # answers history_data writes
+    for n in range(40):
+        qid, verdict = rng.choice(known)
+        add_attempt(db, questions[qid], verdict, T0 + n * DAY * rng.random(), answer_seconds=rng.uniform(5, 600),
+                    mode=rng.choice(["practice", "interview"]))
+        if rng.random() < 0.3:
+            save_draft(db, rng.choice(ids), "".join(rng.choice("abc ünï\n€𝄞") for _ in range(rng.randrange(1, 80))))
+    path = tmp_path / "random.json"
+    path.write_text(json.dumps(export_data(db), ensure_ascii=False), encoding="utf-8")
+    other = open_user_db(tmp_path / "other.db")
+    import_data(other, path)
+    assert snapshot(other)["tables"] == snapshot(db)["tables"]

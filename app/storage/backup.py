@@ -9,6 +9,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from app.storage.import_checks import reference_problems, row_problems
 from app.storage.userdb import known_migrations
 
 FORMAT = "interview-coach-user-data"
@@ -40,8 +41,9 @@ def write_export(db: Database, path: Path) -> dict[str, int]:
     return {name: len(table["rows"]) for name, table in data["tables"].items()}
 
 
-def read_export(db: Database, path: Path) -> dict:
-    """Parse and check a data file against this database's tables and columns."""
+def read_export(db: Database, path: Path, replace_all: bool = False) -> dict:
+    """Parse and check a data file against this database's tables, columns and values. A file that would leave a
+    table of the database empty, or carries no table, is refused unless replace_all says that is meant."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
@@ -61,6 +63,14 @@ def read_export(db: Database, path: Path) -> dict:
     known = set(data_tables(db))
     for name, table in tables.items():
         _check_table(path, name, table, known, db)
+    problems = reference_problems(tables, str)
+    if problems:
+        raise ImportRefused("\n".join(f"{path}: {p}" for p in problems[:20]))
+    missing = sorted(known - set(tables))
+    if not replace_all and (missing or not any(t["rows"] for t in tables.values())):
+        what = f"has no table {', '.join(missing)}" if missing else "holds no rows at all"
+        raise ImportRefused(f"{path} {what}: importing it would delete that part of your data. Add --replace-all "
+                            "if you mean to replace everything with it.")
     return data
 
 
@@ -70,20 +80,27 @@ def _check_table(path: Path, name: str, table, known: set[str], db: Database) ->
         raise ImportRefused(f"{where} is not a table of the user database")
     if not isinstance(table, dict) or not isinstance(table.get("rows"), list):
         raise ImportRefused(f"{where} must be an object with a 'rows' list")
-    columns = set(db[name].columns_dict)
+    types = db[name].columns_dict
+    primary = db[name].pks
+    problems = []
     for number, row in enumerate(table["rows"]):
         if not isinstance(row, dict):
             raise ImportRefused(f"{where}.rows[{number}] must be an object")
-        unknown = sorted(set(row) - columns)
+        unknown = sorted(set(row) - set(types))
         if unknown:
             raise ImportRefused(f"{where}.rows[{number}] has unknown column(s) {unknown}")
+        problems += [f"{where}.rows[{number}].{p}" for p in row_problems(name, row, types, primary)]
+    if problems:
+        more = f"\n... and {len(problems) - 20} more" if len(problems) > 20 else ""
+        raise ImportRefused("\n".join(problems[:20]) + more)
 
 
-def import_data(db: Database, path: Path, db_path: Path | None = None) -> tuple[dict[str, int], Path | None]:
+def import_data(db: Database, path: Path, db_path: Path | None = None,
+                replace_all: bool = False) -> tuple[dict[str, int], Path | None]:
     """Replace the user's data with the file's in one transaction, after copying the database aside.
 
     Returns rows per table and the copy's path. Nothing changes if the file is refused."""
-    data = read_export(db, path)
+    data = read_export(db, path, replace_all)
     saved = _save_copy(db, db_path) if db_path else None
     try:
         with db.atomic():

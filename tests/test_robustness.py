@@ -2,6 +2,7 @@
 a damaged bank, a note that is not UTF-8, a damaged user database (real SQLite files, real widgets)."""
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -149,3 +150,27 @@ def test_a_second_launch_brings_the_first_window_forward_and_writers_refuse(data
         _, errors = first.communicate(timeout=30)
     assert "brought forward" in errors
     assert not held_by_another(data_dir)  # the folder is free again once the window has gone
+
+
+def test_backups_rotate_and_a_damaged_database_can_be_restored_or_read_out(data_dir: Path) -> None:
+    from app.storage import rescue
+    path = data_dir / "user.db"
+    asked: list[list[str]] = []
+    told: list[str] = []
+    db = rescue.open_with_rescue(path, lambda m, c: asked.append(c), told.append)
+    db["drafts"].insert_all({"question_id": f"q{i}", "text": "kept " * 60, "updated_at": 0.0} for i in range(400))
+    db.conn.close()
+    for _ in range(7):  # seven starts
+        rescue.open_with_rescue(path, lambda m, c: asked.append(c), told.append).conn.close()
+    assert len(rescue.backups(path)) == rescue.KEEP and asked == []
+    with path.open("r+b") as handle:
+        handle.seek(4096 * 12)
+        handle.write(b"\xde\xad\xbe\xef" * 512)
+    damaged = path.read_bytes()
+    assert rescue.open_with_rescue(path, lambda m, c: (asked.append(c), "export")[1], told.append) is None
+    assert asked[-1] == ["restore", "export", "quit"] and path.read_bytes() == damaged
+    salvaged = json.loads(next(data_dir.glob("salvaged-*.json")).read_text())
+    assert 0 < len(salvaged["tables"]["drafts"]["rows"]) <= 400 and "import-data" in told[-1]
+    db = rescue.open_with_rescue(path, lambda m, c: "restore", told.append)
+    assert db is not None and db["drafts"].count == 400 and "damaged database was kept" in told[-1]
+    assert list(data_dir.glob("user.db.damaged-*"))

@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from app import paths
 from app.instance import FolderLock, server_name
 from app.library import open_library
-from app.storage.userdb import UserDbError, open_user_db
+from app.storage.rescue import EXPORT, RESTORE, open_with_rescue
+from app.storage.userdb import open_user_db
 
 
 def run_gui() -> int:
@@ -18,16 +19,30 @@ def run_gui() -> int:
     lock = FolderLock(folder)
     if not lock.acquire():
         return _bring_forward(folder)
-    try:
-        db = open_user_db(paths.user_db_path())
-    except UserDbError as exc:
-        QMessageBox.critical(None, "Interview Coach", str(exc))
+    db = open_with_rescue(paths.user_db_path(), _ask, _tell)
+    if db is None:
         return 1
     window = build_window(db)
     server = _listen(folder, window)  # noqa: F841 - kept while the event loop runs, as the window is
     code = app.exec()
     lock.release()
     return code
+
+
+CHOICE_TEXT = {RESTORE: "Restore the latest backup", EXPORT: "Export what can be read"}
+
+
+def _ask(message: str, choices: list[str]) -> str:
+    box = QMessageBox(QMessageBox.Critical, "Interview Coach: your data needs attention",
+                      f"{message}\n\nNothing has been changed. Backups are taken at every start.")
+    buttons = {box.addButton(CHOICE_TEXT[c], QMessageBox.AcceptRole): c for c in choices if c in CHOICE_TEXT}
+    box.addButton("Quit", QMessageBox.RejectRole)
+    box.exec()
+    return buttons.get(box.clickedButton(), "quit")
+
+
+def _tell(message: str) -> None:
+    QMessageBox.information(None, "Interview Coach", message)
 
 
 def _bring_forward(folder) -> int:

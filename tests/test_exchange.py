@@ -62,3 +62,27 @@ def test_duplicate_ids_and_broken_json_are_refused(content_copy: Path, tmp_path:
     broken.write_text('{"questions": [\n  {"id": "x",\n}')
     with pytest.raises(ImportRefused, match="line 3"):
         import_content(broken, content_copy)
+
+
+def test_any_unicode_imports_as_valid_toml(content_copy: Path, tmp_path: Path) -> None:
+    question = export_content(load_content(content_copy, with_labels=False))["questions"][0]
+    fancy = dict(question, id="unicode-001", prompt=question["prompt"] + ' Emoji 😀, music 𝄞, "quotes", back\\slash.',
+                 rationale="Ünïcödé – and a tab\there.")
+    path = tmp_path / "unicode.json"
+    path.write_text(json.dumps({"questions": [fancy]}, ensure_ascii=True))
+    assert import_content(path, content_copy) == (0, 1)
+    again = {q.id: q for q in load_content(content_copy, with_labels=False).questions}
+    assert again["unicode-001"].prompt.endswith('Emoji 😀, music 𝄞, "quotes", back\\slash.')
+    assert again["unicode-001"].rationale == "Ünïcödé – and a tab\there."
+
+
+def test_a_refused_note_leaves_no_file_behind(content_copy: Path, tmp_path: Path) -> None:
+    fine = {"id": "fine-note", "title": "Fine", "related": [], "body": "## Definition\nText.\n"}
+    broken = {"id": "broken-note", "title": "Broken", "related": ["no-such-note"], "body": "No sections at all."}
+    path = tmp_path / "notes.json"
+    path.write_text(json.dumps({"notes": [fine, broken]}))
+    before = _snapshot(content_copy)
+    with pytest.raises(ImportRefused, match="nothing was imported"):
+        import_content(path, content_copy)
+    assert _snapshot(content_copy) == before
+    assert not list(content_copy.parent.glob(".import-*"))

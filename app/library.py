@@ -107,7 +107,8 @@ def open_library(content_root: Path | None = None, bank_path: Path | None = None
         compile_bank(db, content_root)
     except ContentInvalid as exc:
         shown = "\n".join(str(e) for e in exc.errors[:5])
-        problems.append(f"content/ has {len(exc.errors)} problem(s); using the last good bank.\n{shown}")
+        fallback = "using the last good bank" if load_questions(db) else "and there is no earlier good bank"
+        problems.append(f"content/ has {len(exc.errors)} problem(s); {fallback}.\n{shown}")
     timings["compile_s"] = time.perf_counter() - t
     notes = load_notes(db)
     embedder = None

@@ -174,3 +174,19 @@ def test_backups_rotate_and_a_damaged_database_can_be_restored_or_read_out(data_
     db = rescue.open_with_rescue(path, lambda m, c: "restore", told.append)
     assert db is not None and db["drafts"].count == 400 and "damaged database was kept" in told[-1]
     assert list(data_dir.glob("user.db.damaged-*"))
+
+
+def test_broken_content_on_a_fresh_install_says_what_and_where_in_the_window(qtbot, content_copy: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch,
+                                                                              tmp_path: Path) -> None:
+    from app.ui.main_window import MainWindow
+    with (content_copy / "questions" / "rag.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[[question]\nid = "broken"\n')
+    monkeypatch.setenv("COACH_CONTENT_DIR", str(content_copy))
+    monkeypatch.setenv("COACH_MODELS_DIR", str(tmp_path))
+    window = MainWindow(open_library(defer_embedding=True), open_user_db(paths.user_db_path()))
+    qtbot.addWidget(window)
+    window.start()
+    shown = window.practice.question_label.text()
+    assert "No questions could be loaded" in shown and "questions/rag.toml:" in shown and "no earlier good bank" in shown
+    assert not window.practice.submit_button.isEnabled()

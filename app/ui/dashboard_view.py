@@ -1,10 +1,13 @@
 """The progress tab: mastery per topic, score trend, attempts per day, reviews due, weakest key points."""
 from __future__ import annotations
 
+import sqlite3
+
 from datetime import date, timedelta
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QMessageBox
 from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
                                QListWidgetItem, QPushButton, QStackedWidget, QTextBrowser, QVBoxLayout, QWidget)
 
@@ -80,7 +83,11 @@ class DashboardView(QWidget):
         super().showEvent(event)
 
     def set_retention(self, value: float) -> None:
-        history.set_desired_retention(self.db, round(value, 2))
+        try:
+            history.set_desired_retention(self.db, round(value, 2))
+        except sqlite3.Error as exc:
+            QMessageBox.warning(self, "Not saved", f"The desired retention was not saved ({exc}). Try again when "
+                                "storage is back; nothing else changed.")
         self.refresh()
 
     def refresh(self) -> None:

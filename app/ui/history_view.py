@@ -1,10 +1,13 @@
 """The history tab: every attempt, filtered and searched; open one to see its grade and override it."""
 from __future__ import annotations
 
+import sqlite3
+
 from datetime import date, datetime, timedelta
 from html import escape
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QMessageBox
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
@@ -170,6 +173,11 @@ class HistoryView(QWidget):
     def override(self, verdict: str | None) -> None:
         if self.current is None:
             return
-        history.set_override(self.db, self.current["id"], None if verdict == self.current["verdict"] else verdict)
+        try:
+            history.set_override(self.db, self.current["id"], None if verdict == self.current["verdict"] else verdict)
+        except sqlite3.Error as exc:
+            QMessageBox.warning(self, "Not saved", f"Your verdict was not saved ({exc}); the grade is unchanged. "
+                                "Try again when storage is back.")
+            return
         self.refresh()
         self.data_changed.emit()

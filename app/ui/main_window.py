@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
     def choose_model(self) -> None:
         dialog = ModelDialog(paths.models_dir(), userdb.get_setting(self.db, "model_path"), self)
         if dialog.exec() and dialog.chosen:
-            userdb.set_setting(self.db, "model_path", dialog.chosen)
+            self.writes.run("your choice of grading model", lambda: userdb.set_setting(self.db, "model_path", dialog.chosen))
             self.load_model()
 
     def open_section(self, ref: str) -> None:

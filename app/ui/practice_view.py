@@ -95,9 +95,19 @@ class PracticeView(QWidget):
         exclude = self.question.id if self.question else None
         question = self.library.pick_question(self.topic.currentData(), self.difficulty.currentData(), exclude)
         if question is None:
-            self.question_label.setText("<i>No question matches this topic and difficulty.</i>")
+            self.question_label.setText(self._no_question_text())
+            self.submit_button.setEnabled(self.question is not None)
             return
         self.show_question(question)
+
+    def _no_question_text(self) -> str:
+        if self.library.questions:
+            return "<i>No question matches this topic and difficulty.</i>"
+        problems = "<br>".join(escape(p) for p in self.library.problems[:1])  # the content problem, file and line
+        return ("<p><b style='color:#b3261e'>No questions could be loaded.</b> The content folder has problems and "
+                f"there is no earlier good question bank to fall back on. Fix them, then start the app again:</p>"
+                f"<p><code>{problems.replace(chr(10), '<br>')}</code></p>"
+                "<p><code>python -m app content check</code> lists every problem with its file and line.</p>")
 
     @property
     def question(self) -> Question | None:

@@ -39,6 +39,11 @@ def run_cli(argv: list[str]) -> int:
     retrieval.add_argument("queries", nargs="+", type=Path)
     retrieval.add_argument("--json", action="store_true")
     sub.add_parser("bench", help="print the performance figures")
+    soak = sub.add_parser("soak", help="kill the real window at random moments and report what was lost")
+    soak.add_argument("--kills", type=int, default=10)
+    soak.add_argument("--seed", type=int, default=1)
+    soak.add_argument("--model", help="a .gguf to grade with (default: the small test model if present)")
+    soak.add_argument("--keep", type=Path, help="keep the data folder and journal here")
     export = sub.add_parser("export", help="write all notes and questions as one JSON file")
     export.add_argument("file", type=Path)
     imported = sub.add_parser("import", help="add notes and questions from a JSON file into content/")
@@ -73,7 +78,7 @@ def crash_line(crash) -> str:
 
 def _handler(args):
     return {"content": _content, "setup-models": _setup_models, "grade": _grade, "search": _search,
-               "eval": _eval, "eval-retrieval": _eval_retrieval, "bench": _bench, "export": _export,
+               "eval": _eval, "eval-retrieval": _eval_retrieval, "bench": _bench, "soak": _soak, "export": _export,
                "import": _import, "export-data": _export_data, "import-data": _import_data,
                "export-overrides": _export_overrides}[args.command]
 
@@ -237,6 +242,11 @@ def _eval_retrieval(args) -> int:
         print(f"\n{name} queries:")
         print(format_report(part))
     return 0
+
+
+def _soak(args) -> int:
+    from app.soak import run_soak
+    return run_soak(args.kills, args.seed, args.model, args.keep)
 
 
 def _bench(args) -> int:

@@ -190,3 +190,11 @@ def test_broken_content_on_a_fresh_install_says_what_and_where_in_the_window(qtb
     shown = window.practice.question_label.text()
     assert "No questions could be loaded" in shown and "questions/rag.toml:" in shown and "no earlier good bank" in shown
     assert not window.practice.submit_button.isEnabled()
+
+
+def test_a_short_soak_of_kills_loses_nothing_submitted(tmp_path: Path) -> None:
+    """CI's short version of `python -m app soak` (the closing note reports 100 kills)."""
+    result = subprocess.run([sys.executable, "-m", "app", "soak", "--kills", "2", "--seed", "5", "--keep",
+                             str(tmp_path / "soak")], cwd=REPO, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 lost" in result.stdout and "integrity ok after 2 of 2" in result.stdout

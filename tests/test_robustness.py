@@ -198,3 +198,20 @@ def test_a_short_soak_of_kills_loses_nothing_submitted(tmp_path: Path) -> None:
                              str(tmp_path / "soak")], cwd=REPO, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 lost" in result.stdout and "integrity ok after 2 of 2" in result.stdout
+
+
+def test_a_read_only_database_gives_a_session_that_says_nothing_is_saved(qtbot, bank_in_data_dir: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from app.ui.main_window import MainWindow
+    monkeypatch.setenv("COACH_MODELS_DIR", str(bank_in_data_dir.parent / "no-models"))
+    open_user_db(paths.user_db_path()).conn.close()
+    db = open_user_db(paths.user_db_path(), read_only=True)  # what a folder the user cannot write opens as
+    window = MainWindow(open_library(), db)
+    qtbot.addWidget(window)
+    window.start()
+    assert "Read-only" in window.storage_label.toolTip() and not window.storage_label.isHidden()
+    window.practice.answer.setPlainText("RAG, for citations.")
+    assert not window.practice.save_draft() and "readonly" in window.practice.draft_label.text()
+    qtbot.mouseClick(window.practice.submit_button, Qt.LeftButton)
+    assert "could NOT be saved" in window.practice.grade_view.toPlainText()
+    assert window.practice.answer.toPlainText() == "RAG, for citations."

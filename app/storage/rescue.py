@@ -121,5 +121,6 @@ def open_with_rescue(db_path: Path, ask, tell):
                 tell(f"Wrote what could be read ({', '.join(f'{n} {t}' for t, n in counts.items()) or 'nothing'}) "
                      f"to {out}. Move {db_path.name} aside, then `python -m app import-data {out} --replace-all`.")
             return None
-        take_backup(db.conn, db_path)
+        if not db.read_only:
+            take_backup(db.conn, db_path)
         return db

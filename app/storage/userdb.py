@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -34,11 +35,21 @@ def known_migrations() -> set[str]:
     return {m.name for m in migrations._migrations}
 
 
-def open_user_db(path: Path) -> Database:
-    """Open (creating if needed) and migrate; refuse corrupt or newer databases without writing."""
+def writable(path: Path) -> bool:
+    return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def open_user_db(path: Path, read_only: bool | None = None) -> Database:
+    """Open (creating if needed) and migrate; refuse corrupt or newer databases without writing. Where the file or its
+    folder cannot be written (or read_only says so) it opens read-only: `db.read_only` is then True and every write
+    fails with an error the app reports."""
+    read_only = not writable(path) if read_only is None else read_only
     existed = path.exists()
+    if read_only and not existed:
+        raise UserDbError(f"{path.parent} cannot be written and holds no user.db yet; choose a writable folder "
+                          "with COACH_DATA_DIR.")
     try:
-        conn = sqlite3.connect(str(path))
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True) if read_only else sqlite3.connect(str(path))
         conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         if existed:
             problems = [row[0] for row in conn.execute("PRAGMA quick_check").fetchall()]
@@ -55,6 +66,13 @@ def open_user_db(path: Path) -> Database:
         conn.close()
         raise UserDbError(f"{path} was written by a newer version of the app (migrations {sorted(newer)}); "
                           "it was left untouched. Update the app to open it.")
+    db.read_only = read_only
+    if read_only:
+        if known_migrations() - applied:
+            conn.close()
+            raise UserDbError(f"{path} cannot be written and needs updating for this version of the app; it was "
+                              "left untouched.")
+        return db
     conn.execute("PRAGMA journal_mode=WAL")
     migrations.apply(db)
     return db

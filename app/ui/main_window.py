@@ -28,6 +28,8 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.library, self.db = library, db
         library.keywords_on_crash = True  # the window searches by keywords while the embedding model restarts
+        self.read_only_note = (f"Read-only: {paths.data_dir()} cannot be written. You can practise and read the "
+                               "notes; nothing you write is saved." if getattr(db, "read_only", False) else "")
         self.setWindowTitle("Interview Coach - AI engineering")
         self.resize(1100, 800)
         self.model_state = "none"
@@ -74,6 +76,8 @@ class MainWindow(QMainWindow):
         self.interview.lock_changed.connect(self.lock_for_interview)
         if library.problems:
             self.statusBar().showMessage(library.problems[0].splitlines()[0], 15000)
+        if self.read_only_note:
+            self.storage_problem(self.read_only_note)
 
     def start(self) -> None:
         """Log reviews for graded answers that have none (once, here: views only read), show the first question,
@@ -114,8 +118,9 @@ class MainWindow(QMainWindow):
 
     def storage_problem(self, message: str) -> None:
         """Non-blocking: the status bar says what is not saved yet; the text is kept and retried."""
-        self.storage_label.setText("<span style='color:#b3261e'><b>Not saved yet</b></span>")
-        self.storage_label.setToolTip(message)
+        state = "Read-only" if self.read_only_note else "Not saved yet"
+        self.storage_label.setText(f"<span style='color:#b3261e'><b>{state}</b></span>")
+        self.storage_label.setToolTip("\n".join(dict.fromkeys(filter(None, [self.read_only_note, message]))))
         self.storage_label.show()
         self.statusBar().showMessage(message, 0)
 

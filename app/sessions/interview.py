@@ -98,12 +98,9 @@ class InterviewController:
         return None
 
     def resume_unfinished(self) -> str | None:
-        if self.unfinished is None:
-            return "There is no unfinished interview."
-        problem = self.restore(self.unfinished)
+        problem = self._reopen_unfinished()
         if problem:
             return problem
-        self.grade_the_rest()
         if self.session.phase == "ready":
             self.session.start()
         elif self.session.phase == "suspended":
@@ -112,14 +109,20 @@ class InterviewController:
         return None
 
     def finish_unfinished(self) -> str | None:
+        problem = self._reopen_unfinished()
+        if problem:
+            return problem
+        self.handle(self.session.finish())
+        return None
+
+    def _reopen_unfinished(self) -> str | None:
+        """Restore the interview the app was closed in and queue its answers that have no grade yet."""
         if self.unfinished is None:
             return "There is no unfinished interview."
         problem = self.restore(self.unfinished)
-        if problem:
-            return problem
-        self.grade_the_rest()
-        self.handle(self.session.finish())
-        return None
+        if not problem:
+            self.grade_the_rest()
+        return problem
 
     def open_past(self, interview_id: int) -> str | None:
         if self.running:

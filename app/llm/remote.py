@@ -70,7 +70,8 @@ class _Supervised:
             return
 
     def _check(self, info: dict) -> str | None:
-        raise NotImplementedError
+        """What the start-up self-check found wrong, or None (each kind of model compares its own probe)."""
+        return None
 
     def _started(self, info: dict) -> None:
         pass
@@ -194,9 +195,9 @@ class RemoteEmbedder(_Supervised):
         with self._lock:
             if not self.caching:
                 return self.call("embed", list(texts))
-            todo = [t for t in dict.fromkeys(texts) if t not in self._cache]
-            if todo:
-                self._cache.update(zip(todo, self.call("embed", todo)))
+            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
+            if missing:
+                self._cache.update(zip(missing, self.call("embed", missing)))
             vectors = [self._cache[t] for t in texts]
             if len(self._cache) > CACHE_LIMIT:
                 self._cache.clear()

@@ -45,6 +45,7 @@ def run_soak(kills: int, seed: int, model: str | None, keep: Path | None) -> int
         r = rounds[-1]
         print(f"  kill {number + 1:3}: {r['submitted']} submitted, {r['lost']} lost; typing lost {r['typing_s']:.1f} s; "
               f"integrity {r['integrity']}")
+    left = _pending(data)
     finished = _finish(data, journal)
     submitted = sum(r["submitted"] for r in rounds)
     lost = sum(r["lost"] for r in rounds)
@@ -52,7 +53,7 @@ def run_soak(kills: int, seed: int, model: str | None, keep: Path | None) -> int
     intact = sum(r["integrity"] == "ok" for r in rounds)
     print(f"soak: {kills} kills; {submitted} answers submitted, {lost} lost; most typing lost in one kill "
           f"{worst:.1f} s (budget {TYPING_BUDGET_S:.0f} s); integrity ok after {intact} of {kills}; "
-          f"pending grades after a normal start: {finished}")
+          f"answers the kills left ungraded: {left}, still ungraded after a normal start: {finished}")
     ok = lost == 0 and worst <= TYPING_BUDGET_S + CHAR_SECONDS and intact == kills and finished == 0
     return 0 if ok else 1
 

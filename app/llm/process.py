@@ -67,6 +67,7 @@ class ModelProcess:
         self.proc: subprocess.Popen | None = None
         self.conn: Connection | None = None
         self.started_s = 0.0
+        self.in_call: str | None = None  # the method of the request in flight, if any
 
     @property
     def alive(self) -> bool:
@@ -111,6 +112,13 @@ class ModelProcess:
             raise self._crashed()
         request = next(self._ids)
         self._send(("call", request, method, args, kwargs))
+        self.in_call = method
+        try:
+            return self._wait(request, on_token, cancel, stop)
+        finally:
+            self.in_call = None
+
+    def _wait(self, request: int, on_token, cancel, stop):
         asked_at = None
         heard = pinged = time.perf_counter()
         while True:

@@ -4,6 +4,7 @@ after the second crash of the same settings (remembered per model file and CPU),
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Sequence
@@ -39,6 +40,7 @@ class _Supervised:
         self.notices: list[str] = []             # plain-words news for the user (safer settings in use, ...)
         self.starts = 0
         self.proven = False
+        self._cancel: threading.Event | None = None
 
     @property
     def alive(self) -> bool:
@@ -91,7 +93,18 @@ class _Supervised:
         if self.process is None:
             self.start()
 
+    @contextmanager
+    def cancelled_by(self, cancel: threading.Event):
+        """Every call in the block (format and look-ups too, not only evaluations) ends when cancel is set."""
+        self._cancel = cancel
+        try:
+            yield
+        finally:
+            self._cancel = None
+
     def call(self, method: str, *args, **kwargs):
+        if kwargs.get("cancel") is None and self._cancel is not None:
+            kwargs["cancel"] = self._cancel
         self.ensure_running()
         try:
             result = self.process.call(method, *args, **kwargs)

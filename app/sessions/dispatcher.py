@@ -7,6 +7,7 @@ import queue
 import threading
 import traceback
 from collections import deque
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -204,14 +205,9 @@ class GradingDispatcher:
             if request.cancel.is_set():
                 return  # cancelled while it waited: already reported
             request.started = True
-        deliver = self.deliver
         try:
-            grade = grade_answer(request.question, request.answer, self.library.grading_tools(self.engine),
-                                 request.cancel,
-                                 # a copy: the grader goes on filling in the same Grade on this thread
-                                 on_verdict=request.on_verdict and (
-                                     lambda g: (lambda c: deliver(lambda: request.on_verdict(c)))(copy.deepcopy(g))),
-                                 on_token=request.on_token and (lambda p: deliver(lambda: request.on_token(p))))
+            with self._cancelled_by(request.cancel):
+                grade = self._grade_now(request)
         except Cancelled:
             self._finish(request, lambda: request.on_failed("Grading cancelled."))
             self._recover()
@@ -223,6 +219,17 @@ class GradingDispatcher:
             return
         self._finish(request, lambda: request.on_done(grade))
         self._recover()
+
+    def _cancelled_by(self, cancel: threading.Event):
+        return self.engine.cancelled_by(cancel) if hasattr(self.engine, "cancelled_by") else nullcontext()
+
+    def _grade_now(self, request: GradeRequest):
+        deliver = self.deliver
+        return grade_answer(request.question, request.answer, self.library.grading_tools(self.engine), request.cancel,
+                            # a copy: the grader goes on filling in the same Grade on this thread
+                            on_verdict=request.on_verdict and (
+                                lambda g: (lambda c: deliver(lambda: request.on_verdict(c)))(copy.deepcopy(g))),
+                            on_token=request.on_token and (lambda p: deliver(lambda: request.on_token(p))))
 
     def _finish(self, request: GradeRequest, report: Callable[[], None]) -> None:
         def deliver() -> None:

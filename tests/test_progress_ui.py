@@ -79,8 +79,33 @@ def test_override_with_one_click(qtbot, db, library, filled) -> None:
     assert (stored["verdict"], stored["override_verdict"]) == ("incorrect", "correct")
     assert view.list.currentItem().text(3) == "correct (yours)"
     assert "you marked it" in view.override_label.text()
+    shown = view.grade_view.toPlainText()
+    assert shown.startswith("Correct (your verdict)") and "The grader said incorrect" in shown  # the headline follows
     qtbot.mouseClick(view.undo_button, Qt.LeftButton)
     assert history.get_attempt(db, filled[1])["override_verdict"] is None
+
+
+def test_grade_again_grades_a_pending_practice_attempt(qtbot, db, library) -> None:
+    from app.storage.userdb import record_attempt
+    question = library.by_id["rag-001"]
+    attempt_id = record_attempt(db, {"question_id": question.id, "answer": "RAG, because " + question.key_points[0].text,
+                                     "choice": "", "verdict": "pending", "score": 0, "grade_json": "",
+                                     "model": "rubric only", "mode": "practice", "started_at": NOW - 60,
+                                     "submitted_at": NOW, "answer_seconds": 60.0, "grade_seconds": 0.0})
+    dispatcher = GradingDispatcher(library, GuiDelivery())
+    practice = PracticeView(library, db, dispatcher)
+    view = HistoryView(library, db, practice.session)
+    qtbot.addWidget(view)
+    qtbot.addWidget(practice)
+    view.show()
+    view.list.setCurrentItem(view.list.topLevelItem(0))
+    assert view.again_button.isVisible() and "was not graded" in view.grade_view.toPlainText()
+    with qtbot.waitSignal(view.data_changed, timeout=30_000):
+        qtbot.mouseClick(view.again_button, Qt.LeftButton)
+    row = history.get_attempt(db, attempt_id)
+    assert row["verdict"] in ("correct", "partial", "incorrect") and history.question_review(db, attempt_id)
+    assert "/100" in view.grade_view.toPlainText()
+    dispatcher.shutdown()
 
 
 def test_history_empty_state(qtbot, db, library) -> None:

@@ -77,15 +77,37 @@ class PracticeSession:
 
     def finish_pending(self) -> int:
         """Queue every practice answer left without a grade (a close or a kill while grading); returns how many."""
-        questions = self.dispatcher.library.by_id
-        rows = [r for r in history.pending_attempts(self.db, "practice") if r["question_id"] in questions]
+        rows = [r for r in history.pending_attempts(self.db, "practice") if r["question_id"] in self._questions]
         for row in rows:
-            submitted = Submitted(row["id"], None)  # type: ignore[arg-type]
-            submitted.request = GradeRequest(
-                questions[row["question_id"]], row["answer"], on_done=lambda g, s=submitted: self._final(s, g),
-                on_failed=lambda m, s=submitted: self._failed(s, m), on_verdict=lambda g, s=submitted: self._verdict(s, g))
-            self.dispatcher.grade(submitted.request)
+            self.grade_again(row)
         return len(rows)
+
+    def grade_again(self, row: dict, on_final: Callable[[Grade], None] | None = None,
+                    on_failed: Callable[[str], None] | None = None) -> bool:
+        """Grade a stored practice attempt (still pending, or graded from the rubric only) with today's grader; its
+        grade and review are replaced, an override of yours stays. False when its question left the bank."""
+        question = self._questions.get(row["question_id"])
+        if question is None or row.get("mode") != "practice":
+            return False
+        submitted = Submitted(row["id"], None)  # type: ignore[arg-type]
+
+        def done(grade: Grade) -> None:
+            self._final(submitted, grade)
+            if on_final:
+                on_final(grade)
+
+        def failed(message: str) -> None:
+            self._failed(submitted, message)
+            if on_failed:
+                on_failed(message)
+        submitted.request = GradeRequest(question, row["answer"], on_done=done, on_failed=failed,
+                                         on_verdict=lambda g: self._verdict(submitted, g))
+        self.dispatcher.grade(submitted.request)
+        return True
+
+    @property
+    def _questions(self) -> dict:
+        return self.dispatcher.library.by_id
 
     def cancel(self) -> None:
         if self.current is not None:

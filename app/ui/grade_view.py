@@ -27,6 +27,7 @@ class GradeView(QTextBrowser):
         self.grade: Grade | None = None
         self.explanation = ""
         self.status = ""
+        self.override: str | None = None
         self.setMinimumHeight(180)
 
     def _clicked(self, url: QUrl) -> None:
@@ -34,6 +35,7 @@ class GradeView(QTextBrowser):
 
     def clear_grade(self, status: str = "") -> None:
         self.question, self.grade, self.explanation, self.status = None, None, "", status
+        self.override = None
         self.setHtml(f"<p style='color:#555'>{escape(status)}</p>" if status else "")
 
     def show_status(self, question: Question, status: str) -> None:
@@ -41,7 +43,7 @@ class GradeView(QTextBrowser):
         self._render()
 
     def show_verdict(self, question: Question, grade: Grade) -> None:
-        self.question, self.grade, self.explanation = question, grade, ""
+        self.question, self.grade, self.explanation, self.override = question, grade, "", None
         self.status = "Writing the explanation..."
         self._render()
 
@@ -49,8 +51,10 @@ class GradeView(QTextBrowser):
         self.explanation += piece
         self._render()
 
-    def show_final(self, question: Question, grade: Grade) -> None:
+    def show_final(self, question: Question, grade: Grade, override: str | None = None) -> None:
+        """The grade as stored; with `override` (your own verdict) the headline shows yours and the grader's beside."""
         self.question, self.grade, self.explanation, self.status = question, grade, grade.explanation, ""
+        self.override = override
         self._render()
 
     def _render(self) -> None:
@@ -64,8 +68,13 @@ class GradeView(QTextBrowser):
             return
         chosen = q.option(g.choice)
         right = q.option(q.correct)
-        colour = COLOURS.get(g.verdict, "#333")
-        parts.append(f"<h2 style='color:{colour}'>{g.verdict.capitalize()} &nbsp; {g.score}/100</h2>")
+        if self.override and self.override != g.verdict:
+            colour = COLOURS.get(self.override, "#333")
+            parts.append(f"<h2 style='color:{colour}'>{self.override.capitalize()} (your verdict)</h2>"
+                         f"<p>The grader said {g.verdict} &nbsp; {g.score}/100.</p>")
+        else:
+            colour = COLOURS.get(g.verdict, "#333")
+            parts.append(f"<h2 style='color:{colour}'>{g.verdict.capitalize()} &nbsp; {g.score}/100</h2>")
         parts.append(f"<p><b>Your choice:</b> {escape(chosen.label) if chosen else 'no clear recommendation'}"
                      f" &nbsp; <b>Right choice:</b> {escape(right.label if right else q.correct)}</p>")
         if g.notice:

@@ -28,9 +28,10 @@ class HistoryView(QWidget):
     section_clicked = Signal(str)
     data_changed = Signal()
 
-    def __init__(self, library: Library, db):
+    def __init__(self, library: Library, db, session=None):
         super().__init__()
         self.library, self.db = library, db
+        self.session = session  # the practice session, which grades an attempt again (None: no "Grade again")
         self.current: dict | None = None
         self.topic = QComboBox()
         self.topic.addItem("Any topic", "")
@@ -68,6 +69,11 @@ class HistoryView(QWidget):
         self.undo_button = QPushButton("Use the grader's verdict")
         self.undo_button.clicked.connect(lambda: self.override(None))
         overrides.addWidget(self.undo_button)
+        self.again_button = QPushButton("Grade again")
+        self.again_button.setToolTip("Grade this answer again with the grading model (it was not graded, or only "
+                                     "from the rubric); your own verdict, if you gave one, stays")
+        self.again_button.clicked.connect(self.grade_again)
+        overrides.addWidget(self.again_button)
         self.grade_view = GradeView()
         self.grade_view.section_clicked.connect(self.section_clicked)
 
@@ -136,6 +142,11 @@ class HistoryView(QWidget):
         row = self.current
         for button in (*self.override_buttons.values(), self.undo_button):
             button.setVisible(row is not None and bool(row["grade_json"]))
+        model_ready = self.session is not None and self.session.dispatcher.engine is not None
+        self.again_button.setVisible(self.session is not None and row is not None and row.get("mode") == "practice"
+                                     and (row["verdict"] == "pending" or (row.get("model") == "rubric only"
+                                                                          and model_ready)))
+        self.again_button.setEnabled(True)
         if row is None:
             self.header.setText("<p style='color:#555'>" + (
                 "Select an attempt to see its answer and grade." if self.list.topLevelItemCount() else
@@ -155,7 +166,7 @@ class HistoryView(QWidget):
             self.override_label.setText("")
             self.grade_view.clear_grade("This attempt was not graded (grading was cancelled or failed).")
             return
-        self.grade_view.show_final(question, grade)
+        self.grade_view.show_final(question, grade, row.get("override_verdict"))
         self._show_override(row)
 
     def _show_override(self, row: dict) -> None:
@@ -169,6 +180,22 @@ class HistoryView(QWidget):
         for verdict, button in self.override_buttons.items():
             button.setEnabled(verdict != effective_verdict(row))
         self.undo_button.setVisible(bool(row.get("override_verdict")))
+
+    def grade_again(self) -> None:
+        if self.current is None or self.session is None:
+            return
+        attempt_id = self.current["id"]
+        self.again_button.setEnabled(False)
+        self.grade_view.clear_grade("Grading this answer again...")
+        if not self.session.grade_again(self.current, on_final=lambda grade: self._graded_again(attempt_id),
+                                        on_failed=lambda message: self._graded_again(attempt_id, message)):
+            self.grade_view.clear_grade("This question is no longer in the bank, so the answer cannot be graded.")
+
+    def _graded_again(self, attempt_id: int, problem: str = "") -> None:
+        self.refresh()
+        self.data_changed.emit()
+        if problem and self.current is not None and self.current["id"] == attempt_id:
+            self.grade_view.clear_grade(f"{problem} The answer is kept; try again later.")
 
     def override(self, verdict: str | None) -> None:
         if self.current is None:

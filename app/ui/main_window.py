@@ -44,7 +44,7 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget()
         self.tabs.addTab(self.practice, "Practice")
         self.tabs.addTab(self.notes, "Notes")
-        self.history = HistoryView(library, db)
+        self.history = HistoryView(library, db, self.practice.session)
         self.progress = DashboardView(library, db)
         self.tabs.addTab(self.history, "History")
         self.tabs.addTab(self.progress, "Progress")

@@ -193,3 +193,15 @@ def test_count_axes_tick_at_whole_numbers(qtbot, largest: int) -> None:
     step = axis.tickInterval()
     assert step >= 1 and step == int(step) and axis.min() == 0 and axis.max() >= largest
     assert axis.max() % step == 0 and axis.max() / step <= 6 and axis.max() - largest < step
+
+
+def test_a_topic_whose_answers_all_scored_zero_shows_red_not_full_mastery(qtbot, db, library) -> None:
+    question = library.by_id["rag-001"]
+    for day in range(4):  # failed four times; each failure was a review, so FSRS alone said "recalled"
+        add_attempt(db, question, "incorrect", NOW - (4 - day) * DAY)
+    view = DashboardView(library, db)
+    qtbot.addWidget(view)
+    assert view.progress.mastery["rag"] == (0.0, "recall")
+    bars = view.charts["mastery"].chart().series()[0].barSets()
+    red = next(b for b in bars if b.label() == "below 40%")
+    assert red.at(0) > 0 and all(b.at(0) == 0 for b in bars if b is not red)

@@ -14,6 +14,7 @@ EASY_SECONDS = 180.0
 VERDICT_RATING = {"incorrect": AGAIN, "partial": HARD, "correct": GOOD}
 VERDICT_VALUE = {"incorrect": 0.0, "partial": 0.5, "correct": 1.0}
 RECENT = 5
+MIN_REVIEWS = 3  # graded answers in a topic before its forgetting curve is trusted to lower its mastery
 
 
 def propose_rating(verdict: str, score: int, answer_seconds: float | None) -> int | None:
@@ -46,14 +47,24 @@ def recent_verdict_mastery(attempts: Iterable[dict], topic_of: dict[str, str]) -
 
 def topic_mastery(retrievability: dict[str, float | None], attempts: list[dict],
                   topic_of: dict[str, str]) -> dict[str, tuple[float, str]]:
-    """Per topic: mean FSRS retrievability of its reviewed questions, else recent verdicts; with the source."""
-    by_topic: dict[str, list[float]] = defaultdict(list)
+    """Per topic, with its source: recent verdicts ("verdicts"); once the topic's questions have MIN_REVIEWS reviews,
+    FSRS recall may lower that ("recall": forgetting since), never raise it. Recall alone said 100% for a topic
+    whose every answer scored 0, because a card is 'recalled' right after it is reviewed, even after a failure."""
+    verdicts = recent_verdict_mastery(attempts, topic_of)
+    reviews: dict[str, int] = defaultdict(int)
+    for attempt in attempts:
+        if attempt["question_id"] in topic_of:
+            reviews[topic_of[attempt["question_id"]]] += 1
+    recall: dict[str, list[float]] = defaultdict(list)
     for question_id, value in retrievability.items():
         if value is not None and question_id in topic_of:
-            by_topic[topic_of[question_id]].append(value)
-    result = {topic: (sum(v) / len(v), "recall") for topic, v in by_topic.items()}
-    for topic, value in recent_verdict_mastery(attempts, topic_of).items():
-        result.setdefault(topic, (value, "verdicts"))
+            recall[topic_of[question_id]].append(value)
+    result = {}
+    for topic, value in verdicts.items():
+        if reviews[topic] >= MIN_REVIEWS and recall[topic]:
+            result[topic] = (min(value, sum(recall[topic]) / len(recall[topic])), "recall")
+        else:
+            result[topic] = (value, "verdicts")
     return result
 
 

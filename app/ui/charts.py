@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QPainter
 from app.ui.grade_view import COLOURS
 
 BAR_COLOUR = "#4a78c2"
+MIN_BAR = 1.5  # percent
 BANDS = (("70% and above", 70, 101, COLOURS["correct"]), ("40-69%", 40, 70, COLOURS["partial"]),
          ("below 40%", 0, 40, COLOURS["incorrect"]))
 
@@ -46,7 +47,8 @@ def mastery_bars(chart: QChart, rows: list[tuple[str, float]]) -> None:
     for name, low, high, colour in BANDS:
         bar_set = QBarSet(name)
         bar_set.setColor(QColor(colour))
-        bar_set.append([value if low <= value < high else 0.0 for _, value in rows])
+        # a topic at 0% still gets a sliver in its colour: an empty row would read as "no data", not "failing"
+        bar_set.append([max(value, MIN_BAR) if low <= value < high else 0.0 for _, value in rows])
         series.append(bar_set)
     series.setBarWidth(0.7)
     chart.addSeries(series)

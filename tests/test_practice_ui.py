@@ -363,3 +363,20 @@ def test_search_falls_back_to_keywords_while_the_embedding_model_is_down(make_wi
     assert hits and mode.startswith("bm25 only")
     hits, mode = window.library.retrieve("kv cache memory", 5)
     assert mode == "hybrid"
+
+
+def test_grading_shows_a_clock_until_the_grade_is_final(make_window, qtbot, smol_path: Path) -> None:
+    window = ready_window(make_window, qtbot, smol_path)
+    practice = window.practice
+    practice.show_question(window.library.by_id[QID])
+    qtbot.waitUntil(lambda: f"{QID} explanation" in window.dispatcher.primed, timeout=LOAD_TIMEOUT_MS)
+    qtbot.keyClicks(practice.answer, ANSWER)
+    process = window.dispatcher.engine.process
+    os.kill(process.pid, signal.SIGSTOP)  # a slow machine: the model takes its time
+    try:
+        qtbot.mouseClick(practice.submit_button, Qt.LeftButton)
+        qtbot.waitUntil(lambda: "Grading... 1 s" in practice.grade_view.toPlainText(), timeout=5000)
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    qtbot.waitUntil(practice.submit_button.isEnabled, timeout=GRADE_TIMEOUT_MS)
+    assert not practice.clock.isActive() and "Grading..." not in practice.grade_view.toPlainText()

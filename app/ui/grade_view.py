@@ -47,6 +47,12 @@ class GradeView(QTextBrowser):
         self.status = "Writing the explanation..."
         self._render()
 
+    def set_status(self, status: str) -> None:
+        """The line in italics after the explanation (what is still being done)."""
+        if self.grade is not None and self.status:
+            self.status = status
+            self._render()
+
     def add_token(self, piece: str) -> None:
         self.explanation += piece
         self._render()

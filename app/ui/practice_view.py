@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from html import escape
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter,
                                QVBoxLayout, QWidget)
@@ -19,6 +20,9 @@ from app.ui.draft_saver import DraftSaver
 from app.ui.grade_view import GradeView
 from app.ui.question_html import question_html
 from app.ui.review_view import ReviewBar
+
+
+ELAPSED_MS = 1000
 
 
 class PracticeView(QWidget):
@@ -57,6 +61,9 @@ class PracticeView(QWidget):
         self.review_bar = ReviewBar(library, db, self.session)
         self.review_bar.question_requested.connect(self.show_question)
         self.drafts = DraftSaver(self, self._store_draft, self.draft_label)
+        self.grading_since = 0.0
+        self.clock = QTimer(self, interval=ELAPSED_MS)
+        self.clock.timeout.connect(self._tick)
         for keys in ("Ctrl+Return", "Ctrl+Enter"):
             QShortcut(QKeySequence(keys), self, activated=self.submit, context=Qt.WidgetWithChildrenShortcut)
 
@@ -161,8 +168,20 @@ class PracticeView(QWidget):
             self.cancel_button.setEnabled(False)
 
     def _grading(self, running: bool) -> None:
+        """Buttons, and a clock that shows the learner grading is alive (the model can take a while on 2 cores)."""
         self.submit_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        self.grading_since = time.monotonic()
+        self.clock.start() if running else self.clock.stop()
+
+    def _tick(self) -> None:
+        seconds = int(time.monotonic() - self.grading_since)
+        view = self.grade_view
+        if view.grade is None:
+            view.show_status(self.question, f"Grading... {seconds} s (reading your answer)")
+        else:
+            words = len(view.explanation.split())
+            view.set_status(f"Writing the explanation... {seconds} s, {words} words so far")
 
     # -- told by the session, about the attempt on screen --------------------------------------------------
     def on_verdict(self, grade: Grade) -> None:

@@ -14,7 +14,7 @@ from app.core.metrics import percentile
 
 
 
-def _line(name: str, value: str, budget: str = "") -> None:
+def figure_line(name: str, value: str, budget: str = "") -> None:
     print(f"  {name:48} {value:>14}  {budget}")
 
 
@@ -39,9 +39,9 @@ def bench_startup() -> None:
     if not times:
         print("  the window did not open")
         return
-    _line("window shown and interactive (median of 3)", f"{statistics.median(times):.2f} s", "budget < 1 s")
+    figure_line("window shown and interactive (median of 3)", f"{statistics.median(times):.2f} s", "budget < 1 s")
     if first is not None:
-        _line("first start, no bank yet: window shown", f"{first:.2f} s",
+        figure_line("first start, no bank yet: window shown", f"{first:.2f} s",
               "notes embedded after it shows (was ~15 s)")
 
 
@@ -57,14 +57,14 @@ def bench_content(library) -> None:
         started = time.perf_counter()
         compile_bank(db, paths.content_dir())
         unchanged = time.perf_counter() - started
-    _line(f"compile {result.notes} notes + {result.questions} questions", f"{full:.2f} s", "budget < 5 s")
-    _line("unchanged content (hash check only)", f"{unchanged * 1000:.1f} ms", f"{full / max(unchanged, 1e-9):.0f}x faster")
+    figure_line(f"compile {result.notes} notes + {result.questions} questions", f"{full:.2f} s", "budget < 5 s")
+    figure_line("unchanged content (hash check only)", f"{unchanged * 1000:.1f} ms", f"{full / max(unchanged, 1e-9):.0f}x faster")
     started = time.perf_counter()
     current = None
     for _ in range(1000):
         current = library.pick_question(exclude=current.id if current else None)
-    _line("next question (mean of 1000 picks)", f"{(time.perf_counter() - started):.3f} ms", "budget < 5 ms")
-    _line("import 50,000 questions (content import)", f"{_bulk_import(50_000):.1f} s", "budget < 30 s (was 706 s)")
+    figure_line("next question (mean of 1000 picks)", f"{(time.perf_counter() - started):.3f} ms", "budget < 5 ms")
+    figure_line("import 50,000 questions (content import)", f"{_bulk_import(50_000):.1f} s", "budget < 30 s (was 706 s)")
 
 
 def _bulk_import(count: int) -> float:
@@ -118,9 +118,9 @@ def bench_retrieval(library) -> None:
                 retriever.search(query, 5)
                 latencies.append((time.perf_counter() - t) * 1000)
         label = f"{scale}x notes ({report.chunks} chunks, {retriever.mode.split(' ')[0]})"
-        _line(f"{label}: build from scratch", f"{build:.2f} s", "budget < 10 s" if scale == 1 else "")
-        _line(f"{label}: no-change open", f"{reopen * 1000:.1f} ms", "budget < 200 ms" if scale == 1 else "")
-        _line(f"{label}: query p50 / p95", f"{percentile(latencies, 50):.1f} / {percentile(latencies, 95):.1f} ms",
+        figure_line(f"{label}: build from scratch", f"{build:.2f} s", "budget < 10 s" if scale == 1 else "")
+        figure_line(f"{label}: no-change open", f"{reopen * 1000:.1f} ms", "budget < 200 ms" if scale == 1 else "")
+        figure_line(f"{label}: query p50 / p95", f"{percentile(latencies, 50):.1f} / {percentile(latencies, 95):.1f} ms",
               "budget p95 < 20 ms" if scale == 1 else "")
     embedder.caching = True
 
@@ -156,16 +156,16 @@ def bench_grading(library) -> None:
         grade_answer(question, BENCH_ANSWER, rubric)
         times.append(time.perf_counter() - started)
     rubric_s = statistics.median(times)
-    _line("rubric-only grade (median of 5)", f"{rubric_s * 1000:.0f} ms", "budget < 100 ms")
+    figure_line("rubric-only grade (median of 5)", f"{rubric_s * 1000:.0f} ms", "budget < 100 ms")
     path, reason = resolve_model(paths.models_dir(), None)
     if path is None:
         print(f"  {reason}")
         return
     remote = RemoteChatEngine(path)
-    _line(f"model process: start, load {path.name}, self-check", f"{remote.process.started_s:.2f} s",
+    figure_line(f"model process: start, load {path.name}, self-check", f"{remote.process.started_s:.2f} s",
           f"settings: {remote.settings.describe()}")
     local = ChatEngine(path, remote.settings)
-    _line(f"in this process: load {path.name}", f"{local.load_seconds:.2f} s")
+    figure_line(f"in this process: load {path.name}", f"{local.load_seconds:.2f} s")
     bench_model_process(local, remote)
     figures = {}
     for label, engine in (("in this process (before)", local), ("model process", remote)):
@@ -173,7 +173,7 @@ def bench_grading(library) -> None:
         figures[label] = _grade_modes(question, library.grading_tools(engine), library)
     before, after = figures["in this process (before)"], figures["model process"]
     for key in ("primed verdict", "primed full grade"):
-        _line(f"{key}: model process / in this process", f"{after[key] / max(before[key], 1e-9):.2f}x",
+        figure_line(f"{key}: model process / in this process", f"{after[key] / max(before[key], 1e-9):.2f}x",
               "target <= 1.10x for the verdict")
     local.reset()
     remote.stop()
@@ -195,20 +195,20 @@ def _grade_modes(question, tools, library) -> dict[str, float]:
                      on_token=lambda p: marks.setdefault("token", time.perf_counter() - started))
         total = time.perf_counter() - started
         tools.raise_crash()  # a figure from a rubric-only fallback would mean nothing
-        _line(f"{mode}: verdict and score shown", f"{marks['verdict']:.2f} s", "budget first feedback < 2 s")
-        _line(f"{mode}: first explanation token", f"{marks.get('token', total):.2f} s")
-        _line(f"{mode}: full grade", f"{total:.2f} s", "budget < 15 s")
+        figure_line(f"{mode}: verdict and score shown", f"{marks['verdict']:.2f} s", "budget first feedback < 2 s")
+        figure_line(f"{mode}: first explanation token", f"{marks.get('token', total):.2f} s")
+        figure_line(f"{mode}: full grade", f"{total:.2f} s", "budget < 15 s")
         found[mode] = (marks["verdict"], total)
     cold, choice_only, primed = found["cold (no priming)"], found["primed, choice prompt only"], found["primed while typing"]
-    _line("priming speed-up for the verdict", f"{cold[0] / max(primed[0], 1e-9):.1f}x")
-    _line("kept explanation prompt: full grade speed-up", f"{choice_only[1] / max(primed[1], 1e-9):.1f}x",
+    figure_line("priming speed-up for the verdict", f"{cold[0] / max(primed[0], 1e-9):.1f}x")
+    figure_line("kept explanation prompt: full grade speed-up", f"{choice_only[1] / max(primed[1], 1e-9):.1f}x",
           "against priming the choice prompt only")
     prime_question(engine, question)
     paraphrase = ("Look things up in the docs when the question comes in and show the page; the pages change daily, "
                   "so anything baked in goes stale within hours.")  # names no option: the per-option checks run
     grade = grade_answer(question, paraphrase, tools, explain=False)
     checks = grade.timings.get("checks_s", 0.0)
-    _line("primed, answer naming no option: verdict and score", f"{grade.timings['verdict_s']:.2f} s",
+    figure_line("primed, answer naming no option: verdict and score", f"{grade.timings['verdict_s']:.2f} s",
           f"{grade.timings['verdict_s'] / max(primed[0], 1e-9):.1f}x the named answer; per-option checks {checks:.2f} s")
     return {"primed verdict": primed[0], "primed full grade": primed[1]}
 

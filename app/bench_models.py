@@ -6,15 +6,12 @@ import statistics
 import threading
 import time
 
+from app.bench import figure_line
 from app.llm import cpu
 
 SYSTEM = "You are a careful interviewer for AI engineering roles."
 FILLER = ("The support wiki has four thousand pages that change daily, answers must cite the page they came from, "
           "and the budget allows one mid-size GPU. ")
-
-
-def _line(name: str, value: str, budget: str = "") -> None:
-    print(f"  {name:48} {value:>14}  {budget}")
 
 
 def _prompt_rate(engine, prompt: str, tokens: int) -> float:
@@ -36,8 +33,8 @@ def _generation_rate(engine, prompt: str, count: int = 32) -> float:
 def bench_model_process(local, remote) -> None:
     from app.llm.loading import system_info
     print("  -- CPU and model process")
-    _line("CPU", cpu.cpu_name()[:40])
-    _line("CPU features (/proc/cpuinfo)", " ".join(cpu.features()) or "none found")
+    figure_line("CPU", cpu.cpu_name()[:40])
+    figure_line("CPU features (/proc/cpuinfo)", " ".join(cpu.features()) or "none found")
     print(f"  llama.cpp system info: {system_info()}")
     long_prompt = local.format(SYSTEM, FILLER * 6 + "Which option do you recommend?")
     tokens = len(local.tokens(long_prompt))
@@ -49,7 +46,7 @@ def bench_model_process(local, remote) -> None:
             generation[name].append(_generation_rate(engine, local.format(SYSTEM, "Describe a vector index.")))
     for label, found in (("prompt", rates), ("generation", generation)):
         here, there = statistics.median(found["local"]), statistics.median(found["remote"])
-        _line(f"{label} tokens/s: in this process / model process", f"{here:.1f} / {there:.1f}",
+        figure_line(f"{label} tokens/s: in this process / model process", f"{here:.1f} / {there:.1f}",
               f"ratio {there / here:.2f} (target >= 0.95)")
     _boundary(local, remote)
     _cancel_latency(remote, local.format(SYSTEM, FILLER * 40))
@@ -75,9 +72,9 @@ def _boundary(local, remote) -> None:
         extra.append(time.perf_counter() - t - here)
     calls = 8 + 5 + 1  # per grade at most: format/tokens look-ups not cached yet, 1 choice + 4 option checks, 1 stream
     per_call, per_array = statistics.median(rtt), max(statistics.median(extra) - statistics.median(rtt), 0.0)
-    _line("one round trip to the model process (median)", f"{per_call * 1000:.2f} ms")
-    _line("carrying one log-probability array", f"{per_array * 1000:.2f} ms")
-    _line("process boundary per grade (14 calls, 5 arrays)", f"{(calls * per_call + 5 * per_array) * 1000:.1f} ms",
+    figure_line("one round trip to the model process (median)", f"{per_call * 1000:.2f} ms")
+    figure_line("carrying one log-probability array", f"{per_array * 1000:.2f} ms")
+    figure_line("process boundary per grade (14 calls, 5 arrays)", f"{(calls * per_call + 5 * per_array) * 1000:.1f} ms",
           "target <= 20 ms")
 
 
@@ -99,6 +96,6 @@ def _cancel_latency(remote, prompt: str) -> None:
         pass
     waited = time.perf_counter() - marks.get("pressed", time.perf_counter())
     kept = remote.alive and remote.process.pid == pid
-    _line("cancel inside a long prompt: stopped after", f"{waited * 1000:.0f} ms",
+    figure_line("cancel inside a long prompt: stopped after", f"{waited * 1000:.0f} ms",
           f"target <= 500 ms; {'process kept' if kept else 'process ended and restarted'}")
     remote.ensure_running()

@@ -71,6 +71,20 @@ def submit_with_keyboard(qtbot, window: MainWindow) -> None:
     assert practice.grade_view.grade is not None, practice.grade_view.toPlainText()
 
 
+def submit_to_a_held_model(qtbot, window: MainWindow):
+    """The shown question primed, the answer typed, the model process stopped (SIGSTOP), then Submit: returns the
+    held process once the grade's first call is waiting on it. The caller kills or continues it."""
+    practice = window.practice
+    practice.show_question(window.library.by_id[QID])
+    qtbot.waitUntil(lambda: f"{QID} explanation" in window.dispatcher.primed, timeout=LOAD_TIMEOUT_MS)
+    qtbot.keyClicks(practice.answer, ANSWER)
+    process = window.dispatcher.engine.process
+    os.kill(process.pid, signal.SIGSTOP)
+    qtbot.mouseClick(practice.submit_button, Qt.LeftButton)
+    qtbot.waitUntil(lambda: process.in_call is not None, timeout=30_000)
+    return process
+
+
 def click_citation(qtbot, window: MainWindow, heading: str) -> None:
     view = window.practice.grade_view
     found = view.document().find(heading)
@@ -124,14 +138,7 @@ def test_answer_grade_store_and_cite(make_window, qtbot, smol_path: Path, tmp_pa
 def test_cancel_before_the_verdict_keeps_the_answer_and_a_pending_attempt(make_window, qtbot, smol_path: Path) -> None:
     window = ready_window(make_window, qtbot, smol_path)
     practice = window.practice
-    practice.show_question(window.library.by_id[QID])
-    qtbot.waitUntil(lambda: f"{QID} explanation" in window.dispatcher.primed, timeout=LOAD_TIMEOUT_MS)
-    qtbot.keyClicks(practice.answer, ANSWER)
-    process = window.dispatcher.engine.process
-    model = process.pid
-    os.kill(model, signal.SIGSTOP)  # a model stuck in a long prompt: the cancel must still land
-    qtbot.mouseClick(practice.submit_button, Qt.LeftButton)
-    qtbot.waitUntil(lambda: process.in_call is not None, timeout=30_000)  # the grade is waiting on the model
+    model = submit_to_a_held_model(qtbot, window).pid  # a model stuck in a long prompt: the cancel must still land
     assert practice.cancel_button.isEnabled()
     qtbot.mouseClick(practice.cancel_button, Qt.LeftButton)
     qtbot.waitUntil(practice.submit_button.isEnabled, timeout=5000)
@@ -321,15 +328,7 @@ def test_a_model_killed_mid_grade_leaves_the_window_a_rubric_grade_and_a_restart
         make_window, qtbot, smol_path: Path) -> None:
     window = ready_window(make_window, qtbot, smol_path)
     practice, worker = window.practice, window.dispatcher
-    question = window.library.by_id[QID]
-    practice.show_question(question)
-    qtbot.waitUntil(lambda: f"{QID} explanation" in worker.primed, timeout=LOAD_TIMEOUT_MS)
-    qtbot.keyClicks(practice.answer, ANSWER)
-    first_pid = worker.engine.process.pid
-    os.kill(first_pid, signal.SIGSTOP)  # hold the model process so the grade's request is surely in flight
-    qtbot.mouseClick(practice.submit_button, Qt.LeftButton)
-    process = worker.engine.process
-    qtbot.waitUntil(lambda: process.in_call is not None, timeout=30_000)  # the grade's first model call is in flight
+    first_pid = submit_to_a_held_model(qtbot, window).pid  # the grade's first model call is in flight
     os.kill(first_pid, signal.SIGKILL)
 
     qtbot.waitUntil(practice.submit_button.isEnabled, timeout=GRADE_TIMEOUT_MS)
@@ -368,13 +367,8 @@ def test_search_falls_back_to_keywords_while_the_embedding_model_is_down(make_wi
 def test_grading_shows_a_clock_until_the_grade_is_final(make_window, qtbot, smol_path: Path) -> None:
     window = ready_window(make_window, qtbot, smol_path)
     practice = window.practice
-    practice.show_question(window.library.by_id[QID])
-    qtbot.waitUntil(lambda: f"{QID} explanation" in window.dispatcher.primed, timeout=LOAD_TIMEOUT_MS)
-    qtbot.keyClicks(practice.answer, ANSWER)
-    process = window.dispatcher.engine.process
-    os.kill(process.pid, signal.SIGSTOP)  # a slow machine: the model takes its time
+    process = submit_to_a_held_model(qtbot, window)  # a slow machine: the model takes its time
     try:
-        qtbot.mouseClick(practice.submit_button, Qt.LeftButton)
         qtbot.waitUntil(lambda: "Grading... 1 s" in practice.grade_view.toPlainText(), timeout=5000)
     finally:
         os.kill(process.pid, signal.SIGCONT)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from app.llm.files import ModelFileError, check_gguf_header
 from app.llm.loading import new_llama
@@ -53,12 +53,17 @@ class Embedder:
         """Unit-length vectors; texts longer than the model's window are truncated."""
         with self._lock:
             self._load()
-            if not self.caching:
-                return [self._embed(t) for t in texts]
-            for text in dict.fromkeys(texts):
-                if text not in self._cache:
-                    self._cache[text] = self._embed(text)
-            vectors = [self._cache[t] for t in texts]
-            if len(self._cache) > CACHE_LIMIT:
-                self._cache.clear()
-            return vectors
+            embed = lambda todo: [self._embed(t) for t in todo]  # noqa: E731
+            return cached(self._cache, texts, embed) if self.caching else embed(texts)
+
+
+def cached(cache: dict[str, list[float]], texts: Sequence[str],
+           embed: Callable[[list[str]], list[list[float]]]) -> list[list[float]]:
+    """Vectors for the texts, embedding only those not in the cache (cleared past CACHE_LIMIT texts)."""
+    missing = [t for t in dict.fromkeys(texts) if t not in cache]
+    if missing:
+        cache.update(zip(missing, embed(missing)))
+    vectors = [cache[t] for t in texts]
+    if len(cache) > CACHE_LIMIT:
+        cache.clear()
+    return vectors

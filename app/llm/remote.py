@@ -12,7 +12,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.llm import selfcheck
-from app.llm.embedder import CACHE_LIMIT
+from app.llm.embedder import cached
 from app.llm.files import ModelFileError, check_gguf_header
 from app.llm.engine import Cancelled
 from app.llm.process import ModelCrashed, ModelProcess, death_reason
@@ -206,12 +206,5 @@ class RemoteEmbedder(_Supervised):
 
     def __call__(self, texts: Sequence[str]) -> list[list[float]]:
         with self._lock:
-            if not self.caching:
-                return self.call("embed", list(texts))
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-            if missing:
-                self._cache.update(zip(missing, self.call("embed", missing)))
-            vectors = [self._cache[t] for t in texts]
-            if len(self._cache) > CACHE_LIMIT:
-                self._cache.clear()
-            return vectors
+            embed = lambda todo: self.call("embed", list(todo))  # noqa: E731
+            return cached(self._cache, texts, embed) if self.caching else embed(texts)

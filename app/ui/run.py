@@ -16,10 +16,9 @@ from app.storage.userdb import open_user_db
 def run_gui() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     folder = paths.data_dir()
-    lock = FolderLock(folder)
-    if not lock.acquire():
+    lock, db = claim_data_folder(_ask, _tell)
+    if lock is None:
         return _bring_forward(folder)
-    db = open_with_rescue(paths.user_db_path(), _ask, _tell)
     if db is None:
         return 1
     window = build_window(db)
@@ -27,6 +26,15 @@ def run_gui() -> int:
     code = app.exec()
     lock.release()
     return code
+
+
+def claim_data_folder(ask, tell):
+    """(lock, user database) for a window on this data folder: (None, None) while another window holds it,
+    (lock, None) when the database is damaged and the learner chose not to go on (open_with_rescue asks)."""
+    lock = FolderLock(paths.data_dir())
+    if not lock.acquire():
+        return None, None
+    return lock, open_with_rescue(paths.user_db_path(), ask, tell)
 
 
 CHOICE_TEXT = {RESTORE: "Restore the latest backup", EXPORT: "Export what can be read"}

@@ -11,11 +11,9 @@ import time
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
-from app import paths
 from app.core.interview import InterviewSettings
-from app.instance import FolderLock
-from app.storage.rescue import QUIT, open_with_rescue
-from app.ui.run import build_window
+from app.storage.rescue import QUIT
+from app.ui.run import build_window, claim_data_folder
 
 CHAR_MS = 200  # 60 words a minute
 WORDS = ("retrieval index wiki changes daily citations fine-tune cost latency cache embeddings rerank evaluate "
@@ -91,10 +89,7 @@ class Robot:
 def main() -> int:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication(sys.argv)
-    lock = FolderLock(paths.data_dir())
-    if not lock.acquire():
-        return 2
-    db = open_with_rescue(paths.user_db_path(), lambda message, choices: QUIT, print)
+    lock, db = claim_data_folder(lambda message, choices: QUIT, print)  # noqa: F841 - held until the process ends
     if db is None:
         return 2
     window = build_window(db)

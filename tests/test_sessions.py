@@ -179,3 +179,15 @@ def test_answers_left_ungraded_by_a_kill_are_graded_on_the_next_start(services) 
     assert state["slots"][0]["grade"] is not None
     assert [a["verdict"] for a in attempts(db) if a["verdict"] == "pending"] == []
     fresh.shutdown()
+
+
+def test_a_grader_error_reaches_whoever_asked_with_its_message(services) -> None:
+    from app.sessions.dispatcher import GradeRequest
+    library, dispatcher, mailbox, db, _ = services
+    failed: list[str] = []
+    question = library.by_id[QID]
+    broken = GradeRequest(question, None, on_done=lambda g: failed.append("done"),  # type: ignore[arg-type]
+                          on_failed=failed.append)
+    dispatcher.grade(broken)  # an answer that is not text: the grader raises
+    assert mailbox.run_until(lambda: bool(failed))
+    assert failed[0].startswith("Grading failed: ")

@@ -214,7 +214,8 @@ class GradingDispatcher:
             return
         except Exception as exc:  # noqa: BLE001 - every failure goes back to whoever asked
             traceback.print_exc()
-            self._finish(request, lambda: request.on_failed(f"Grading failed: {exc}"))
+            message = f"Grading failed: {exc}"  # bound now: the name exc is gone once this block ends
+            self._finish(request, lambda: request.on_failed(message))
             self._recover()
             return
         self._finish(request, lambda: request.on_done(grade))

@@ -63,7 +63,6 @@ class ModelProcess:
 
     def __init__(self, kind: str, path: Path, settings: RunSettings):
         self.kind, self.path, self.settings = kind, path, settings
-        self.info: dict[str, Any] = {}
         self.proc: subprocess.Popen | None = None
         self.conn: Connection | None = None
         self.started_s = 0.0
@@ -100,9 +99,8 @@ class ModelProcess:
         if reply[0] == "failed":
             self.stop()
             raise ModelFileError(reply[1])
-        self.info = reply[1]
         self.started_s = time.perf_counter() - started
-        return self.info
+        return reply[1]
 
     def call(self, method: str, *args, on_token: Callable[[str], None] | None = None,
              cancel: threading.Event | None = None, stop: threading.Event | None = None, **kwargs) -> Any:

@@ -38,7 +38,6 @@ class _Supervised:
         self.settings: RunSettings | None = None
         self.crash: ModelCrashed | None = None   # the last crash, until the caller has reported it
         self.notices: list[str] = []             # plain-words news for the user (safer settings in use, ...)
-        self.starts = 0
         self.proven = False
         self._cancel: threading.Event | None = None
 
@@ -65,8 +64,7 @@ class _Supervised:
                 process.stop()
                 raise ModelUnusable(f"This llama.cpp build computes wrong results for {self.name} on this CPU "
                                     f"({problem}), so it is not used for grading.")
-            self.process, self.settings, self.info = process, settings, info
-            self.starts += 1
+            self.process, self.settings = process, settings
             self.proven = False
             self._started(info)
             return

@@ -208,10 +208,8 @@ class InterviewController:
     def _persist(self, submission: Submission) -> None:
         now = time.time()
         graded = submission.outcome in GRADED_OUTCOMES
-        attempt = {"question_id": submission.question_id, "answer": submission.answer, "choice": "",
-                   "verdict": "pending" if graded else "skipped", "score": 0, "grade_json": "", "model": "",
-                   "mode": "interview", "started_at": now - submission.seconds, "submitted_at": now,
-                   "answer_seconds": submission.seconds, "grade_seconds": 0.0}
+        attempt = userdb.submitted_attempt(submission.question_id, submission.answer, "interview", now,
+                                           submission.seconds, "pending" if graded else "skipped")
         interview_id, state = self.interview_id, self.session.to_dict()
         answer = {"position": submission.index, "question_id": submission.question_id, "answer": submission.answer,
                   "outcome": submission.outcome, "seconds": submission.seconds, "submitted_at": now}

@@ -62,17 +62,9 @@ class PracticeSession:
         """Store the attempt (the answer is safe from here on), then queue its grading."""
         question, now = self.question, self.clock()
         self.save_draft(answer)
-        attempt_id = userdb.record_attempt(self.db, {
-            "question_id": question.id, "answer": answer, "choice": "", "verdict": "pending", "score": 0,
-            "grade_json": "", "model": self.model_name, "mode": "practice", "started_at": self.shown_at,
-            "submitted_at": now, "answer_seconds": now - self.shown_at, "grade_seconds": 0.0})
-        submitted = Submitted(attempt_id, None)  # type: ignore[arg-type]
-        submitted.request = GradeRequest(
-            question, answer, on_done=lambda g: self._final(submitted, g),
-            on_failed=lambda m: self._failed(submitted, m), on_verdict=lambda g: self._verdict(submitted, g),
-            on_token=lambda p: self._token(submitted, p))
-        self.current = submitted
-        self.dispatcher.grade(submitted.request)
+        attempt_id = userdb.record_attempt(self.db, userdb.submitted_attempt(
+            question.id, answer, "practice", now, now - self.shown_at, model=self.model_name))
+        self.current = self._queue(attempt_id, question, answer)
         return attempt_id
 
     def finish_pending(self) -> int:
@@ -82,28 +74,35 @@ class PracticeSession:
             self.grade_again(row)
         return len(rows)
 
-    def grade_again(self, row: dict, on_final: Callable[[Grade], None] | None = None,
-                    on_failed: Callable[[str], None] | None = None) -> bool:
+    def grade_again(self, row: dict, after: Callable[[str], None] | None = None) -> bool:
         """Grade a stored practice attempt (still pending, or graded from the rubric only) with today's grader; its
         grade and review are replaced, an override of yours stays. False when its question left the bank."""
         question = self._questions.get(row["question_id"])
         if question is None or row.get("mode") != "practice":
             return False
-        submitted = Submitted(row["id"], None)  # type: ignore[arg-type]
+        self._queue(row["id"], question, row["answer"], after)
+        return True
+
+    def _queue(self, attempt_id: int, question: Question, answer: str,
+               after: Callable[[str], None] | None = None) -> Submitted:
+        """Queue a stored attempt's grading: its results are stored, and shown while it is the current one;
+        `after` hears the end ("" once graded, else why not)."""
+        submitted = Submitted(attempt_id, None)  # type: ignore[arg-type]
 
         def done(grade: Grade) -> None:
             self._final(submitted, grade)
-            if on_final:
-                on_final(grade)
+            if after:
+                after("")
 
         def failed(message: str) -> None:
             self._failed(submitted, message)
-            if on_failed:
-                on_failed(message)
-        submitted.request = GradeRequest(question, row["answer"], on_done=done, on_failed=failed,
-                                         on_verdict=lambda g: self._verdict(submitted, g))
+            if after:
+                after(message)
+        submitted.request = GradeRequest(question, answer, on_done=done, on_failed=failed,
+                                         on_verdict=lambda g: self._verdict(submitted, g),
+                                         on_token=lambda p: self._token(submitted, p))
         self.dispatcher.grade(submitted.request)
-        return True
+        return submitted
 
     @property
     def _questions(self) -> dict:

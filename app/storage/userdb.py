@@ -91,6 +91,14 @@ def load_draft(db: Database, question_id: str) -> str:
     return rows[0]["text"] if rows else ""
 
 
+def submitted_attempt(question_id: str, answer: str, mode: str, submitted_at: float, answer_seconds: float,
+                      verdict: str = "pending", model: str = "") -> dict[str, Any]:
+    """The row an answer becomes the moment it is submitted, before any grade (practice and interviews alike)."""
+    return {"question_id": question_id, "answer": answer, "choice": "", "verdict": verdict, "score": 0,
+            "grade_json": "", "model": model, "mode": mode, "started_at": submitted_at - answer_seconds,
+            "submitted_at": submitted_at, "answer_seconds": answer_seconds, "grade_seconds": 0.0}
+
+
 def record_attempt(db: Database, attempt: dict[str, Any]) -> int:
     with db.atomic():
         table = db["attempts"].insert(attempt)

@@ -187,8 +187,7 @@ class HistoryView(QWidget):
         attempt_id = self.current["id"]
         self.again_button.setEnabled(False)
         self.grade_view.clear_grade("Grading this answer again...")
-        if not self.session.grade_again(self.current, on_final=lambda grade: self._graded_again(attempt_id),
-                                        on_failed=lambda message: self._graded_again(attempt_id, message)):
+        if not self.session.grade_again(self.current, after=lambda problem: self._graded_again(attempt_id, problem)):
             self.grade_view.clear_grade("This question is no longer in the bank, so the answer cannot be graded.")
 
     def _graded_again(self, attempt_id: int, problem: str = "") -> None:

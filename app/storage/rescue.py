@@ -24,7 +24,8 @@ def take_backup(conn: sqlite3.Connection, db_path: Path, keep: int = KEEP) -> Pa
     """Copy the open database (SQLite's online backup: consistent while in use) and keep the newest `keep` copies."""
     folder = db_path.parent / FOLDER
     folder.mkdir(exist_ok=True)
-    target = folder / f"{db_path.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() % 1_000_000:06d}.db"
+    # the nanosecond clock keeps names in the order they were taken, several in one second included
+    target = folder / f"{db_path.stem}-{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns():020d}.db"
     copy = sqlite3.connect(target)
     try:
         conn.backup(copy)

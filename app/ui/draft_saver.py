@@ -50,4 +50,6 @@ class DraftSaver(QObject):
     def forget(self) -> None:
         """The text on screen was just loaded or submitted: nothing is waiting to be saved."""
         self.timer.stop()
+        if self.unsaved_since is not None:
+            self.label.setText("")  # not "Saving draft..." forever
         self.unsaved_since = None

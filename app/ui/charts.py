@@ -1,19 +1,17 @@
 """Small QtCharts builders for the dashboard: horizontal mastery bars, a day-by-day bar chart, a trend line."""
 from __future__ import annotations
 
-from datetime import date, datetime, time as day_time
+from datetime import date
 
-from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QDateTimeAxis,
-                              QHorizontalStackedBarSeries, QLineSeries, QValueAxis)
-from PySide6.QtCore import QDateTime, QMargins, Qt
-from PySide6.QtGui import QColor, QPainter
+from PySide6.QtCharts import (QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView,
+                              QHorizontalStackedBarSeries, QLineSeries, QScatterSeries, QValueAxis)
+from PySide6.QtCore import QMargins, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 
-from app.ui.grade_view import COLOURS
+from app.ui import theme
 
-BAR_COLOUR = "#4a78c2"
 MIN_BAR = 1.5  # percent
-BANDS = (("70% and above", 70, 101, COLOURS["correct"]), ("40-69%", 40, 70, COLOURS["partial"]),
-         ("below 40%", 0, 40, COLOURS["incorrect"]))
+BANDS = (("70% and above", 70, 101, "good"), ("40-69%", 40, 70, "warn"), ("below 40%", 0, 40, "bad"))
 
 
 def chart_view(title: str) -> QChartView:
@@ -23,17 +21,31 @@ def chart_view(title: str) -> QChartView:
     chart.setMargins(QMargins(4, 4, 4, 4))
     view = QChartView(chart)
     view.setRenderHint(QPainter.Antialiasing)
-    view.setMinimumHeight(220)
+    view.setMinimumHeight(170)
     return view
 
 
 def reset(chart: QChart) -> None:
+    """Empty the chart and take the theme's colours (a chart does not follow the palette by itself)."""
     chart.removeAllSeries()
     for axis in chart.axes():
         chart.removeAxis(axis)
+        axis.deleteLater()  # a removed axis that lives on leaves its labels drawn over the next chart
+    chart.setBackgroundBrush(QBrush(QColor(theme.colour("base"))))
+    chart.setTitleBrush(QBrush(QColor(theme.colour("text"))))
+    chart.legend().setLabelColor(QColor(theme.colour("text")))
+
+
+def _style_axis(axis) -> None:
+    axis.setLabelsColor(QColor(theme.colour("muted")))
+    axis.setTitleBrush(QBrush(QColor(theme.colour("muted"))))
+    axis.setLinePenColor(QColor(theme.colour("rule")))
+    axis.setGridLineColor(QColor(theme.colour("rule")))
 
 
 def _attach(chart: QChart, series, horizontal, vertical) -> None:
+    for axis in (horizontal, vertical):
+        _style_axis(axis)
     chart.addAxis(horizontal, Qt.AlignBottom)
     chart.addAxis(vertical, Qt.AlignLeft)
     series.attachAxis(horizontal)
@@ -46,7 +58,8 @@ def mastery_bars(chart: QChart, rows: list[tuple[str, float]]) -> None:
     series = QHorizontalStackedBarSeries()
     for name, low, high, colour in BANDS:
         bar_set = QBarSet(name)
-        bar_set.setColor(QColor(colour))
+        bar_set.setColor(QColor(theme.colour(colour)))
+        bar_set.setBorderColor(QColor(theme.colour(colour)))
         # a topic at 0% still gets a sliver in its colour: an empty row would read as "no data", not "failing"
         bar_set.append([max(value, MIN_BAR) if low <= value < high else 0.0 for _, value in rows])
         series.append(bar_set)
@@ -66,7 +79,8 @@ def mastery_bars(chart: QChart, rows: list[tuple[str, float]]) -> None:
 def day_bars(chart: QChart, days: list[tuple[date, int]], label: str) -> None:
     reset(chart)
     bar_set = QBarSet(label)
-    bar_set.setColor(QColor(BAR_COLOUR))
+    bar_set.setColor(QColor(theme.colour("accent")))
+    bar_set.setBorderColor(QColor(theme.colour("accent")))
     bar_set.append([float(n) for _, n in days])
     series = QBarSeries()
     series.append(bar_set)
@@ -92,25 +106,35 @@ def count_axis(largest: int) -> QValueAxis:
     return axis
 
 
-def trend_line(chart: QChart, points: list[tuple[date, float]]) -> None:
+def trend_line(chart: QChart, points: list[tuple[float, float]]) -> None:
+    """Each answer's score as a dot, and the running mean as a line through them."""
     reset(chart)
-    series = QLineSeries()
-    series.setColor(QColor(BAR_COLOUR))
-    series.setPointsVisible(True)
-    for day, value in points:
-        series.append(float(_ms(day)), value)
-    chart.addSeries(series)
-    axis = QDateTimeAxis()
-    axis.setFormat("dd MMM")
-    first, last = points[0][0], points[-1][0]
-    axis.setRange(QDateTime.fromMSecsSinceEpoch(_ms(first) - 43_200_000),
-                  QDateTime.fromMSecsSinceEpoch(_ms(last) + 43_200_000))
-    axis.setTickCount(min(max(len(points), 2), 8))
+    dots = QScatterSeries()
+    dots.setName("score")
+    dots.setMarkerSize(9)
+    dots.setColor(QColor(theme.colour("accent")))
+    dots.setBorderColor(QColor(theme.colour("accent")))
+    mean = QLineSeries()
+    mean.setName("mean of the last 5")
+    mean.setPen(QPen(QColor(theme.colour("warn")), 2))
+    for n, (score, average) in enumerate(points, start=1):
+        dots.append(float(n), score)
+        mean.append(float(n), average)
+    chart.addSeries(mean)
+    chart.addSeries(dots)
+    answers = QValueAxis()
+    answers.setRange(0.5, max(len(points), 2) + 0.5)
+    answers.setTickType(QValueAxis.TicksDynamic)
+    answers.setTickAnchor(1)
+    answers.setTickInterval(max(1, len(points) // 6))
+    answers.setLabelFormat("%d")
+    answers.setTitleText(f"your last {len(points)} graded answers")
     scores = QValueAxis()
     scores.setRange(0, 100)
     scores.setLabelFormat("%d")
-    _attach(chart, series, axis, scores)
+    _attach(chart, mean, answers, scores)
+    dots.attachAxis(answers)
+    dots.attachAxis(scores)
+    chart.legend().show()
+    chart.legend().setAlignment(Qt.AlignBottom)
 
-
-def _ms(day: date) -> int:
-    return int(datetime.combine(day, day_time(12)).timestamp() * 1000)

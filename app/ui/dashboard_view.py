@@ -8,13 +8,15 @@ from html import escape
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QMessageBox
-from PySide6.QtWidgets import (QDoubleSpinBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
-                               QListWidgetItem, QPushButton, QStackedWidget, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QListWidget,
+                               QListWidgetItem, QPushButton, QScrollArea, QSpinBox, QStackedWidget, QTextBrowser, QVBoxLayout,
+                               QWidget)
 
 from app.core import schedule
 from app.library import Library
 from app.progress import Progress, gather
 from app.storage import history
+from app.ui import theme
 from app.ui.charts import chart_view, day_bars, mastery_bars, trend_line
 
 RECENT_DAYS = 14
@@ -33,15 +35,16 @@ class DashboardView(QWidget):
         self.library, self.db = library, db
         self.progress: Progress | None = None
         self.summary = QLabel()
-        self.retention = QDoubleSpinBox(minimum=schedule.MIN_RETENTION, maximum=schedule.MAX_RETENTION,
-                                        singleStep=0.01, decimals=2)
-        self.retention.setToolTip("The chance of recalling a question that the schedule aims for: higher means "
-                                  "shorter intervals and more reviews")
-        self.retention.setValue(history.desired_retention(db))
+        self.retention = QSpinBox(minimum=round(schedule.MIN_RETENTION * 100),
+                                  maximum=round(schedule.MAX_RETENTION * 100), suffix="%")
+        self.retention.setToolTip("90% means the schedule brings a question back when you are likely to still "
+                                  "recall it 9 times in 10. Higher: shorter gaps and more reviews; lower: fewer "
+                                  "reviews, more forgetting")
+        self.retention.setValue(round(history.desired_retention(db) * 100))
         self.retention.valueChanged.connect(self.set_retention)
         header = QHBoxLayout()
         header.addWidget(self.summary, 1)
-        header.addWidget(QLabel("Desired retention:"))
+        header.addWidget(QLabel("Recall target:", toolTip=self.retention.toolTip()))
         header.addWidget(self.retention)
 
         self.empty = QWidget()
@@ -55,7 +58,7 @@ class DashboardView(QWidget):
         empty_layout.addStretch(2)
 
         self.charts = {"mastery": chart_view("Mastery per topic (%)"),
-                       "trend": chart_view("Score trend (mean score per day)"),
+                       "trend": chart_view("Score per answer"),
                        "per_day": chart_view(f"Graded answers per day (last {RECENT_DAYS} days)"),
                        "due": chart_view("Reviews due in the coming days")}
         self.due_list = QListWidget()
@@ -68,11 +71,14 @@ class DashboardView(QWidget):
             grid.addWidget(chart, n // 2, n % 2)
         grid.addWidget(_boxed("Due today (double-click to practise)", self.due_list), 2, 0)
         grid.addWidget(_boxed("Weakest key points", self.weak), 2, 1)
-        self.content = QWidget()
-        self.content.setLayout(grid)
+        self.content = QScrollArea(widgetResizable=True, frameShape=QScrollArea.NoFrame)
+        charts = QWidget()
+        charts.setLayout(grid)
+        self.content.setWidget(charts)  # at 1024x640 the six panels scroll rather than force a taller window
         self.stack = QStackedWidget()
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.content)
+        theme.notifier().changed.connect(self.refresh)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.stack, 1)
@@ -82,9 +88,9 @@ class DashboardView(QWidget):
         self.refresh()
         super().showEvent(event)
 
-    def set_retention(self, value: float) -> None:
+    def set_retention(self, percent: int) -> None:
         try:
-            history.set_desired_retention(self.db, round(value, 2))
+            history.set_desired_retention(self.db, percent / 100)
         except sqlite3.Error as exc:
             QMessageBox.warning(self, "Not saved", f"The desired retention was not saved ({exc}). Try again when "
                                 "storage is back; nothing else changed.")
@@ -122,11 +128,12 @@ class DashboardView(QWidget):
 
     def _weak_html(self, p: Progress) -> str:
         if not p.weak_points:
-            return "<p style='color:#555'>No key point missed yet.</p>"
+            return f"<p style='color:{theme.colour('muted')}'>No key point missed yet.</p>"
         rows = []
         for point in p.weak_points:
-            link = (f" <a href='cite:{escape(point.section)}'>read {escape(point.section)}</a>" if point.section else "")
-            rows.append(f"<li>{escape(point.text)}<br><span style='color:#777'>missed {point.missed} of {point.seen}"
+            link = (f"<br>Read: <a href='cite:{escape(point.section)}'>{escape(self.library.section_name(point.section))}"
+                    "</a>" if point.section else "")
+            rows.append(f"<li>{escape(point.text)}<br><span style='color:{theme.colour('faint')}'>missed {point.missed} of {point.seen}"
                         f" · {escape(point.question_id)}</span>{link}</li>")
         return "<ul>" + "".join(rows) + "</ul>"
 

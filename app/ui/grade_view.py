@@ -8,8 +8,8 @@ from PySide6.QtWidgets import QTextBrowser
 
 from app.core.model import Grade, Question
 from app.core.policy import Flag
+from app.ui import theme
 
-COLOURS = {"correct": "#1b7f3b", "partial": "#b26a00", "incorrect": "#b3261e"}
 FLAG_TEXT = {Flag.EVASIVE: "does not commit to an answer", Flag.BOTH: "recommends doing both",
              Flag.INSTRUCTIONS: "contains instructions to the grader", Flag.EMPTY: "empty or evasive",
              Flag.TOO_SHORT: "very short", Flag.KEYWORD_LIST: "a list of keywords with no argument",
@@ -28,15 +28,27 @@ class GradeView(QTextBrowser):
         self.explanation = ""
         self.status = ""
         self.override: str | None = None
-        self.setMinimumHeight(180)
+        self.details = False  # confidences, the grader's file and hash, how the notes were searched
+        self.setMinimumHeight(120)
+        theme.notifier().changed.connect(self._rethemed)
 
     def _clicked(self, url: QUrl) -> None:
+        if url.toString() == "details:toggle":
+            self.details = not self.details
+            self._render()
+            return
         self.section_clicked.emit(url.toString().removeprefix("cite:"))
+
+    def _rethemed(self) -> None:
+        if self.question is not None:
+            self._render()
+        else:
+            self.clear_grade(self.status)
 
     def clear_grade(self, status: str = "") -> None:
         self.question, self.grade, self.explanation, self.status = None, None, "", status
         self.override = None
-        self.setHtml(f"<p style='color:#555'>{escape(status)}</p>" if status else "")
+        self.setHtml(f"<p style='color:{theme.colour('muted')}'>{escape(status)}</p>" if status else "")
 
     def show_status(self, question: Question, status: str) -> None:
         self.question, self.grade, self.explanation, self.status = question, None, "", status
@@ -67,53 +79,84 @@ class GradeView(QTextBrowser):
         q, g = self.question, self.grade
         if q is None:
             return
-        parts = []
+        parts, muted = [], theme.colour("muted")
         if g is None:
-            parts.append(f"<p style='color:#555'>{escape(self.status)}</p>")
+            parts.append(f"<p><b>{escape(self.status)}</b></p>")
             self.setHtml("".join(parts))
             return
         chosen = q.option(g.choice)
         right = q.option(q.correct)
         if self.override and self.override != g.verdict:
-            colour = COLOURS.get(self.override, "#333")
+            colour = theme.verdict_colour(self.override)
             parts.append(f"<h2 style='color:{colour}'>{self.override.capitalize()} (your verdict)</h2>"
                          f"<p>The grader said {g.verdict} &nbsp; {g.score}/100.</p>")
         else:
-            colour = COLOURS.get(g.verdict, "#333")
+            colour = theme.verdict_colour(g.verdict)
             parts.append(f"<h2 style='color:{colour}'>{g.verdict.capitalize()} &nbsp; {g.score}/100</h2>")
         parts.append(f"<p><b>Your choice:</b> {escape(chosen.label) if chosen else 'no clear recommendation'}"
                      f" &nbsp; <b>Right choice:</b> {escape(right.label if right else q.correct)}</p>")
         if g.notice:
-            parts.append(f"<p style='color:#b3261e'>{escape(g.notice)}</p>")
+            parts.append(f"<p style='color:{theme.colour('bad')}'>{escape(g.notice)}</p>")
         if g.flags:
             parts.append("<p><b>Flags:</b> " + ", ".join(escape(FLAG_TEXT.get(f, f)) for f in g.flags) + "</p>")
         if self.explanation or self.status:
             parts.append("<h3>Feedback</h3><p>" + escape(self.explanation).replace("\n", "<br>")
-                         + (f" <i style='color:#777'>{escape(self.status)}</i>" if self.status else "") + "</p>")
+                         + (f" <b><i>{escape(self.status)}</i></b>" if self.status else "") + "</p>")
         made = [p for p in g.key_points if p.made]
         missed = [p for p in g.key_points if not p.made]
         if made:
             parts.append("<h3>What you got right</h3><ul>" + "".join(
-                f"<li>{escape(p.text)}<br><i style='color:#555'>“{escape(p.span.text if p.span else '')}”</i></li>"
+                f"<li>{escape(p.text)}<br><i style='color:{muted}'>“{escape(p.span.text if p.span else '')}”</i></li>"
                 for p in made) + "</ul>")
         if missed:
             parts.append("<h3>What you missed</h3><ul>" + "".join(f"<li>{escape(p.text)}</li>" for p in missed) + "</ul>")
         wrong = [m for m in g.misconceptions if m.made]
         if wrong:
             parts.append("<h3>Misconceptions</h3><ul>" + "".join(
-                f"<li>{escape(m.text)}<br><i style='color:#555'>you wrote: “{escape(m.span.text if m.span else '')}”</i></li>"
+                f"<li>{escape(m.text)}<br><i style='color:{muted}'>you wrote: “{escape(m.span.text if m.span else '')}”</i></li>"
                 for m in wrong) + "</ul>")
         parts.append(f"<h3>Why {escape(right.label if right else q.correct)}</h3><p>{escape(q.rationale)}</p>")
         if g.citations:
             parts.append("<h3>Read in the notes</h3><ul>" + "".join(
-                f"<li><a href='cite:{escape(c.section_id)}'>{escape(c.heading)}</a> "
-                f"<span style='color:#777'>({c.score:.2f})</span><br><span style='color:#555'>{escape(c.snippet)}</span></li>"
+                f"<li><a href='cite:{escape(c.section_id)}'>{escape(section_title(c.heading))}</a>"
+                f"<br><span style='color:{muted}'>{escape(c.snippet)}</span></li>"
                 for c in g.citations) + "</ul>")
         elif g.retrieval_mode:
-            parts.append("<p style='color:#777'>Not in the notes: no section was close enough to cite.</p>")
+            parts.append(f"<p style='color:{muted}'>The notes have no section close enough to this question to "
+                         "cite.</p>")
         timing = g.timings.get("total_s") or g.timings.get("verdict_s", 0.0)
-        parts.append(f"<p style='color:#888; font-size:9pt'>Graded by {escape(g.grader)} in {timing:.1f} s"
-                     f"{' - retrieval: ' + escape(g.retrieval_mode) if g.retrieval_mode else ''}</p>")
+        parts.append(f"<p style='color:{theme.colour('faint')}; font-size:9pt'>Graded by "
+                     f"{escape(model_label(g.grader))} in {timing:.1f} s · <a href='details:toggle'>"
+                     f"{'Hide' if self.details else 'Show'} details</a></p>")
+        if self.details:
+            parts.append(details_html(g, theme.colour("faint")))
         scroll = self.verticalScrollBar().value()
         self.setHtml("".join(parts))
         self.verticalScrollBar().setValue(scroll)
+
+
+def model_label(grader: str) -> str:
+    """The model's file name a learner recognises; its hash goes to the details."""
+    return grader.split(" (sha256")[0]
+
+
+def section_title(path: str) -> str:
+    """'Note title > Section': the section first, then the note it is in."""
+    note, _, section = path.rpartition(" > ")
+    return f"{section} (in {note})" if note else section
+
+
+RETRIEVAL_TEXT = {"hybrid": "by meaning and keywords", "bm25": "by keywords only (the meaning index was not ready)"}
+
+
+def details_html(g: Grade, colour: str) -> str:
+    """What the grade rests on, for a learner who wants to check it."""
+    rows = [f"Grader: {escape(g.grader)}",
+            f"Confidence in the choice it read: {g.choice_confidence:.0%}"]
+    rows += [f"Key point “{escape(p.text[:60])}”: {'made' if p.made else 'missed'}, confidence {p.confidence:.0%}"
+             for p in g.key_points]
+    if g.retrieval_mode:
+        rows.append(f"Notes searched {RETRIEVAL_TEXT.get(g.retrieval_mode, escape(g.retrieval_mode))}")
+    rows += [f"Cited {escape(c.section_id)}: similarity {c.score:.2f}" for c in g.citations]
+    rows += [f"{escape(k)}: {v:.2f} s" for k, v in g.timings.items()]
+    return f"<p style='color:{colour}; font-size:9pt'>" + "<br>".join(rows) + "</p>"

@@ -18,10 +18,12 @@ from app.core.schedule import RATINGS
 from app.core.stats import HistoryFilter, filter_attempts
 from app.library import Library
 from app.storage import history
-from app.ui.grade_view import COLOURS, GradeView
+from app.ui import theme
+from app.ui.grade_view import GradeView, model_label
 
 PERIODS = (("Any time", None), ("Today", 0), ("Last 7 days", 6), ("Last 30 days", 29))
 COLUMNS = ("When", "Topic", "Question", "Verdict", "Score", "Mode", "Graded by")
+WIDEST = {1: 170, 6: 150}  # px: long topic titles and model file names are elided (full text in the tooltip)
 
 
 class HistoryView(QWidget):
@@ -90,6 +92,8 @@ class HistoryView(QWidget):
         splitter.addWidget(self.list)
         splitter.addWidget(detail)
         splitter.setSizes([280, 520])
+        self.splitter = splitter
+        theme.notifier().changed.connect(self.refresh)
         layout = QVBoxLayout(self)
         layout.addLayout(filters)
         layout.addWidget(splitter, 1)
@@ -117,6 +121,8 @@ class HistoryView(QWidget):
         self.count.setText(f"{len(rows)} of {total}")
         for column in (0, 1, 3, 4, 5, 6):
             self.list.resizeColumnToContents(column)
+            if column in WIDEST:
+                self.list.setColumnWidth(column, min(self.list.columnWidth(column), WIDEST[column]))
         match = next((self.list.topLevelItem(i) for i in range(self.list.topLevelItemCount())
                       if self.list.topLevelItem(i).data(0, Qt.UserRole) == selected), None)
         if match:
@@ -131,10 +137,13 @@ class HistoryView(QWidget):
         item = QTreeWidgetItem([datetime.fromtimestamp(row["submitted_at"] or 0).strftime("%Y-%m-%d %H:%M"),
                                 topic.title if topic else (question.topic if question else "?"),
                                 f"{row['question_id']}: {' '.join(question.prompt.split())[:120] if question else '(no longer in the bank)'}",
-                                shown, str(row["score"]), row.get("mode") or "", row.get("model") or ""])
+                                shown, str(row["score"]), row.get("mode") or "", model_label(row.get("model") or "")])
         item.setData(0, Qt.UserRole, row["id"])
-        if verdict in COLOURS:
-            item.setForeground(3, QColor(COLOURS[verdict]))
+        item.setToolTip(1, item.text(1))
+        item.setToolTip(2, question.prompt if question else "")
+        if verdict in theme.VERDICT_ROLE:
+            item.setForeground(3, QColor(theme.verdict_colour(verdict)))
+        item.setToolTip(6, row.get("model") or "")
         return item
 
     def open_attempt(self, attempt_id: int | None) -> None:
@@ -148,7 +157,7 @@ class HistoryView(QWidget):
                                                                           and model_ready)))
         self.again_button.setEnabled(True)
         if row is None:
-            self.header.setText("<p style='color:#555'>" + (
+            self.header.setText(f"<p style='color:{theme.colour('muted')}'>" + (
                 "Select an attempt to see its answer and grade." if self.list.topLevelItemCount() else
                 "No attempts yet. Answer a question in the Practice tab; every attempt is kept here.") + "</p>")
             self.override_label.setText("")
@@ -157,7 +166,7 @@ class HistoryView(QWidget):
         question = self.library.by_id.get(row["question_id"])
         when = datetime.fromtimestamp(row["submitted_at"] or 0).strftime("%A %d %B %Y, %H:%M")
         self.header.setText(
-            f"<p style='color:#555'>{escape(row['question_id'])} · {escape(row.get('mode') or '')} · {when} · "
+            f"<p style='color:{theme.colour('muted')}'>{escape(row['question_id'])} · {escape(row.get('mode') or '')} · {when} · "
             f"answered in {(row.get('answer_seconds') or 0) / 60:.1f} min</p>"
             f"<p>{escape(question.prompt if question else '(this question is no longer in the bank)')}</p>"
             f"<p><b>Your answer:</b> {escape(row['answer'] or '').replace(chr(10), '<br>')}</p>")
@@ -171,7 +180,7 @@ class HistoryView(QWidget):
 
     def _show_override(self, row: dict) -> None:
         review = history.question_review(self.db, row["id"])
-        rating = f" · review rating {RATINGS[review['rating']]}" + ("" if review["scheduled"] else " (cramming)") if review else ""
+        rating = f" · review rating {RATINGS[review['rating']]}" + ("" if review["scheduled"] else " (extra practice, not due)") if review else ""
         if row.get("override_verdict"):
             text = f"Grader said <b>{row['verdict']}</b>; you marked it <b>{row['override_verdict']}</b>{rating}"
         else:

@@ -9,6 +9,7 @@ from PySide6.QtPrintSupport import QPrinter
 from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.core.interview_report import Report, report_html, report_markdown
+from app.ui import theme
 
 EXPORT_FILTERS = {"md": "Markdown (*.md)", "html": "HTML (*.html)", "pdf": "PDF (*.pdf)"}
 
@@ -47,7 +48,9 @@ class InterviewReportView(QWidget):
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)
         self.browser.anchorClicked.connect(lambda url: self.section_clicked.emit(url.toString().removeprefix("cite:")))
-        self.status = QLabel(styleSheet="color: #555")
+        self.status = theme.set_role(QLabel(), "muted")
+        self.grading = 0
+        theme.notifier().changed.connect(self._rethemed)
         self.buttons = {}
         row = QHBoxLayout()
         row.addWidget(self.status, 1)
@@ -66,10 +69,14 @@ class InterviewReportView(QWidget):
         layout.addWidget(self.browser, 1)
         layout.addLayout(row)
 
+    def _rethemed(self) -> None:
+        if self.report is not None:
+            self.show_report(self.report, self.grading)
+
     def show_report(self, report: Report, grading: int) -> None:
-        self.report = report
+        self.report, self.grading = report, grading
         scroll = self.browser.verticalScrollBar().value()
-        self.browser.setHtml(report_html(report))
+        self.browser.setHtml(report_html(report, theme.report_colours()))
         self.browser.verticalScrollBar().setValue(scroll)
         if grading:
             self.status.setText(f"Grading in the background: {grading} answer(s) to go; the report fills in.")

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 
 from app.core.interview import PRESETS, InterviewError, InterviewSettings
 from app.core.model import DIFFICULTIES
+from app.ui import theme
 
 CUSTOM = "Custom"
 
@@ -25,7 +26,7 @@ class InterviewSetup(QWidget):
         super().__init__()
         self._applying = False
         self.banner = QFrame()
-        self.banner.setStyleSheet("QFrame { background: #fff4e0; border: 1px solid #e0b060; border-radius: 4px; }")
+        theme.set_role(self.banner, "banner")
         self.banner_label = QLabel(wordWrap=True)
         self.resume_button = QPushButton("Resume interview")
         self.resume_button.clicked.connect(self.resume_requested)
@@ -59,7 +60,7 @@ class InterviewSetup(QWidget):
         self.interview_mode = QRadioButton("Interview: feedback only in the final report; notes locked")
         self.coached_mode = QRadioButton("Coached: feedback after each answer")
         self.allow_pause = QCheckBox("Allow pausing")
-        self.error = QLabel(styleSheet="color: #b3261e", wordWrap=True)
+        self.error = theme.set_role(QLabel(wordWrap=True), "bad")
         self.start_button = QPushButton("Start interview")
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self._start)
@@ -104,7 +105,7 @@ class InterviewSetup(QWidget):
         setup = QGroupBox("New mock interview")
         setup_layout = QVBoxLayout(setup)
         setup_layout.addLayout(form)
-        setup_layout.addWidget(QLabel("No topic ticked means every topic.", styleSheet="color: #777"))
+        setup_layout.addWidget(theme.set_role(QLabel("No topic ticked means every topic."), "faint"))
         setup_layout.addWidget(self.error)
         setup_layout.addWidget(self.start_button)
         setup_layout.addStretch(1)

@@ -21,6 +21,7 @@ from app.ui.grade_view import GradeView
 from app.ui.interview_report_view import InterviewReportView
 from app.ui.interview_setup import InterviewSetup
 from app.ui.question_html import question_html
+from app.ui import theme
 
 TICK_MS = 200
 
@@ -107,11 +108,11 @@ class InterviewView(QWidget):
 
     # -- pages ----------------------------------------------------------------------------------
     def _build_run_page(self) -> QWidget:
-        self.header = QLabel(styleSheet="color: #555")
+        self.header = theme.set_role(QLabel(), "muted")
         self.countdown = QLabel(styleSheet="font-size: 22pt; font-weight: bold")
         self.time_bar = QProgressBar(textVisible=False, maximum=1000)
         self.session_label = QLabel()
-        self.warning = QLabel(styleSheet="color: #b3261e; font-weight: bold")
+        self.warning = theme.set_role(QLabel(), "bad", bold=True)
         self.prompt = QLabel(wordWrap=True, textFormat=Qt.RichText)
         self.prompt.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.answer = AnswerEdit(placeholderText="Your answer: which option, and why. Ctrl+Enter submits, "
@@ -122,7 +123,7 @@ class InterviewView(QWidget):
         self.answer.escape_pressed.connect(self.ask_abandon)
         self.paused_label = QLabel("<h2>Paused</h2><p>The question is hidden while the clock is stopped.</p>",
                                    alignment=Qt.AlignCenter)
-        self.saved_label = QLabel(styleSheet="color: #777")
+        self.saved_label = theme.set_role(QLabel(), "faint")
         self.drafts = DraftSaver(self, self.control.save_draft, self.saved_label)
         self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -152,7 +153,7 @@ class InterviewView(QWidget):
         return page
 
     def _build_feedback_page(self) -> QWidget:
-        self.feedback_header = QLabel(styleSheet="color: #555")
+        self.feedback_header = theme.set_role(QLabel(), "muted")
         self.feedback = GradeView()
         self.feedback.section_clicked.connect(self.section_clicked)
         self.next_button = QPushButton("Next question (Ctrl+Enter)")
@@ -383,8 +384,9 @@ class InterviewView(QWidget):
         remaining = session.question_remaining
         paused = session.phase == "paused"
         self.countdown.setText(format_clock(remaining))
-        self.countdown.setStyleSheet(f"font-size: 22pt; font-weight: bold; color: "
-                                     f"{'#b3261e' if session.warning else '#222'}")
+        role = "bad" if session.warning else "text"
+        if self.countdown.property("role") != role:
+            theme.set_role(self.countdown, role)
         self.time_bar.setValue(int(1000 * remaining / limit))
         left = session.session_remaining
         pending = self.control.pending

@@ -1,7 +1,8 @@
 """The main window: the Practice, Notes, History, Progress and Interview tabs, the model status, the grading dispatcher."""
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QByteArray, QTimer
+from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
 
 from app import paths
@@ -10,6 +11,7 @@ from app.llm.choose import resolve_model
 from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.writes import Writes
 from app.storage import history, userdb
+from app.ui import theme
 from app.ui.dashboard_view import DashboardView
 from app.ui.delivery import GuiDelivery
 from app.ui.history_view import HistoryView
@@ -20,7 +22,7 @@ from app.ui.notes_view import NotesView
 from app.ui.practice_view import PracticeView
 
 RETRY_MS = 2000  # writes that storage refused are tried again this often
-STATUS_COLOURS = {"loading": "#b26a00", "ready": "#1b7f3b", "failed": "#b3261e", "none": "#b3261e"}
+STATUS_ROLES = {"loading": "warn", "ready": "good", "failed": "bad", "none": "bad"}
 
 
 class MainWindow(QMainWindow):
@@ -31,7 +33,9 @@ class MainWindow(QMainWindow):
         self.read_only_note = (f"Read-only: {paths.data_dir()} cannot be written. You can practise and read the "
                                "notes; nothing you write is saved." if getattr(db, "read_only", False) else "")
         self.setWindowTitle("Interview Coach - AI engineering")
-        self.resize(1100, 800)
+        theme.apply(userdb.get_setting(db, "theme", "system"))
+        theme.follow_system()
+        self.resize(1100, 760)
         self.model_state = "none"
         self.delivery = GuiDelivery()
         self.dispatcher = GradingDispatcher(library, self.delivery, self.set_model_status)
@@ -64,6 +68,7 @@ class MainWindow(QMainWindow):
         self.index_builder.finished.connect(self.index_done)
         menu = self.menuBar().addMenu("&Settings")
         menu.addAction("Grading &model...", self.choose_model)
+        self._theme_menu(menu.addMenu("&Colours"))
 
         self.practice.section_clicked.connect(self.open_section)
         self.notes.practice_requested.connect(self.practice_topic)
@@ -83,6 +88,7 @@ class MainWindow(QMainWindow):
         """Log reviews for graded answers that have none (once, here: views only read), show the first question,
         and start loading the model in the background."""
         history.sync_reviews(self.db)
+        self.restore_layout()
         self.practice.review_bar.refresh()
         last = userdb.get_setting(self.db, "current_question")
         if last in self.library.by_id:
@@ -95,6 +101,43 @@ class MainWindow(QMainWindow):
         self.finish_pending_grades()
         if self.index_builder.start():
             self.show_index_progress(0, self.library.pending_embeddings)
+
+    def _theme_menu(self, menu) -> None:
+        group = QActionGroup(self)
+        for key, text in theme.MODES.items():
+            action = menu.addAction(text, lambda k=key: self.set_theme(k))
+            action.setCheckable(True)
+            action.setChecked(key == theme.mode())
+            group.addAction(action)
+
+    def set_theme(self, mode: str) -> None:
+        theme.apply(mode)
+        self.writes.run("your colour choice", lambda: userdb.set_setting(self.db, "theme", mode))
+
+    def restore_layout(self) -> None:
+        """The size, splitters and tab the learner left the window with."""
+        state = userdb.get_setting(self.db, "window", {}) or {}
+        if isinstance(state.get("size"), list) and len(state["size"]) == 2:
+            # the size, not saveGeometry: restoring a position can put the window off a screen that has gone
+            self.resize(max(640, int(state["size"][0])), max(480, int(state["size"][1])))
+        if state.get("maximized"):
+            self.showMaximized()
+        for name, splitter in self._splitters().items():
+            if state.get(name):
+                splitter.restoreState(QByteArray.fromBase64(state[name].encode()))
+        if isinstance(state.get("tab"), int) and 0 <= state["tab"] < self.tabs.count():
+            self.tabs.setCurrentIndex(state["tab"])
+
+    def save_layout(self) -> None:
+        if self.read_only_note:
+            return
+        size = self.normalGeometry().size() if self.isMaximized() else self.size()
+        state = {"size": [size.width(), size.height()], "maximized": self.isMaximized(), "tab": self.tabs.currentIndex()}
+        state |= {name: bytes(s.saveState().toBase64()).decode() for name, s in self._splitters().items()}
+        self.writes.run("the window layout", lambda: userdb.set_setting(self.db, "window", state))
+
+    def _splitters(self) -> dict:
+        return {"practice": self.practice.splitter, "notes": self.notes.splitter, "history": self.history.splitter}
 
     def finish_pending_grades(self) -> None:
         """Answers whose grading a close or a kill interrupted are graded now, in the background."""
@@ -119,7 +162,8 @@ class MainWindow(QMainWindow):
     def storage_problem(self, message: str) -> None:
         """Non-blocking: the status bar says what is not saved yet; the text is kept and retried."""
         state = "Read-only" if self.read_only_note else "Not saved yet"
-        self.storage_label.setText(f"<span style='color:#b3261e'><b>{state}</b></span>")
+        theme.set_role(self.storage_label, "bad", bold=True)
+        self.storage_label.setText(state)
         self.storage_label.setToolTip("\n".join(dict.fromkeys(filter(None, [self.read_only_note, message]))))
         self.storage_label.show()
         self.statusBar().showMessage(message, 0)
@@ -141,7 +185,8 @@ class MainWindow(QMainWindow):
         self.model_state = state
         label = {"loading": "Model: loading", "ready": "Model: ready", "failed": "Model: failed",
                  "none": "Model: none (rubric only)"}[state]
-        self.model_label.setText(f"<span style='color:{STATUS_COLOURS[state]}'><b>{label}</b></span>")
+        theme.set_role(self.model_label, STATUS_ROLES[state], bold=True)
+        self.model_label.setText(label)
         self.model_label.setToolTip(message)
         self.statusBar().showMessage(message, 0 if state in ("failed", "none") else 8000)
         engine = self.dispatcher.engine
@@ -175,6 +220,7 @@ class MainWindow(QMainWindow):
             self.tabs.setCurrentWidget(self.interview)
 
     def closeEvent(self, event) -> None:
+        self.save_layout()
         self.interview.shutdown()
         self.index_builder.stop()
         self.practice.save_draft()

@@ -7,8 +7,8 @@ from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSplitter,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
+                               QSplitter, QVBoxLayout, QWidget)
 
 from app.core.model import DIFFICULTIES, Grade, Question
 from app.library import ANY, Library
@@ -16,10 +16,12 @@ from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.practice import PracticeSession
 from app.sessions.writes import Writes
 from app.storage.history import ReviewResult
+from app.ui import theme
 from app.ui.draft_saver import DraftSaver
 from app.ui.grade_view import GradeView
 from app.ui.question_html import question_html
 from app.ui.review_view import ReviewBar
+from app.ui import theme
 
 
 ELAPSED_MS = 1000
@@ -44,6 +46,7 @@ class PracticeView(QWidget):
             self.difficulty.addItem(level.capitalize(), level)
         self.next_button = QPushButton("Next question")
         self.next_button.clicked.connect(self.next_question)
+        self.question_meta = theme.set_role(QLabel(), "muted")
         self.question_label = QLabel(wordWrap=True, textFormat=Qt.RichText)
         self.question_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.question_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
@@ -54,8 +57,10 @@ class PracticeView(QWidget):
         self.cancel_button = QPushButton("Cancel grading")
         self.cancel_button.clicked.connect(self.cancel_grading)
         self.cancel_button.setEnabled(False)
+        self.busy = QProgressBar(minimum=0, maximum=0, textVisible=False, maximumWidth=120, visible=False)
+        self.busy.setToolTip("The grading model is working")
         self.draft_label = QLabel()
-        self.draft_label.setStyleSheet("color: #777")
+        theme.set_role(self.draft_label, "faint")
         self.grade_view = GradeView()
         self.grade_view.section_clicked.connect(self.section_clicked)
         self.review_bar = ReviewBar(library, db, self.session)
@@ -75,11 +80,13 @@ class PracticeView(QWidget):
         picker.addWidget(self.next_button)
         buttons = QHBoxLayout()
         buttons.addWidget(self.draft_label, 1)
+        buttons.addWidget(self.busy)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.submit_button)
         top = QWidget()
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.question_meta)
         top_layout.addWidget(self.question_label)
         top_layout.addWidget(self.answer, 1)
         top_layout.addLayout(buttons)
@@ -88,6 +95,7 @@ class PracticeView(QWidget):
         splitter.addWidget(top)
         splitter.addWidget(self.grade_view)
         splitter.setSizes([420, 380])
+        self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.addLayout(picker)
         layout.addWidget(splitter, 1)
@@ -111,7 +119,8 @@ class PracticeView(QWidget):
         if self.library.questions:
             return "<i>No question matches this topic and difficulty.</i>"
         problems = "<br>".join(escape(p) for p in self.library.problems[:1])  # the content problem, file and line
-        return ("<p><b style='color:#b3261e'>No questions could be loaded.</b> The content folder has problems and "
+        return (f"<p><b style='color:{theme.colour('bad')}'>No questions could be loaded.</b> The content folder "
+                "has problems and "
                 f"there is no earlier good question bank to fall back on. Fix them, then start the app again:</p>"
                 f"<p><code>{problems.replace(chr(10), '<br>')}</code></p>"
                 "<p><code>python -m app content check</code> lists every problem with its file and line.</p>")
@@ -124,9 +133,8 @@ class PracticeView(QWidget):
         if not self.save_draft():
             return  # the draft on screen could not be stored: moving on would lose it
         topic = self.library.notes_by_id.get(question.topic)
-        self.question_label.setText(
-            f"<p style='color:#555'>{escape(topic.title if topic else question.topic)} · {question.difficulty}"
-            f" · {question.id}</p>" + question_html(question))
+        self.question_meta.setText(f"{topic.title if topic else question.topic} · {question.difficulty} · {question.id}")
+        self.question_label.setText(question_html(question))
         draft = self.session.show(question)
         self.answer.blockSignals(True)
         self.answer.setPlainText(draft)
@@ -166,11 +174,14 @@ class PracticeView(QWidget):
         if self.session.grading:
             self.session.cancel()
             self.cancel_button.setEnabled(False)
+        self.busy = QProgressBar(minimum=0, maximum=0, textVisible=False, maximumWidth=120, visible=False)
+        self.busy.setToolTip("The grading model is working")
 
     def _grading(self, running: bool) -> None:
         """Buttons, and a clock that shows the learner grading is alive (the model can take a while on 2 cores)."""
         self.submit_button.setEnabled(not running)
         self.cancel_button.setEnabled(running)
+        self.busy.setVisible(running)
         self.grading_since = time.monotonic()
         self.clock.start() if running else self.clock.stop()
 

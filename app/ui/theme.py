@@ -30,6 +30,7 @@ class _Notifier(QObject):
 
 _notifier: _Notifier | None = None
 _mode = "system"
+_following = False
 
 
 def notifier() -> _Notifier:
@@ -54,6 +55,12 @@ def verdict_colour(verdict: str | None) -> str:
     return colour(VERDICT_ROLE.get(verdict or "", "text"))
 
 
+def report_colours() -> dict[str, str]:
+    """The interview report's verdict and text colours in the theme now in use."""
+    return {**{verdict: colour(role) for verdict, role in VERDICT_ROLE.items()}, "muted": colour("muted"),
+            "faint": colour("faint")}
+
+
 def mode() -> str:
     return _mode
 
@@ -69,13 +76,36 @@ def apply(chosen: str = "system") -> None:
     app = QApplication.instance()
     dark = _mode == "dark" or (_mode == "system" and system_is_dark())
     app.setStyle(QStyleFactory.create("Fusion"))  # the same look on every platform, and it honours the palette
-    app.setPalette(_palette(DARK if dark else LIGHT))
+    colours = DARK if dark else LIGHT
+    app.setPalette(_palette(colours))
+    app.setStyleSheet(_role_rules(colours))
     notifier().changed.emit()
 
 
+def set_role(widget, role: str, bold: bool = False):
+    """Colour a label's text by name ('muted', 'bad', ...); the rule follows the theme when it changes."""
+    widget.setProperty("role", role + ("_bold" if bold else ""))
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
+    return widget
+
+
+def _role_rules(colours: dict[str, str]) -> str:
+    rules = []
+    for name in ("muted", "faint", "good", "warn", "bad", "accent", "text"):
+        rules.append(f'QLabel[role="{name}"] {{ color: {colours[name]}; }}')
+        rules.append(f'QLabel[role="{name}_bold"] {{ color: {colours[name]}; font-weight: bold; }}')
+    rules.append(f'QFrame[role="banner"] {{ background: {colours["banner"]}; border: 1px solid {colours["banner_border"]};'
+                 ' border-radius: 4px; }')
+    return "\n".join(rules)
+
+
 def follow_system() -> None:
-    """Re-apply when the system switches scheme while the mode is 'system'."""
-    QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: _mode == "system" and apply("system"))
+    """Re-apply when the system switches scheme while the mode is 'system' (connected once per process)."""
+    global _following
+    if not _following:
+        QGuiApplication.styleHints().colorSchemeChanged.connect(lambda _scheme: _mode == "system" and apply("system"))
+        _following = True
 
 
 def _palette(colours: dict[str, str]) -> QPalette:

@@ -44,6 +44,9 @@ def run_cli(argv: list[str]) -> int:
     soak.add_argument("--seed", type=int, default=1)
     soak.add_argument("--model", help="a .gguf to grade with (default: the small test model if present)")
     soak.add_argument("--keep", type=Path, help="keep the data folder and journal here")
+    shots = sub.add_parser("screenshots", help="save every tab of the real window, light and dark, at 1280x800 and "
+                                               "1024x640 (a throwaway data folder; yours is not touched)")
+    shots.add_argument("dir", type=Path)
     export = sub.add_parser("export", help="write all notes and questions as one JSON file")
     export.add_argument("file", type=Path)
     imported = sub.add_parser("import", help="add notes and questions from a JSON file into content/")
@@ -78,9 +81,18 @@ def crash_line(crash) -> str:
 
 def _handler(args):
     return {"content": _content, "setup-models": _setup_models, "grade": _grade, "search": _search,
-               "eval": _eval, "eval-retrieval": _eval_retrieval, "bench": _bench, "soak": _soak, "export": _export,
+               "eval": _eval, "eval-retrieval": _eval_retrieval, "bench": _bench, "soak": _soak, "screenshots": _screenshots, "export": _export,
                "import": _import, "export-data": _export_data, "import-data": _import_data,
                "export-overrides": _export_overrides}[args.command]
+
+
+def _screenshots(args) -> int:
+    import os
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from app.ui.screenshots import take_screenshots
+    saved = take_screenshots(args.dir)
+    print(f"{len(saved)} screenshots in {args.dir}")
+    return 0
 
 
 def _content(args) -> int:

@@ -38,6 +38,15 @@ class Library:
         self.by_id = {q.id: q for q in self.questions}
         self.notes_by_id = {n.id: n for n in self.notes}
 
+    def section_name(self, ref: str) -> str:
+        """'Heading (in Note title)' for a section id, the note's title for a note id, the id itself if unknown:
+        what a learner reads where the code has an id."""
+        note = self.notes_by_id.get(ref.partition("#")[0])
+        if note is None:
+            return ref
+        section = next((s for s in note.sections if s.id == ref), None)
+        return f"{section.heading} (in {note.title})" if section else note.title
+
     def topics(self) -> list[tuple[str, str]]:
         used = {q.topic for q in self.questions}
         return sorted(((n.id, n.title) for n in self.notes if n.id in used), key=lambda t: t[1])

@@ -19,7 +19,7 @@ class Progress:
     attempts: int
     verdicts: dict[str, int]
     mastery: dict[str, tuple[float, str]]          # topic -> (0..1, "recall" or "verdicts")
-    score_trend: list[tuple[date, float]]
+    score_trend: list[tuple[float, float]]  # (score, running mean) per graded answer
     per_day: list[tuple[date, int]]
     due_forecast: list[tuple[date, int]]
     due_today: list[Question] = field(default_factory=list)
@@ -52,7 +52,7 @@ def gather(db, questions: dict[str, Question], retrieve: Callable | None = None,
         point.section = section_for_point(questions.get(point.question_id), point.text, retrieve)
     return Progress(
         attempts=len(attempts), verdicts=stats.verdict_counts(attempts),
-        mastery=topic_mastery(recall, attempts, topic_of), score_trend=stats.score_trend(attempts),
+        mastery=topic_mastery(recall, attempts, topic_of), score_trend=stats.score_per_answer(attempts),
         per_day=stats.attempts_per_day(attempts),
         due_forecast=stats.due_forecast([c["due"] for c in cards], datetime.fromtimestamp(now).date()),
         due_today=due_today(db, questions, now), weak_points=weak, retention=retention)

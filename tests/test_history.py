@@ -83,8 +83,9 @@ def test_override_is_used_by_statistics(db, questions, filled) -> None:
     rows = history.all_attempts(db)
     assert stats.verdict_counts(rows) == {"correct": 3, "partial": 1, "incorrect": 0}
     assert recent_verdict_mastery(rows, topic_of)["rag"] == 1.0
-    day = datetime.fromtimestamp(wrong["submitted_at"]).date()
-    assert dict(stats.score_trend(rows))[day] == 70.0  # the incorrect score lifted into the correct band
+    order = sorted(stats.graded(rows), key=lambda a: a["submitted_at"])
+    position = [a["id"] for a in order].index(wrong["id"])
+    assert stats.score_per_answer(rows)[position][0] == 70.0  # the incorrect score lifted into the correct band
     assert ids(filter_attempts(rows, questions, HistoryFilter(verdict="incorrect"))) == []
 
 
@@ -117,3 +118,10 @@ def test_export_overrides_writes_valid_eval_cases(db, questions, filled, tmp_pat
     to_stdout = subprocess.run([sys.executable, "-m", "app", "export-overrides"], cwd=REPO_ROOT,
                                capture_output=True, text=True, check=False)
     assert to_stdout.stdout == out.read_text(encoding="utf-8")
+
+
+def test_score_per_answer_is_a_dot_per_answer_and_a_running_mean() -> None:
+    rows = [{"id": n, "submitted_at": 1000 + n, "verdict": v, "score": s, "override_verdict": None}
+            for n, (v, s) in enumerate([("incorrect", 0), ("correct", 100), ("partial", 50)])]
+    assert stats.score_per_answer(rows, window=2) == [(0.0, 0.0), (100.0, 50.0), (50.0, 75.0)]
+    assert len(stats.score_per_answer(rows, last=2)) == 2

@@ -16,6 +16,7 @@ from app.core.model import VERDICTS
 from app.library import open_library
 from app.storage import history
 from app.storage.userdb import attempts, open_user_db, set_setting
+from app.ui.grade_view import section_title
 from app.ui.main_window import MainWindow
 
 QID = "fine-tuning-vs-rag-001"
@@ -130,9 +131,14 @@ def test_answer_grade_store_and_cite(make_window, qtbot, smol_path: Path, tmp_pa
 
     assert grade.citations, "a strong answer to this question should cite the notes"
     target = grade.citations[0]
-    assert click_citation(qtbot, window, target.heading) == target.section_id
-    assert window.tabs.currentWidget() is window.notes
-    assert window.notes.current_note == target.section_id.split("#")[0]
+    assert "sha256" not in shown and "retrieval:" not in shown and f"({target.score:.2f})" not in shown  # no jargon
+    assert click_citation(qtbot, window, section_title(target.heading)) == target.section_id
+    notes = window.notes
+    assert window.tabs.currentWidget() is notes
+    assert notes.current_note == target.section_id.split("#")[0]
+    assert notes.list.currentItem().data(256) in (target.section_id, notes.current_note)  # the list shows where
+    band = notes.browser.extraSelections()
+    assert len(band) == 1 and band[0].cursor.selectedText().startswith(target.heading.split(" > ")[-1])
 
 
 def test_cancel_before_the_verdict_keeps_the_answer_and_a_pending_attempt(make_window, qtbot, smol_path: Path) -> None:

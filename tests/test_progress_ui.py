@@ -154,7 +154,7 @@ def test_retention_setting(qtbot, db, library, filled) -> None:
     view = DashboardView(library, db)
     qtbot.addWidget(view)
     due = db["cards"].get("rag-001")["due"]
-    view.retention.setValue(0.8)
+    view.retention.setValue(80)
     assert history.desired_retention(db) == 0.8 and db["cards"].get("rag-001")["due"] > due
 
 

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 from html import escape
 
 from app.core.interview import GRADED_OUTCOMES, Interview, InterviewSettings, format_clock
 from app.core.model import Question
 
-VERDICT_COLOURS = {"correct": "#1b7f3b", "partial": "#b26a00", "incorrect": "#b3261e"}
+# exported reports are printed and shared: light colours (the app passes its own theme's)
+VERDICT_COLOURS = {"correct": "#1b7f3b", "partial": "#9a5b00", "incorrect": "#b3261e", "muted": "#444444",
+                   "faint": "#777777"}
 
 
 @dataclass
@@ -25,8 +28,10 @@ class QuestionResult:
     choice: str
     right: str
     missed: list[str]
-    read: list[tuple[str, str]]  # (section id, heading)
+    read: list[tuple[str, str]]  # (section id, what a learner reads: heading and note)
     grader: str
+    answer: str = ""
+    feedback: str = ""           # the grader's explanation
 
 
 @dataclass
@@ -46,8 +51,9 @@ class Report:
 
 
 def build_report(interview: Interview, questions: dict[str, Question], topic_titles: dict[str, str],
-                 started: str = "") -> Report:
-    results = [_result(i, slot, questions.get(slot.question_id)) for i, slot in enumerate(interview.slots)]
+                 started: str = "", section_name: Callable[[str], str] = str) -> Report:
+    """`section_name` turns a section id into words ('Heading (in Note)'); a report never shows raw ids."""
+    results = [_result(i, slot, questions.get(slot.question_id), section_name) for i, slot in enumerate(interview.slots)]
     scored = [r for r in results if r.score is not None]
     score = round(sum(r.score for r in scored) / len(scored)) if scored else 0
     by_topic: dict[str, list[int]] = {}
@@ -67,7 +73,7 @@ def build_report(interview: Interview, questions: dict[str, Question], topic_tit
                   suggestion, text, topic_titles)
 
 
-def _result(index: int, slot, question: Question | None) -> QuestionResult:
+def _result(index: int, slot, question: Question | None, section_name: Callable[[str], str]) -> QuestionResult:
     grade = slot.grade
     if grade is not None:
         status, verdict, score = "graded", grade.verdict, grade.score
@@ -82,14 +88,15 @@ def _result(index: int, slot, question: Question | None) -> QuestionResult:
 
     missed = ([p.text for p in grade.key_points if not p.made] if grade
               else [p.text for p in question.key_points] if question and status == "not graded" else [])
-    read = ([(c.section_id, c.heading) for c in grade.citations] if grade and grade.citations
-            else [(ref, ref) for ref in (question.notes if question else ())])
+    read = ([(c.section_id, section_name(c.section_id)) for c in grade.citations] if grade and grade.citations
+            else [(ref, section_name(ref)) for ref in (question.notes if question else ())])
     return QuestionResult(index + 1, slot.question_id, slot.topic, slot.difficulty,
                           question.prompt if question else "(this question is no longer in the bank)",
                           slot.outcome or "not answered", status, verdict, score, slot.seconds,
                           label(grade.choice) if grade else ("-" if status == "not graded" else "awaiting grade"),
                           label(question.correct) if question else (grade.correct if grade else "?"),
-                          missed, read, grade.grader if grade else "")
+                          missed, read, grade.grader.split(" (sha256")[0] if grade else "", slot.answer,
+                          grade.explanation if grade else "")
 
 
 def suggest_next(settings: InterviewSettings, score: int, weak: list[str],
@@ -117,17 +124,23 @@ def report_markdown(report: Report) -> str:
                   f"> {r.prompt}", "",
                   f"- Result: {_verdict_text(r)}", f"- Time used: {format_clock(r.seconds)} ({r.outcome})",
                   f"- Your choice: {r.choice}", f"- Right choice: {r.right}"]
+        if r.answer:
+            lines += ["- Your answer:", "", *[f"  > {line}" for line in r.answer.splitlines()], ""]
+        if r.feedback:
+            lines += [f"- Feedback: {' '.join(r.feedback.split())}"]
         if r.missed:
             lines += ["- Key points missed:"] + [f"  - {m}" for m in r.missed]
         if r.read:
-            lines += ["- Read in the notes:"] + [f"  - {heading} (`{ref}`)" for ref, heading in r.read]
+            lines += ["- Read in the notes:"] + [f"  - {heading}" for _, heading in r.read]
         if r.grader:
             lines.append(f"- Graded by: {r.grader}")
         lines.append("")
     return "\n".join(lines)
 
 
-def report_html(report: Report) -> str:
+def report_html(report: Report, colours: dict[str, str] | None = None) -> str:
+    """HTML for export (light colours) or for the app, which passes its theme's colours."""
+    colours = colours or VERDICT_COLOURS
     parts = [f"<h1>{escape(report.title)}</h1><table cellpadding='3'>",
              _row("Settings", escape(report.settings)), _row("Status", escape(report.status)),
              _row("Score", f"<b>{report.score}/100</b>{escape(_provisional(report))}"),
@@ -135,12 +148,17 @@ def report_html(report: Report) -> str:
              _row("Strongest", escape(_topics(report.strongest))), _row("Weakest", escape(_topics(report.weakest))),
              _row("Next session", escape(report.suggestion_text)), "</table>"]
     for r in report.results:
-        colour = VERDICT_COLOURS.get(r.verdict, "#555")
+        colour = colours.get(r.verdict, colours["muted"])
         parts.append(f"<h2>{r.number}. {escape(report.topic_titles.get(r.topic, r.topic))} · {escape(r.difficulty)}"
                      f" <span style='color:{colour}'>{escape(_verdict_text(r))}</span></h2>")
-        parts.append(f"<p style='color:#444'>{escape(r.prompt)}</p><p><b>Time used:</b> {format_clock(r.seconds)} "
+        parts.append(f"<p style='color:{colours['muted']}'>{escape(r.prompt)}</p><p><b>Time used:</b> {format_clock(r.seconds)} "
                      f"({escape(r.outcome)}) &nbsp; <b>Your choice:</b> {escape(r.choice)} &nbsp; "
                      f"<b>Right choice:</b> {escape(r.right)}</p>")
+        if r.answer:
+            parts.append("<p><b>Your answer</b></p><blockquote>" + escape(r.answer).replace("\n", "<br>")
+                         + "</blockquote>")
+        if r.feedback:
+            parts.append(f"<p><b>Feedback</b></p><p>{escape(r.feedback)}</p>")
         if r.missed:
             parts.append("<p><b>Key points missed</b></p><ul>" + "".join(f"<li>{escape(m)}</li>" for m in r.missed)
                          + "</ul>")
@@ -148,7 +166,7 @@ def report_html(report: Report) -> str:
             parts.append("<p><b>Read in the notes</b></p><ul>" + "".join(
                 f"<li><a href='cite:{escape(ref)}'>{escape(heading)}</a></li>" for ref, heading in r.read) + "</ul>")
         if r.grader:
-            parts.append(f"<p style='color:#888; font-size:9pt'>Graded by {escape(r.grader)}</p>")
+            parts.append(f"<p style='color:{colours['faint']}; font-size:9pt'>Graded by {escape(r.grader)}</p>")
     return "".join(parts)
 
 

@@ -25,12 +25,13 @@ def attempts_per_day(attempts: list[dict]) -> list[tuple[date, int]]:
     return sorted(counts.items())
 
 
-def score_trend(attempts: list[dict]) -> list[tuple[date, float]]:
-    """Mean score per day; an overridden attempt counts with the score its new verdict implies."""
-    scores: dict[date, list[float]] = defaultdict(list)
-    for attempt in graded(attempts):
-        scores[local_day(attempt["submitted_at"])].append(effective_score(attempt))
-    return [(day, sum(v) / len(v)) for day, v in sorted(scores.items())]
+def score_per_answer(attempts: list[dict], last: int = 30, window: int = 5) -> list[tuple[float, float]]:
+    """(score, running mean of the last `window` scores) for each of the latest `last` graded answers, oldest first:
+    a trend a learner can see from the second answer on, where a mean per day is one dot for weeks."""
+    scores = [effective_score(a) for a in sorted(graded(attempts), key=lambda a: a["submitted_at"] or 0)]
+    means = [sum(scores[max(0, i - window + 1):i + 1]) / len(scores[max(0, i - window + 1):i + 1])
+             for i in range(len(scores))]
+    return list(zip(scores, means))[-last:]
 
 
 def effective_score(attempt: dict) -> float:

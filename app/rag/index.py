@@ -8,7 +8,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from app.rag.chunking import chunk_notes
+from app.rag.chunking import chunk_notes, plain_text
 from app.storage import index_store
 
 Embed = Callable[[Sequence[str]], list[list[float]]]
@@ -18,6 +18,7 @@ BM25_DEPTH = 100     # BM25 scores beyond this rank count as 0
 BOOST = 1.5          # fused-score multiplier for chunks of the question's own notes
 MIN_COSINE = 0.30    # below this (dense) a chunk is "not in the notes" and is never cited
 MIN_BM25 = 2.0       # the same gate when only BM25 is available
+LIST_MARK = re.compile(r"(?m)^\s*(?:[-*+]|\d+\.)\s+")
 WORD = re.compile(r"[A-Za-z0-9]+")
 STOP = frozenset("a an the and or of to in on for is are be it this that with as at by from i we you they "
                  "would should could will can do does what which how why when should my our your".split())
@@ -37,7 +38,8 @@ class Hit:
 
     @property
     def snippet(self) -> str:
-        flat = " ".join(self.text.split())
+        """Plain words for a learner to read: no Markdown marks, no list bullets, no table pipes."""
+        flat = " ".join(LIST_MARK.sub("", plain_text(self.text)).split())
         return flat[:220] + ("..." if len(flat) > 220 else "")
 
 

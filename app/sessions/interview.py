@@ -226,7 +226,7 @@ class InterviewController:
 
     def report(self):
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started_at))
-        return build_report(self.session, self.library.by_id, self.titles, started)
+        return build_report(self.session, self.library.by_id, self.titles, started, self.library.section_name)
 
     # -- grading --------------------------------------------------------------------------------------------
     def _queue(self, interview_id: int, index: int, question_id: str, answer: str) -> None:
@@ -257,7 +257,7 @@ class InterviewController:
             session.record_grade(index, grade)
             changes = {}
             if session.finished:
-                report = build_report(session, self.library.by_id, self.titles)
+                report = build_report(session, self.library.by_id, self.titles, section_name=self.library.section_name)
                 changes = {"score": report.score, "report_md": report_markdown(report)}
             stored, state = grade.to_dict(), session.to_dict()
             self.writes.run(f"the grade of answer {index + 1}", lambda: store.record_grade(

@@ -4,10 +4,12 @@ from __future__ import annotations
 from html import escape
 
 from PySide6.QtCore import QUrl, Signal
+from PySide6.QtGui import QColor, QTextCursor, QTextFormat
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
-                               QSplitter, QTextBrowser, QVBoxLayout, QWidget)
+                               QSplitter, QTextBrowser, QTextEdit, QVBoxLayout, QWidget)
 
 from app.library import Library
+from app.ui import theme
 from app.ui.markdown_html import note_html
 
 ROLE = 256  # Qt.UserRole
@@ -22,14 +24,16 @@ class NotesView(QWidget):
         self.current_note: str | None = None
         self.search_box = QLineEdit(placeholderText="Search the notes (e.g. 'semantic cache', 'LoRA rank')")
         self.search_box.textChanged.connect(self.run_search)
-        self.mode_label = QLabel()
-        self.list = QListWidget()
+        self.mode_label = theme.set_role(QLabel(wordWrap=True), "muted")
+        self.list = QListWidget(wordWrap=True)
         self.list.currentItemChanged.connect(self._item_chosen)
         self.browser = QTextBrowser()
         self.browser.setOpenLinks(False)
         self.browser.anchorClicked.connect(self._link_clicked)
-        self.title = QLabel()
+        self.title = QLabel(wordWrap=True)
         self.title.setStyleSheet("font-weight: bold;")
+        self.section_slug = ""
+        theme.notifier().changed.connect(self._rethemed)
         self.practice_button = QPushButton("Practice this topic")
         self.practice_button.clicked.connect(lambda: self.current_note and self.practice_requested.emit(self.current_note))
         left = QWidget()
@@ -52,8 +56,15 @@ class NotesView(QWidget):
         splitter.setSizes([300, 700])
         layout = QVBoxLayout(self)
         layout.addWidget(splitter)
+        self.splitter = splitter
         self.run_search("")
         self.show_contents()
+
+    def _rethemed(self) -> None:
+        if self.current_note is not None:
+            note, slug = self.current_note, self.section_slug
+            self.current_note = None
+            self.open_section(f"{note}#{slug}" if slug else note)
 
     def show_contents(self) -> None:
         """Before a note is chosen: what the notes are for, and every note as a link."""
@@ -79,11 +90,11 @@ class NotesView(QWidget):
         else:
             hits, mode = self.library.retrieve(text, 8)
             for hit in hits:
-                item = QListWidgetItem(f"{hit.path}  ({hit.cosine or hit.score:.2f})\n   {hit.snippet[:90]}")
-                item.setData(ROLE, hit.section_id)
-                item.setToolTip(hit.snippet)
-                self.list.addItem(item)
-            self.mode_label.setText(f"{len(hits)} sections - {mode}" if hits else f"Not in the notes - {mode}")
+                self.list.addItem(result_item(hit, self.library))
+            keywords = "" if mode == "hybrid" else (" Matching keywords only: the meaning index is not ready yet, "
+                                                    "so try the words the notes would use.")
+            self.mode_label.setText((f"{len(hits)} sections match, best first." if hits else
+                                     "No section of the notes matches this closely enough.") + keywords)
         self.list.blockSignals(False)
 
     def _item_chosen(self, item: QListWidgetItem | None) -> None:
@@ -101,11 +112,43 @@ class NotesView(QWidget):
             self.practice_button.setEnabled(True)
             self.title.setText(note.title)
             self.browser.setHtml(note_html(note.body))
+        self.section_slug = slug
+        self._select_in_list(note_id, ref)
+        self._highlight(slug)
         if slug:
             self.browser.scrollToAnchor(slug)
         else:
             self.browser.verticalScrollBar().setValue(0)
         return True
+
+    def _select_in_list(self, note_id: str, ref: str) -> None:
+        """The list shows where you are: the search result for this section, else the note."""
+        items = [self.list.item(i) for i in range(self.list.count())]
+        match = (next((i for i in items if i.data(ROLE) == ref), None)
+                 or next((i for i in items if i.data(ROLE) == note_id), None))
+        self.list.blockSignals(True)
+        self.list.setCurrentItem(match) if match else self.list.clearSelection()
+        self.list.blockSignals(False)
+
+    def _highlight(self, slug: str) -> None:
+        """A tinted band over the section a citation or search result pointed to, up to the next heading."""
+        selections = []
+        block = _anchor_block(self.browser.document(), slug) if slug else None
+        if block is not None:
+            level = block.blockFormat().headingLevel() or 6
+            cursor = QTextCursor(block)
+            end = block.next()
+            while end.isValid() and not 0 < end.blockFormat().headingLevel() <= level:
+                cursor.setPosition(end.position() + max(end.length() - 1, 0), QTextCursor.KeepAnchor)
+                end = end.next()
+            if cursor.position() == block.position():
+                cursor.movePosition(QTextCursor.EndOfBlock, QTextCursor.KeepAnchor)
+            selection = QTextEdit.ExtraSelection()
+            selection.cursor = cursor
+            selection.format.setBackground(QColor(theme.colour("highlight")))
+            selection.format.setProperty(QTextFormat.FullWidthSelection, True)
+            selections.append(selection)
+        self.browser.setExtraSelections(selections)
 
     def _link_clicked(self, url: QUrl) -> None:
         target = url.toString()
@@ -114,3 +157,26 @@ class NotesView(QWidget):
         file_part, _, anchor = target.partition("#")
         note_id = file_part[:-3] if file_part.endswith(".md") else (file_part or self.current_note or "")
         self.open_section(f"{note_id}#{anchor}" if anchor else note_id)
+
+
+def result_item(hit, library: Library) -> QListWidgetItem:
+    """A search result a learner can tell apart from its neighbours: the section first, its note after, then the
+    words that matched, as plain text."""
+    note = library.notes_by_id.get(hit.note_id)
+    title = note.title if note else hit.note_id
+    item = QListWidgetItem(f"{hit.heading}  —  {title}\n{hit.snippet[:150]}")
+    item.setData(ROLE, hit.section_id)
+    item.setToolTip(f"{hit.path}\n\n{hit.snippet}")
+    return item
+
+
+def _anchor_block(document, slug: str):
+    block = document.begin()
+    while block.isValid():
+        it = block.begin()
+        while not it.atEnd():
+            if slug in it.fragment().charFormat().anchorNames():
+                return block if block.blockFormat().headingLevel() else block.next()
+            it += 1
+        block = block.next()
+    return None

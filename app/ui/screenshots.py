@@ -1,0 +1,105 @@
+"""`python -m app screenshots DIR`: drives the real window offscreen and saves each tab, light and dark, at two sizes."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from app import paths
+from app.library import Library, open_library
+from app.llm.grader import grade_answer
+from app.storage import history
+from app.storage.userdb import open_user_db, record_attempt, submitted_attempt
+from app.ui import theme
+
+SIZES = ((1280, 800), (1024, 640))
+DAY = 86400.0
+PRACTICE_QUESTION = "rag-001"
+NOTE_SECTION = "fine-tuning-vs-rag#decision-guide"
+
+
+def take_screenshots(out: Path, seed_answers: int = 18) -> list[Path]:
+    """A throwaway data folder with some history graded from the rubric, one answer graded by the default model,
+    then every tab grabbed in each theme and size. The learner's own data folder is never touched."""
+    out.mkdir(parents=True, exist_ok=True)
+    app = QApplication.instance() or QApplication([])
+    with tempfile.TemporaryDirectory() as scratch:
+        os.environ["COACH_DATA_DIR"] = scratch
+        library = open_library()
+        db = open_user_db(paths.user_db_path())
+        seed_history(db, library, seed_answers)
+        from app.ui.main_window import MainWindow
+        window = MainWindow(library, db)
+        window.show()
+        window.start()
+        _wait(app, lambda: window.model_state in ("ready", "failed", "none"), 180)
+        _grade_one(app, window, library)
+        saved = _grab_all(app, window, out)
+        window.close()
+        db.close()
+    return saved
+
+
+def seed_history(db, library: Library, count: int) -> None:
+    """Labelled learner answers from content/answers, graded from the rubric, spread over the last fortnight."""
+    tools = library.grading_tools(None)
+    rows = []
+    for path in sorted((paths.content_dir() / "answers").glob("*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:2] if line.strip()]
+    now = time.time()
+    for n, row in enumerate(rows[:count]):
+        question = library.by_id.get(row["question"])
+        if question is None or question.id == PRACTICE_QUESTION:
+            continue
+        at = now - (count - n) * 0.8 * DAY
+        attempt_id = record_attempt(db, submitted_attempt(question.id, row["answer"], "practice", at, 150.0))
+        grade = grade_answer(question, row["answer"], tools)
+        history.store_grade(db, attempt_id, grade.to_dict())
+        history.record_review(db, attempt_id, now=at)
+
+
+def _grade_one(app, window, library: Library) -> None:
+    answers = (paths.content_dir() / "answers" / "rag.jsonl").read_text(encoding="utf-8").splitlines()
+    answer = json.loads(answers[0])["answer"]
+    window.practice.show_question(library.by_id[PRACTICE_QUESTION])
+    window.practice.answer.setPlainText(answer)
+    window.practice.submit()
+    _wait(app, lambda: not window.practice.session.grading, 300)
+
+
+def _grab_all(app, window, out: Path) -> list[Path]:
+    tabs = {"practice": window.practice, "notes": window.notes, "history": window.history,
+            "progress": window.progress, "interview": window.interview}
+    window.notes.open_section(NOTE_SECTION)
+    if window.history.list.topLevelItemCount():
+        window.history.list.setCurrentItem(window.history.list.topLevelItem(0))
+    saved = []
+    for mode in ("light", "dark"):
+        theme.apply(mode)
+        for width, height in SIZES:
+            window.resize(width, height)
+            for name, tab in tabs.items():
+                window.tabs.setCurrentWidget(tab)
+                _settle(app)
+                path = out / f"{name}-{mode}-{width}x{height}.png"
+                window.grab().save(str(path))
+                saved.append(path)
+    return saved
+
+
+def _settle(app, seconds: float = 0.3) -> None:
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def _wait(app, done, timeout: float) -> None:
+    end = time.monotonic() + timeout
+    while not done() and time.monotonic() < end:
+        app.processEvents()
+        time.sleep(0.05)

@@ -15,6 +15,7 @@ VERDICT_RATING = {"incorrect": AGAIN, "partial": HARD, "correct": GOOD}
 VERDICT_VALUE = {"incorrect": 0.0, "partial": 0.5, "correct": 1.0}
 RECENT = 5
 MIN_REVIEWS = 3  # graded answers in a topic before its forgetting curve is trusted to lower its mastery
+MIN_ANSWERS = 2  # below this a topic's mastery is "not enough data": one answer says little about a topic
 
 
 def propose_rating(verdict: str, score: int, answer_seconds: float | None) -> int | None:
@@ -47,7 +48,7 @@ def recent_verdict_mastery(attempts: Iterable[dict], topic_of: dict[str, str]) -
 
 def topic_mastery(retrievability: dict[str, float | None], attempts: list[dict],
                   topic_of: dict[str, str]) -> dict[str, tuple[float, str]]:
-    """Per topic, with its source: recent verdicts ("verdicts"); once the topic's questions have MIN_REVIEWS reviews,
+    """Per topic, with its source: "too few" answers to say; recent verdicts ("verdicts"); once the topic's questions have MIN_REVIEWS reviews,
     FSRS recall may lower that ("recall": forgetting since), never raise it. Recall alone said 100% for a topic
     whose every answer scored 0, because a card is 'recalled' right after it is reviewed, even after a failure."""
     verdicts = recent_verdict_mastery(attempts, topic_of)
@@ -61,7 +62,9 @@ def topic_mastery(retrievability: dict[str, float | None], attempts: list[dict],
             recall[topic_of[question_id]].append(value)
     result = {}
     for topic, value in verdicts.items():
-        if reviews[topic] >= MIN_REVIEWS and recall[topic]:
+        if reviews[topic] < MIN_ANSWERS:
+            result[topic] = (value, "too few")
+        elif reviews[topic] >= MIN_REVIEWS and recall[topic]:
             result[topic] = (min(value, sum(recall[topic]) / len(recall[topic])), "recall")
         else:
             result[topic] = (value, "verdicts")

@@ -66,9 +66,15 @@ class DashboardView(QWidget):
         self.due_list.itemActivated.connect(lambda item: self.question_requested.emit(item.data(Qt.UserRole)))
         self.weak = QTextBrowser(openLinks=False)
         self.weak.anchorClicked.connect(lambda url: self.section_clicked.emit(url.toString().removeprefix("cite:")))
+        self.mastery_note = theme.set_role(QLabel(wordWrap=True), "muted")
+        mastery = QWidget()
+        mastery_layout = QVBoxLayout(mastery)
+        mastery_layout.setContentsMargins(0, 0, 0, 0)
+        mastery_layout.addWidget(self.charts["mastery"], 1)
+        mastery_layout.addWidget(self.mastery_note)
         grid = QGridLayout()
-        for n, chart in enumerate(self.charts.values()):
-            grid.addWidget(chart, n // 2, n % 2)
+        for n, (name, chart) in enumerate(self.charts.items()):
+            grid.addWidget(mastery if name == "mastery" else chart, n // 2, n % 2)
         grid.addWidget(_boxed("Due today (double-click to practise)", self.due_list), 2, 0)
         grid.addWidget(_boxed("Weakest key points", self.weak), 2, 1)
         self.content = QScrollArea(widgetResizable=True, frameShape=QScrollArea.NoFrame)
@@ -107,10 +113,17 @@ class DashboardView(QWidget):
 
     def _draw(self, p: Progress) -> None:
         titles = {n.id: n.title for n in self.library.notes}
-        mastery = sorted(p.mastery.items(), key=lambda kv: kv[1][0])
+        mastery = sorted(((t, m) for t, m in p.mastery.items() if m[1] != "too few"), key=lambda kv: kv[1][0])
         mastery_bars(self.charts["mastery"].chart(),
                      [(_short(titles.get(topic, topic)) + (" *" if source == "verdicts" else ""), value * 100)
                       for topic, (value, source) in mastery])
+        self.charts["mastery"].setMinimumHeight(110 + 26 * len(mastery))  # every topic keeps a readable row
+        self.charts["mastery"].chart().setTitle("Mastery per topic (%)" if mastery else
+                                                "Mastery per topic: shown once a topic has two answers")
+        few = sorted(titles.get(t, t) for t, (_, source) in p.mastery.items() if source == "too few")
+        self.mastery_note.setText(
+            "* from your recent answers only: fewer than 3 reviews, so forgetting is not counted yet."
+            + (f" Not enough data yet (one answer): {', '.join(few)}." if few else ""))
         trend_line(self.charts["trend"].chart(), p.score_trend)
         per_day = dict(p.per_day)
         today = date.today()

@@ -15,22 +15,32 @@ BANDS = (("70% and above", 70, 101, "good"), ("40-69%", 40, 70, "warn"), ("below
 
 
 def chart_view(title: str) -> QChartView:
-    chart = QChart()
-    chart.setTitle(title)
-    chart.legend().hide()
-    chart.setMargins(QMargins(4, 4, 4, 4))
-    view = QChartView(chart)
+    view = QChartView(_chart(title))
     view.setRenderHint(QPainter.Antialiasing)
     view.setMinimumHeight(170)
     return view
 
 
+def _chart(title: str) -> QChart:
+    chart = QChart()
+    chart.setTitle(title)
+    chart.legend().hide()
+    chart.setMargins(QMargins(4, 4, 4, 4))
+    return chart
+
+
+def fresh(view: QChartView) -> QChart:
+    """A new chart in the view for each redraw: axes removed from a chart left their labels drawn over the next
+    one (ghost ticks at the top left after a few refreshes)."""
+    old = view.chart()
+    chart = _chart(old.title())
+    view.setChart(chart)
+    old.deleteLater()
+    return chart
+
+
 def reset(chart: QChart) -> None:
-    """Empty the chart and take the theme's colours (a chart does not follow the palette by itself)."""
-    chart.removeAllSeries()
-    for axis in chart.axes():
-        chart.removeAxis(axis)
-        axis.deleteLater()  # a removed axis that lives on leaves its labels drawn over the next chart
+    """Take the theme's colours (a chart does not follow the palette by itself)."""
     chart.setBackgroundBrush(QBrush(QColor(theme.colour("base"))))
     chart.setTitleBrush(QBrush(QColor(theme.colour("text"))))
     chart.legend().setLabelColor(QColor(theme.colour("text")))

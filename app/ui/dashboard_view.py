@@ -17,7 +17,7 @@ from app.library import Library
 from app.progress import Progress, gather
 from app.storage import history
 from app.ui import theme
-from app.ui.charts import chart_view, day_bars, mastery_bars, trend_line
+from app.ui.charts import chart_view, day_bars, fresh, mastery_bars, trend_line
 
 RECENT_DAYS = 14
 EMPTY_TEXT = ("<h2>No progress yet</h2><p>Answer your first question in the <b>Practice</b> tab. Every graded answer "
@@ -114,7 +114,7 @@ class DashboardView(QWidget):
     def _draw(self, p: Progress) -> None:
         titles = {n.id: n.title for n in self.library.notes}
         mastery = sorted(((t, m) for t, m in p.mastery.items() if m[1] != "too few"), key=lambda kv: kv[1][0])
-        mastery_bars(self.charts["mastery"].chart(),
+        mastery_bars(fresh(self.charts["mastery"]),
                      [(_short(titles.get(topic, topic)) + (" *" if source == "verdicts" else ""), value * 100)
                       for topic, (value, source) in mastery])
         self.charts["mastery"].setMinimumHeight(110 + 26 * len(mastery))  # every topic keeps a readable row
@@ -124,12 +124,12 @@ class DashboardView(QWidget):
         self.mastery_note.setText(
             "* from your recent answers only: fewer than 3 reviews, so forgetting is not counted yet."
             + (f" Not enough data yet (one answer): {', '.join(few)}." if few else ""))
-        trend_line(self.charts["trend"].chart(), p.score_trend)
+        trend_line(fresh(self.charts["trend"]), p.score_trend)
         per_day = dict(p.per_day)
         today = date.today()
         recent = [(today - timedelta(days=n), per_day.get(today - timedelta(days=n), 0)) for n in range(RECENT_DAYS - 1, -1, -1)]
-        day_bars(self.charts["per_day"].chart(), recent, "answers")
-        day_bars(self.charts["due"].chart(), p.due_forecast, "reviews due")
+        day_bars(fresh(self.charts["per_day"]), recent, "answers")
+        day_bars(fresh(self.charts["due"]), p.due_forecast, "reviews due")
         self.due_list.clear()
         for question in p.due_today:
             item = QListWidgetItem(f"{question.id}: {' '.join(question.prompt.split())[:110]}...")

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from app import paths
+from app.core.interview import InterviewSettings
 from app.library import Library, open_library
 from app.llm.grader import grade_answer
 from app.storage import history
@@ -38,18 +39,25 @@ def take_screenshots(out: Path, seed_answers: int = 18) -> list[Path]:
         window.start()
         _wait(app, lambda: window.model_state in ("ready", "failed", "none"), 180)
         _grade_one(app, window, library)
-        saved = _grab_all(app, window, out)
+        saved = _grab_tabs(app, window, out)
+        _run_interview(app, window)
+        saved += _grab_tabs(app, window, out, {"interview": window.interview})
         window.close()
         db.close()
     return saved
 
 
+def _labelled_answers(per_file: int = 2) -> list[dict]:
+    rows = []
+    for path in sorted((paths.content_dir() / "answers").glob("*.jsonl")):
+        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:per_file] if line.strip()]
+    return rows
+
+
 def seed_history(db, library: Library, count: int) -> None:
     """Labelled learner answers from content/answers, graded from the rubric, spread over the last fortnight."""
     tools = library.grading_tools(None)
-    rows = []
-    for path in sorted((paths.content_dir() / "answers").glob("*.jsonl")):
-        rows += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()[:2] if line.strip()]
+    rows = _labelled_answers()
     now = time.time()
     for n, row in enumerate(rows[:count]):
         question = library.by_id.get(row["question"])
@@ -71,9 +79,28 @@ def _grade_one(app, window, library: Library) -> None:
     _wait(app, lambda: not window.practice.session.grading, 300)
 
 
-def _grab_all(app, window, out: Path) -> list[Path]:
-    tabs = {"practice": window.practice, "notes": window.notes, "history": window.history,
-            "progress": window.progress, "interview": window.interview}
+def _run_interview(app, window) -> None:
+    """A two-question mock interview answered with labelled answers, graded, its report on screen."""
+    view = window.interview
+    answers = {}
+    for row in _labelled_answers(per_file=40):
+        answers.setdefault(row["question"], row["answer"])
+    if not view.start_interview(InterviewSettings(count=2, difficulty_mix={"easy": 1, "medium": 1, "hard": 0})):
+        raise RuntimeError(f"the mock interview did not start: {view.setup.error.text()}")
+    for _ in range(6):
+        if view.session.finished:
+            break
+        if view.pages.currentWidget() is view.run_page:
+            question_id = view.session.slots[view.session.current].question_id
+            view.answer.setPlainText(answers.get(question_id, "I would pick the first option: it is simpler to run."))
+        view.submit()  # on a feedback page (coached mode) this goes on to the next question
+        _settle(app, 0.2)
+    _wait(app, lambda: view.pages.currentWidget() is view.report_view and not view.control.pending, 300)
+
+
+def _grab_tabs(app, window, out: Path, tabs: dict | None = None) -> list[Path]:
+    tabs = tabs or {"practice": window.practice, "notes": window.notes, "history": window.history,
+                    "progress": window.progress}
     window.notes.open_section(NOTE_SECTION)
     if window.history.list.topLevelItemCount():
         window.history.list.setCurrentItem(window.history.list.topLevelItem(0))

@@ -63,14 +63,13 @@ def test_dark_mode_recolours_text_charts_and_notes(qtbot, window: MainWindow) ->
     history = window.history
     history.list.setCurrentItem(history.list.topLevelItem(0))
     assert theme.DARK["muted"] in history.header.text() and theme.LIGHT["muted"] not in history.header.text()
-    chart = window.progress.charts["mastery"].chart()
     window.tabs.setCurrentWidget(window.progress)
-    assert chart.backgroundBrush().color().lightness() < 80
+    assert window.progress.charts["mastery"].chart().backgroundBrush().color().lightness() < 80
     window.notes.open_section("fine-tuning-vs-rag#decision-guide")
     assert theme.DARK["table_header"] in window.notes.browser.toHtml().lower()
     window.set_theme("light")
     assert window.palette().color(QPalette.Window).lightness() > 200
-    assert chart.backgroundBrush().color().lightness() > 200
+    assert window.progress.charts["mastery"].chart().backgroundBrush().color().lightness() > 200
     assert theme.LIGHT["muted"] in history.header.text()
 
 

@@ -18,6 +18,7 @@ from app.ui.interview_view import InterviewView
 from app.ui.model_dialog import ModelDialog
 from app.ui.notes_view import NotesView
 from app.ui.practice_view import PracticeView
+from app.ui.shortcuts import Keyboard
 
 RETRY_MS = 2000  # writes that storage refused are tried again this often
 STATUS_COLOURS = {"loading": "#b26a00", "ready": "#1b7f3b", "failed": "#b3261e", "none": "#b3261e"}
@@ -64,6 +65,7 @@ class MainWindow(QMainWindow):
         self.index_builder.finished.connect(self.index_done)
         menu = self.menuBar().addMenu("&Settings")
         menu.addAction("Grading &model...", self.choose_model)
+        self.keyboard = Keyboard(self)  # after the last addTab: Ctrl+1... go to each tab; palette, Help menu, zoom
 
         self.practice.section_clicked.connect(self.open_section)
         self.notes.practice_requested.connect(self.practice_topic)

@@ -22,7 +22,7 @@ class Entry:
     title: str
     keys: tuple[str, ...]
     run: Callable[[], object]
-    tab: QWidget | None = None  # the keys work only while this tab shows (the action itself goes there first)
+    tab: QWidget | None = None  # its keys are live only while this tab shows; elsewhere they reach the widgets
     in_palette: bool = True
 
 

@@ -20,6 +20,7 @@ from app.ui.interview_view import InterviewView
 from app.ui.model_dialog import ModelDialog
 from app.ui.notes_view import NotesView
 from app.ui.practice_view import PracticeView
+from app.ui.shortcuts import Keyboard
 
 RETRY_MS = 2000  # writes that storage refused are tried again this often
 STATUS_ROLES = {"loading": "warn", "ready": "good", "failed": "bad", "none": "bad"}
@@ -69,6 +70,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&Settings")
         menu.addAction("Grading &model...", self.choose_model)
         self._theme_menu(menu.addMenu("&Colours"))
+        self.keyboard = Keyboard(self)  # after the last addTab: Ctrl+1... go to each tab; palette, Help menu, zoom
 
         self.practice.section_clicked.connect(self.open_section)
         self.notes.practice_requested.connect(self.practice_topic)

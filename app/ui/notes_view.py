@@ -22,6 +22,8 @@ class NotesView(QWidget):
         super().__init__()
         self.library = library
         self.current_note: str | None = None
+        self.shown_ref: str | None = None  # the note or section on screen; None while the contents page shows
+        self.visited: list[str] = []  # what was shown before it, latest last, for Back (Alt+Left)
         self.search_box = QLineEdit(placeholderText="Search the notes (e.g. 'semantic cache', 'LoRA rank')")
         self.search_box.textChanged.connect(self.run_search)
         self.mode_label = theme.set_role(QLabel(wordWrap=True), "muted")
@@ -64,11 +66,11 @@ class NotesView(QWidget):
         if self.current_note is not None:
             note, slug = self.current_note, self.section_slug
             self.current_note = None
-            self.open_section(f"{note}#{slug}" if slug else note)
+            self.open_section(f"{note}#{slug}" if slug else note, remember=False)
 
     def show_contents(self) -> None:
         """Before a note is chosen: what the notes are for, and every note as a link."""
-        self.current_note = None
+        self.current_note = self.shown_ref = None
         self.title.setText("Concept notes")
         self.practice_button.setEnabled(False)
         links = "".join(f'<li><a href="{escape(n.id)}.md">{escape(n.title)}</a></li>' for n in self.library.notes)
@@ -101,12 +103,15 @@ class NotesView(QWidget):
         if item is not None:
             self.open_section(item.data(ROLE))
 
-    def open_section(self, ref: str) -> bool:
+    def open_section(self, ref: str, remember: bool = True) -> bool:
         """Show a note ('note-id') or a section ('note-id#slug'); False when it does not exist."""
         note_id, _, slug = ref.partition("#")
         note = self.library.notes_by_id.get(note_id)
         if note is None:
             return False
+        if remember and self.shown_ref not in (None, ref):
+            self.visited.append(self.shown_ref)
+        self.shown_ref = ref
         if note_id != self.current_note:
             self.current_note = note_id
             self.practice_button.setEnabled(True)
@@ -149,6 +154,13 @@ class NotesView(QWidget):
             selection.format.setProperty(QTextFormat.FullWidthSelection, True)
             selections.append(selection)
         self.browser.setExtraSelections(selections)
+
+    def back(self) -> None:
+        """The note or section shown before this one; from the first one, the contents page."""
+        if self.visited:
+            self.open_section(self.visited.pop(), remember=False)
+        else:
+            self.show_contents()
 
     def _link_clicked(self, url: QUrl) -> None:
         target = url.toString()

@@ -6,7 +6,6 @@ import time
 from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
@@ -69,8 +68,6 @@ class PracticeView(QWidget):
         self.grading_since = 0.0
         self.clock = QTimer(self, interval=ELAPSED_MS)
         self.clock.timeout.connect(self._tick)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            QShortcut(QKeySequence(keys), self, activated=self.submit, context=Qt.WidgetWithChildrenShortcut)
 
         picker = QHBoxLayout()
         picker.addWidget(QLabel("Topic:"))

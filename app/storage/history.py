@@ -115,7 +115,8 @@ def rating_intervals(db: Database, attempt_id: int) -> dict[int, float] | None:
     review = question_review(db, attempt_id)
     if review is None or not review["scheduled"]:
         return None
-    counted = db["reviews"].rows_where("card_key = ? AND scheduled = 1", [review["card_key"]], order_by="reviewed_at, id")
+    counted = db["reviews"].rows_where("card_key = ? AND scheduled = 1", [review["card_key"]],
+                                       order_by="reviewed_at, id")
     this = (review["reviewed_at"], review["id"])
     earlier = [(r["reviewed_at"], r["rating"]) for r in counted if (r["reviewed_at"], r["id"]) < this]
     created_at = db["cards"].get(review["card_key"])["created_at"]

@@ -100,6 +100,8 @@ def test_a_review_session_goes_through_the_due_queue_and_sums_up(make_window, qt
         f"{name} · {interval_text(intervals[r])}" for r, name in RATINGS.items()]
     assert "remember 90% of questions when they come due" in bar.status.toolTip()
     assert window.minimumSizeHint().width() <= 1024, "the bar must not force the window wider"
+    status = bar.status  # it wraps instead, and gets the height its lines need
+    qtbot.waitUntil(lambda: status.height() >= status.heightForWidth(status.width()) > 0)
     assert not practice.answer.hasFocus(), "after a submit the keys rate, they do not type"
     press(qtbot, "1")
     qtbot.waitUntil(lambda: practice.question.id == DUE[1])

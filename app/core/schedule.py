@@ -59,7 +59,8 @@ def preview_intervals(earlier: Iterable[tuple[float, int]], created_at: float, a
     (reviewed_at, rating) reviews; nothing is stored."""
     card = fsrs.Card.from_dict(replay(earlier, created_at, retention))
     chosen = scheduler(retention)
-    return {rating: chosen.review_card(card, fsrs.Rating(rating), utc(at))[0].due.timestamp() - at
+    # whole seconds: the float round trip through datetime made a one-day interval 86399.99999 s, printed '<1d'
+    return {rating: round(chosen.review_card(card, fsrs.Rating(rating), utc(at))[0].due.timestamp() - at)
             for rating in RATINGS}
 
 

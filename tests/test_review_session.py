@@ -58,6 +58,12 @@ def test_preview_of_a_first_review_grows_with_the_rating() -> None:
     assert [interval_text(intervals[r]) for r in RATINGS] == ["1d", "1d", "2d", "8d"]
 
 
+def test_a_one_day_interval_prints_1d_at_any_time_of_day() -> None:
+    for at in (NOW + 0.123456789, NOW + 3600.987654321, NOW + 0.5):
+        intervals = preview_intervals([(at - 40 * DAY, AGAIN)], at - 40 * DAY, at)
+        assert intervals[AGAIN] == DAY and interval_text(intervals[AGAIN]) == "1d"
+
+
 def test_preview_is_what_each_rating_then_schedules(db, questions) -> None:
     question = questions["rag-001"]
     add_attempt(db, question, "correct", NOW - 30 * DAY)

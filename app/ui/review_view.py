@@ -29,9 +29,7 @@ class ReviewBar(QWidget):
         self.progress = QLabel()
         self.status = QLabel(wordWrap=True)
         # the label wraps instead of widening the window; it takes the room the buttons leave
-        policy = self.status.sizePolicy()  # keeps the height-for-width that word wrap set
-        policy.setHorizontalPolicy(QSizePolicy.Ignored)
-        self.status.setSizePolicy(policy)
+        self.status.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.status.setMinimumWidth(120)
         self.ratings = QButtonGroup(self)
         self.due_button = self._button("", "Go through every question your review schedule says is due today, "

@@ -9,6 +9,8 @@ import fsrs
 DEFAULT_RETENTION = 0.9
 MIN_RETENTION, MAX_RETENTION = 0.7, 0.97
 RATINGS = {1: "Again", 2: "Hard", 3: "Good", 4: "Easy"}
+DAY = 86400.0
+MONTH_DAYS = 30.44
 
 
 def scheduler(retention: float = DEFAULT_RETENTION) -> fsrs.Scheduler:
@@ -49,3 +51,26 @@ def retrievability(card: dict, now: float, retention: float = DEFAULT_RETENTION)
     if parsed.last_review is None:
         return None
     return float(scheduler(retention).get_card_retrievability(parsed, utc(now)))
+
+
+def preview_intervals(earlier: Iterable[tuple[float, int]], created_at: float, at: float,
+                      retention: float = DEFAULT_RETENTION) -> dict[int, float]:
+    """Seconds until the card comes due again if it were reviewed at `at` with each rating, after the earlier
+    (reviewed_at, rating) reviews; nothing is stored."""
+    card = fsrs.Card.from_dict(replay(earlier, created_at, retention))
+    chosen = scheduler(retention)
+    # whole seconds: the float round trip through datetime made a one-day interval 86399.99999 s, printed '<1d'
+    return {rating: round(chosen.review_card(card, fsrs.Rating(rating), utc(at))[0].due.timestamp() - at)
+            for rating in RATINGS}
+
+
+def interval_text(seconds: float) -> str:
+    """An interval the way Anki prints it on its buttons: <1d, 1d, 12d, 3mo, 1.2y."""
+    days = seconds / DAY
+    if days < 1:
+        return "<1d"
+    if days < 30.5:
+        return f"{round(days)}d"
+    if days < 365:
+        return f"{round(days / MONTH_DAYS)}mo"
+    return f"{days / 365:.1f}y"

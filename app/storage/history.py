@@ -109,6 +109,20 @@ def change_rating(db: Database, attempt_id: int, rating: int) -> ReviewResult:
     return ReviewResult(attempt_id, review["proposed"], rating, bool(review["scheduled"]), due)
 
 
+def rating_intervals(db: Database, attempt_id: int) -> dict[int, float] | None:
+    """Seconds to the next review for each rating of the attempt's question review, from the card's real history;
+    None when there is no review or it did not count (extra practice). Nothing is stored."""
+    review = question_review(db, attempt_id)
+    if review is None or not review["scheduled"]:
+        return None
+    counted = db["reviews"].rows_where("card_key = ? AND scheduled = 1", [review["card_key"]],
+                                       order_by="reviewed_at, id")
+    this = (review["reviewed_at"], review["id"])
+    earlier = [(r["reviewed_at"], r["rating"]) for r in counted if (r["reviewed_at"], r["id"]) < this]
+    created_at = db["cards"].get(review["card_key"])["created_at"]
+    return schedule.preview_intervals(earlier, created_at, review["reviewed_at"], desired_retention(db))
+
+
 def set_override(db: Database, attempt_id: int, verdict: str | None, now: float | None = None) -> None:
     """Store the user's verdict beside the grader's (None removes it) and re-rate the attempt's review."""
     if verdict is not None and verdict not in VERDICTS:

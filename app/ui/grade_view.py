@@ -50,6 +50,11 @@ class GradeView(QTextBrowser):
         self.override = None
         self.setHtml(f"<p style='color:{theme.colour('muted')}'>{escape(status)}</p>" if status else "")
 
+    def show_page(self, html: str) -> None:
+        """Something other than a grade in this pane (a review's summary)."""
+        self.clear_grade()
+        self.setHtml(html)
+
     def show_status(self, question: Question, status: str) -> None:
         self.question, self.grade, self.explanation, self.status = question, None, "", status
         self._render()

@@ -180,7 +180,7 @@ class HistoryView(QWidget):
 
     def _show_override(self, row: dict) -> None:
         review = history.question_review(self.db, row["id"])
-        rating = f" · review rating {RATINGS[review['rating']]}" + ("" if review["scheduled"] else " (extra practice, not due)") if review else ""
+        rating = f" · review rating {RATINGS[review['rating']]}" + ("" if review["scheduled"] else " (extra practice)") if review else ""
         if row.get("override_verdict"):
             text = f"Grader said <b>{row['verdict']}</b>; you marked it <b>{row['override_verdict']}</b>{rating}"
         else:

@@ -64,6 +64,8 @@ class PracticeView(QWidget):
         self.grade_view.section_clicked.connect(self.section_clicked)
         self.review_bar = ReviewBar(library, db, self.session)
         self.review_bar.question_requested.connect(self.show_question)
+        self.review_bar.summary_ready.connect(self.grade_view.show_page)
+        self.review_bar.practice_requested.connect(self.next_question)
         self.drafts = DraftSaver(self, self._store_draft, self.draft_label)
         self.grading_since = 0.0
         self.clock = QTimer(self, interval=ELAPSED_MS)
@@ -164,6 +166,7 @@ class PracticeView(QWidget):
                                         "graded. It is still in the box: submit again when storage is back.")
             return
         self.drafts.forget()
+        self.grade_view.setFocus()  # out of the answer box, so keys 1-4 rate the graded answer instead of typing
         self._grading(True)
         self.grade_view.show_status(self.question, "Grading...")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
+import json
 import threading
 
 import numpy as np
@@ -190,3 +191,17 @@ def test_deferred_embedding_searches_by_keywords_then_resumes_after_a_cancel(
     assert sync_index(db, notes, rest, embedder.model_id).skipped is True
     assert db["vectors"].count == report.chunks
     assert Retriever(str(bank_copy), embedder, embedder.model_id).mode == "hybrid"
+
+
+def test_not_in_the_notes_queries_are_scored_by_the_gated_search(retriever: Retriever, tmp_path: Path) -> None:
+    rows = [{"query": "how much memory does a 4-bit quantized 70B model need", "relevant": ["quantization#definition"]},
+            {"query": "training a GAN to generate faces", "relevant": [], "kind": "not-in-notes"}]
+    good = tmp_path / "queries.jsonl"
+    good.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    report = evaluate(retriever, read_queries([good]))
+    assert report["hybrid"]["queries"] == 1 and report["gate"]["not_in_notes"] == 1
+    assert report["gate"]["answerable_empty"] == 0
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"query": "an answerable query with no label", "relevant": []}), encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.jsonl:1"):
+        read_queries([bad])

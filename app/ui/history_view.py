@@ -58,7 +58,7 @@ class HistoryView(QWidget):
         self.list.currentItemChanged.connect(lambda item, _: self.open_attempt(item.data(0, Qt.UserRole) if item else None))
         self.header = QLabel(wordWrap=True, textFormat=Qt.RichText)
         self.header.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.override_label = QLabel()
+        self.override_label = QLabel(wordWrap=True)  # wraps rather than widen the window at 1024 px
         self.override_buttons = {}
         overrides = QHBoxLayout()
         overrides.addWidget(self.override_label, 1)

@@ -71,3 +71,21 @@ def test_a_bad_case_line_is_named_and_nothing_is_graded(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert f"{path}:1" in result.stderr and "not in the bank" in result.stderr
     assert f"{path}:2" in result.stderr and "not valid JSON" in result.stderr
+
+
+# Set from the first honest measurement (2026-12-01, rubric only, the blind test split: choice 0.721, verdict
+# 0.675, QWK 0.436, key-point F1 0.806, adversarial not correct 0.833), a little below it: a change that makes
+# the grader worse on answers it was never fitted to cannot land unnoticed.
+BLIND_TEST_FLOORS = {"choice_accuracy": 0.70, "verdict_accuracy": 0.65, "qwk": 0.40, "key_point_f1": 0.78,
+                     "adversarial_not_correct": 0.80}
+
+
+def test_the_rubric_holds_its_floors_on_the_blind_test_split(content_dir: Path) -> None:
+    files = sorted(str(p) for p in (content_dir / "answers" / "blind").glob("*.jsonl"))
+    result = subprocess.run([sys.executable, "-m", "app", "eval", *files, "--split", "test", "--rubric-only",
+                             "--json"], capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout)
+    assert report["cases"] >= 150
+    low = {key: report[key] for key, floor in BLIND_TEST_FLOORS.items() if report[key] < floor}
+    assert not low, f"below the floors {BLIND_TEST_FLOORS}: {low}"

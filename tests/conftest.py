@@ -41,6 +41,15 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return path
 
 
+@pytest.fixture
+def no_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty models folder: no chat or embedding model, so grades are rubric only and search is by keywords."""
+    empty = tmp_path / "no-models"
+    empty.mkdir()
+    monkeypatch.setenv("COACH_MODELS_DIR", str(empty))
+    return empty
+
+
 @pytest.fixture(scope="session")
 def models_dir() -> Path:
     return MODELS_DIR

@@ -30,13 +30,6 @@ def library(tmp_path_factory):
 
 
 @pytest.fixture
-def no_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = tmp_path / "no-models"
-    folder.mkdir()
-    monkeypatch.setenv("COACH_MODELS_DIR", str(folder))
-
-
-@pytest.fixture
 def window(qtbot, library, no_models) -> MainWindow:
     db = open_user_db(paths.user_db_path())
     seed_history(db, library, 18)

@@ -42,14 +42,6 @@ def make_window(qtbot, bank_in_data_dir: Path):
     return make
 
 
-@pytest.fixture
-def no_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    empty = tmp_path / "no-models"
-    empty.mkdir()
-    monkeypatch.setenv("COACH_MODELS_DIR", str(empty))
-    return empty
-
-
 def ready_window(make_window, qtbot, smol_path: Path) -> MainWindow:
     window = make_window(smol_path)
     window.start()

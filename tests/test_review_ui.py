@@ -27,13 +27,6 @@ UI = Path(__file__).resolve().parent.parent / "app" / "ui"
 
 
 @pytest.fixture
-def no_models(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    empty = tmp_path / "no-models"
-    empty.mkdir()
-    monkeypatch.setenv("COACH_MODELS_DIR", str(empty))
-
-
-@pytest.fixture
 def make_window(qtbot, bank_in_data_dir: Path):
     """A user database with past answers (two questions due today, one not), then MainWindow as app.ui.run builds it."""
     def make(model_path: Path | None = None) -> MainWindow:

@@ -20,7 +20,6 @@ from app.ui.draft_saver import DraftSaver
 from app.ui.grade_view import GradeView
 from app.ui.question_html import question_html
 from app.ui.review_view import ReviewBar
-from app.ui import theme
 
 
 ELAPSED_MS = 1000

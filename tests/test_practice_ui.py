@@ -270,10 +270,10 @@ def test_notes_search_lists_sections(make_window, qtbot, no_models: Path) -> Non
     qtbot.keyClicks(window.notes.search_box, "semantic caching")
     assert window.notes.list.count() > 0
     assert window.notes.list.item(0).data(256).startswith("latency-cost#")
-    assert "bm25" in window.notes.mode_label.text()
+    assert "keywords only (there is no embedding model)" in window.notes.mode_label.text()
     window.notes.search_box.clear()
     qtbot.keyClicks(window.notes.search_box, "zebra saxophone quilt")
-    assert window.notes.list.count() == 0 and "Not in the notes" in window.notes.mode_label.text()
+    assert window.notes.list.count() == 0 and "No section of the notes matches" in window.notes.mode_label.text()
 
 
 def test_first_start_shows_the_window_before_the_notes_are_embedded(qtbot, data_dir: Path, smol_path: Path) -> None:

@@ -93,8 +93,9 @@ class NotesView(QWidget):
             hits, mode = self.library.retrieve(text, 8)
             for hit in hits:
                 self.list.addItem(result_item(hit, self.library))
-            keywords = "" if mode == "hybrid" else (" Matching keywords only: the meaning index is not ready yet, "
-                                                    "so try the words the notes would use.")
+            why = "there is no embedding model" if self.library.embedder is None else "the meaning index is not ready"
+            keywords = "" if mode == "hybrid" else (f" Matching keywords only ({why}): try the words the notes "
+                                                    "would use.")
             self.mode_label.setText((f"{len(hits)} sections match, best first." if hits else
                                      "No section of the notes matches this closely enough.") + keywords)
         self.list.blockSignals(False)

@@ -202,3 +202,29 @@ def test_coached_interview_with_model_pause_and_abandon(make_window, qtbot, smol
     assert view.session.slots[1].answer == "Unfinished thought"
     qtbot.waitUntil(lambda: not view.session.needing_grades(), timeout=GRADE_TIMEOUT_MS)
     assert store.load_interview(window.db, view.interview_id)["status"] == "abandoned"
+
+
+def test_the_report_grades_again_with_the_model_what_the_rubric_graded(make_window, qtbot, embed_only_models,
+                                                                        smol_path: Path) -> None:
+    window = make_window(FakeClock(1.0))  # no chat model: the answer is graded from the rubric alone
+    view = window.interview
+    window.tabs.setCurrentWidget(view)
+    view.setup.count.setValue(1)
+    view.setup.interview_mode.setChecked(True)
+    qtbot.mouseClick(view.setup.start_button, Qt.LeftButton)
+    qtbot.keyClicks(view.answer, ANSWER)
+    press(qtbot, view.answer, Qt.Key_Return, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: view.pages.currentWidget() is view.report_view and not view.control.pending,
+                    timeout=GRADE_TIMEOUT_MS)
+    regrade = view.report_view.buttons["regrade"]
+    assert view.session.slots[0].grade.grader == "rubric only" and not regrade.isVisible()
+    set_setting(window.db, "model_path", str(smol_path))
+    window.load_model()
+    qtbot.waitUntil(lambda: window.model_state == "ready", timeout=GRADE_TIMEOUT_MS)
+    qtbot.waitUntil(regrade.isVisible)
+    assert regrade.text() == "Grade again with the model"
+    qtbot.mouseClick(regrade, Qt.LeftButton)
+    qtbot.waitUntil(lambda: "SmolLM2" in view.session.slots[0].grade.grader, timeout=GRADE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "Graded by SmolLM2" in view.report_view.browser.toPlainText())
+    stored = store.load_interview(window.db, view.interview_id)["state"]["slots"][0]["grade"]
+    assert "SmolLM2" in stored["grader"]  # the new grade is saved with the interview, not only shown

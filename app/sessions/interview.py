@@ -144,7 +144,11 @@ class InterviewController:
         return queued
 
     def grade_the_rest(self) -> None:
-        for index in self.session.needing_grades() if self.session else []:
+        """Grade the answers left ungraded and, once a model is loaded, those graded from the rubric alone."""
+        if self.session is None:
+            return
+        again = [i for i, s in enumerate(self.session.slots) if s.grade is not None and s.grade.grader == "rubric only"]
+        for index in self.session.needing_grades() + (again if self.dispatcher.engine is not None else []):
             self._queue(self.interview_id, index, self.session.slots[index].question_id,
                         self.session.slots[index].answer)
 

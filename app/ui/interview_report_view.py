@@ -49,7 +49,7 @@ class InterviewReportView(QWidget):
         self.browser.setOpenLinks(False)
         self.browser.anchorClicked.connect(lambda url: self.section_clicked.emit(url.toString().removeprefix("cite:")))
         self.status = theme.set_role(QLabel(), "muted")
-        self.grading = 0
+        self.grading, self.model_ready = 0, False
         theme.notifier().changed.connect(self._rethemed)
         self.buttons = {}
         row = QHBoxLayout()
@@ -71,10 +71,11 @@ class InterviewReportView(QWidget):
 
     def _rethemed(self) -> None:
         if self.report is not None:
-            self.show_report(self.report, self.grading)
+            self.show_report(self.report, self.grading, self.model_ready)
 
-    def show_report(self, report: Report, grading: int) -> None:
-        self.report, self.grading = report, grading
+    def show_report(self, report: Report, grading: int, model_ready: bool = False) -> None:
+        """`model_ready`: answers graded from the rubric alone (the model was down) can be graded again."""
+        self.report, self.grading, self.model_ready = report, grading, model_ready
         scroll = self.browser.verticalScrollBar().value()
         self.browser.setHtml(report_html(report, theme.report_colours()))
         self.browser.verticalScrollBar().setValue(scroll)
@@ -85,7 +86,9 @@ class InterviewReportView(QWidget):
         else:
             self.status.setText("All answers graded.")
         self.buttons["cancel"].setVisible(bool(grading))
-        self.buttons["regrade"].setVisible(bool(report.pending) and not grading)
+        rubric_only = model_ready and any(r.grader == "rubric only" for r in report.results)
+        self.buttons["regrade"].setText("Grade the rest" if report.pending else "Grade again with the model")
+        self.buttons["regrade"].setVisible(bool(report.pending or rubric_only) and not grading)
 
     def _export(self, kind: str) -> None:
         if self.report is None:

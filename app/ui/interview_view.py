@@ -347,12 +347,19 @@ class InterviewView(QWidget):
         self.next_button.setFocus()
 
     def _show_report(self) -> None:
-        self.report_view.show_report(self.control.report(), self.control.pending)
+        self.report_view.show_report(self.control.report(), self.control.pending, self._model_ready())
         self.pages.setCurrentWidget(self.report_view)
+
+    def _model_ready(self) -> bool:
+        return self.control.dispatcher.engine is not None
+
+    def model_changed(self) -> None:
+        """A model loaded or lost: the report's 'Grade again with the model' follows."""
+        self._show_report_if_open()
 
     def _show_report_if_open(self) -> None:
         if self.session is not None and self.pages.currentWidget() is self.report_view:
-            self.report_view.show_report(self.control.report(), self.control.pending)
+            self.report_view.show_report(self.control.report(), self.control.pending, self._model_ready())
 
     # -- told by the controller ----------------------------------------------------------------------------
     def on_verdict(self, index: int, grade: Grade) -> None:

@@ -193,6 +193,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message, 0 if state in ("failed", "none") else 8000)
         engine = self.dispatcher.engine
         self.practice.session.model_name = engine.name if state == "ready" and engine else "rubric only"
+        self.interview.model_changed()
 
     def choose_model(self) -> None:
         dialog = ModelDialog(paths.models_dir(), userdb.get_setting(self.db, "model_path"), self)

@@ -89,15 +89,16 @@ class Library:
         similarity = embedding_similarity(self.embedder) if self.embedder else None
         return GradingTools(engine, similarity, self.retrieve)
 
-    def retrieve(self, query: str, k: int = 5, boost: list[str] | tuple = ()):
+    def retrieve(self, query: str, k: int = 5, boost: list[str] | tuple = (), gate: bool = True):
+        """The sections for a query; `gate=False` also returns the closest ones below the not-in-the-notes gate."""
         if self.retriever is None:
             return [], "no index"
         try:
-            return self.retriever.search(query, k, boost_notes=boost), self.retriever.mode
+            return self.retriever.search(query, k, boost_notes=boost, gate=gate), self.retriever.mode
         except ModelCrashed:
             if not self.keywords_on_crash:
                 raise
-            return (self.retriever.search(query, k, method="bm25", boost_notes=boost),
+            return (self.retriever.search(query, k, method="bm25", boost_notes=boost, gate=gate),
                     "bm25 only (the embedding model stopped; it restarts on the next search)")
 
 

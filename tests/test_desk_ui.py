@@ -139,3 +139,13 @@ def test_the_progress_trend_has_a_point_per_answer(qtbot, window: MainWindow) ->
     chart = window.progress.charts["trend"].chart()
     dots = [s for s in chart.series() if s.name() == "score"]
     assert dots and dots[0].count() == len(window.progress.progress.score_trend) >= 10
+
+
+def test_a_search_below_the_gate_lists_the_closest_sections_and_says_so(qtbot, window: MainWindow) -> None:
+    notes = window.notes
+    query = next(q for q in ("model", "cost", "data", "answer", "system")
+                 if not window.library.retrieve(q, 8)[0] and window.library.retrieve(q, 3, gate=False)[0])
+    notes.search_box.setText(query)
+    assert 0 < notes.list.count() <= 3 and "may not answer it" in notes.mode_label.text()
+    notes.search_box.setText("zebra saxophone quilt")  # nothing in common with any section
+    assert notes.list.count() == 0 and "matches this closely enough" in notes.mode_label.text()

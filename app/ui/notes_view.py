@@ -13,6 +13,7 @@ from app.ui import theme
 from app.ui.markdown_html import note_html
 
 ROLE = 256  # Qt.UserRole
+NEAREST = 3  # sections listed when none passes the not-in-the-notes gate
 
 
 class NotesView(QWidget):
@@ -91,12 +92,17 @@ class NotesView(QWidget):
             self.mode_label.setText(f"{len(self.library.notes)} notes")
         else:
             hits, mode = self.library.retrieve(text, 8)
-            for hit in hits:
+            # below the gate the learner still sees the nearest sections, marked as such, never an empty list
+            # for a question the notes may answer in other words
+            near = [] if hits else self.library.retrieve(text, NEAREST, gate=False)[0]
+            for hit in hits or near:
                 self.list.addItem(result_item(hit, self.library))
             why = "there is no embedding model" if self.library.embedder is None else "the meaning index is not ready"
             keywords = "" if mode == "hybrid" else (f" Matching keywords only ({why}): try the words the notes "
                                                     "would use.")
             self.mode_label.setText((f"{len(hits)} sections match, best first." if hits else
+                                     "No section of the notes matches this closely. The closest sections are "
+                                     "listed; they may not answer it." if near else
                                      "No section of the notes matches this closely enough.") + keywords)
         self.list.blockSignals(False)
 

@@ -137,9 +137,11 @@ def test_cancel_before_the_verdict_keeps_the_answer_and_a_pending_attempt(make_w
     window = ready_window(make_window, qtbot, smol_path)
     practice = window.practice
     model = submit_to_a_held_model(qtbot, window).pid  # a model stuck in a long prompt: the cancel must still land
-    assert practice.cancel_button.isEnabled()
+    busy = practice.busy
+    assert practice.cancel_button.isEnabled() and busy.isVisible()
     qtbot.mouseClick(practice.cancel_button, Qt.LeftButton)
     qtbot.waitUntil(practice.submit_button.isEnabled, timeout=5000)
+    assert not busy.isVisible()  # the busy bar on screen stops when the cancel lands
     assert practice.answer.toPlainText() == ANSWER and not practice.cancel_button.isEnabled()
     assert "Grading cancelled; your answer is kept" in practice.grade_view.toPlainText()
     assert practice.grade_view.grade is None and "/100" not in practice.grade_view.toPlainText()

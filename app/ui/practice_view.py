@@ -173,8 +173,6 @@ class PracticeView(QWidget):
         if self.session.grading:
             self.session.cancel()
             self.cancel_button.setEnabled(False)
-        self.busy = QProgressBar(minimum=0, maximum=0, textVisible=False, maximumWidth=120, visible=False)
-        self.busy.setToolTip("The grading model is working")
 
     def _grading(self, running: bool) -> None:
         """Buttons, and a clock that shows the learner grading is alive (the model can take a while on 2 cores)."""

@@ -125,7 +125,7 @@ class Keyboard(QObject):
 
     def review_due(self) -> None:
         if self.go_to(self.window.practice):
-            self.window.practice.review_bar.next_due()
+            self.window.practice.review_bar.start_review()
 
     def search_notes(self) -> None:
         if self.go_to(self.window.notes):

@@ -6,7 +6,7 @@ from typing import Callable
 from html import escape
 
 from app.core.interview import GRADED_OUTCOMES, Interview, InterviewSettings, format_clock
-from app.core.model import Question
+from app.core.model import Question, grader_file
 
 # exported reports are printed and shared: light colours (the app passes its own theme's)
 VERDICT_COLOURS = {"correct": "#1b7f3b", "partial": "#9a5b00", "incorrect": "#b3261e", "muted": "#444444",
@@ -95,7 +95,7 @@ def _result(index: int, slot, question: Question | None, section_name: Callable[
                           slot.outcome or "not answered", status, verdict, score, slot.seconds,
                           label(grade.choice) if grade else ("-" if status == "not graded" else "awaiting grade"),
                           label(question.correct) if question else (grade.correct if grade else "?"),
-                          missed, read, grade.grader.split(" (sha256")[0] if grade else "", slot.answer,
+                          missed, read, grader_file(grade.grader) if grade else "", slot.answer,
                           grade.explanation if grade else "")
 
 

@@ -115,6 +115,11 @@ class Citation:
     score: float
 
 
+def grader_file(grader: str) -> str:
+    """The model file a grade names ('qwen...gguf (sha256 cc32...)' -> 'qwen...gguf'): what a learner recognises."""
+    return grader.split(" (sha256")[0]
+
+
 @dataclass
 class Grade:
     question_id: str

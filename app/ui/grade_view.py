@@ -6,7 +6,7 @@ from html import escape
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser
 
-from app.core.model import Grade, Question
+from app.core.model import Grade, Question, grader_file
 from app.core.policy import Flag
 from app.ui import theme
 
@@ -131,18 +131,13 @@ class GradeView(QTextBrowser):
                          "cite.</p>")
         timing = g.timings.get("total_s") or g.timings.get("verdict_s", 0.0)
         parts.append(f"<p style='color:{theme.colour('faint')}; font-size:9pt'>Graded by "
-                     f"{escape(model_label(g.grader))} in {timing:.1f} s · <a href='details:toggle'>"
+                     f"{escape(grader_file(g.grader))} in {timing:.1f} s · <a href='details:toggle'>"
                      f"{'Hide' if self.details else 'Show'} details</a></p>")
         if self.details:
             parts.append(details_html(g, theme.colour("faint")))
         scroll = self.verticalScrollBar().value()
         self.setHtml("".join(parts))
         self.verticalScrollBar().setValue(scroll)
-
-
-def model_label(grader: str) -> str:
-    """The model's file name a learner recognises; its hash goes to the details."""
-    return grader.split(" (sha256")[0]
 
 
 def section_title(path: str) -> str:

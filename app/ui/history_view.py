@@ -12,14 +12,14 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from app.core.model import VERDICTS
+from app.core.model import VERDICTS, grader_file
 from app.core.review import effective_verdict
 from app.core.schedule import RATINGS
 from app.core.stats import HistoryFilter, filter_attempts
 from app.library import Library
 from app.storage import history
 from app.ui import theme
-from app.ui.grade_view import GradeView, model_label
+from app.ui.grade_view import GradeView
 
 PERIODS = (("Any time", None), ("Today", 0), ("Last 7 days", 6), ("Last 30 days", 29))
 COLUMNS = ("When", "Topic", "Question", "Verdict", "Score", "Mode", "Graded by")
@@ -137,7 +137,7 @@ class HistoryView(QWidget):
         item = QTreeWidgetItem([datetime.fromtimestamp(row["submitted_at"] or 0).strftime("%Y-%m-%d %H:%M"),
                                 topic.title if topic else (question.topic if question else "?"),
                                 f"{row['question_id']}: {' '.join(question.prompt.split())[:120] if question else '(no longer in the bank)'}",
-                                shown, str(row["score"]), row.get("mode") or "", model_label(row.get("model") or "")])
+                                shown, str(row["score"]), row.get("mode") or "", grader_file(row.get("model") or "")])
         item.setData(0, Qt.UserRole, row["id"])
         item.setToolTip(1, item.text(1))
         item.setToolTip(2, question.prompt if question else "")

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from app import paths
 from app.core.interview import InterviewSettings
+from app.core.schedule import DAY
 from app.library import Library, open_library
 from app.llm.grader import grade_answer
 from app.storage import history
@@ -18,7 +19,6 @@ from app.storage.userdb import open_user_db, record_attempt, submitted_attempt
 from app.ui import theme
 
 SIZES = ((1280, 800), (1024, 640))
-DAY = 86400.0
 PRACTICE_QUESTION = "rag-001"
 NOTE_SECTION = "fine-tuning-vs-rag#decision-guide"
 

@@ -11,6 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from app import paths
+from app.content.load import load_content
+from app.library import Library
+from app.storage.userdb import open_user_db
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 MODELS_DIR = REPO_ROOT / "models"
 CONTENT_DIR = REPO_ROOT / "content"
@@ -39,6 +44,19 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("COACH_MODELS_DIR", raising=False)
     monkeypatch.delenv("COACH_CONTENT_DIR", raising=False)
     return path
+
+
+@pytest.fixture
+def db():
+    """The user database in this test's own data folder."""
+    return open_user_db(paths.user_db_path())
+
+
+@pytest.fixture(scope="module")
+def library(content_dir):
+    """The real bank and notes, with no index and no models: fast, for views that need no search."""
+    content = load_content(content_dir, with_labels=False)
+    return Library(list(content.questions), list(content.notes.values()), None, None)
 
 
 @pytest.fixture

@@ -10,21 +10,14 @@ from pathlib import Path
 import pytest
 from history_data import DAY, add_attempt
 
-from app import paths
 from app.core import stats
 from app.core.review import recent_verdict_mastery, section_for_point, weakest_points
 from app.core.stats import HistoryFilter, filter_attempts
 from app.evaluation import read_cases
 from app.storage import history
-from app.storage.userdb import open_user_db
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2026, 3, 2, 10, 0).timestamp()
-
-
-@pytest.fixture
-def db():
-    return open_user_db(paths.user_db_path())
 
 
 @pytest.fixture

@@ -8,28 +8,14 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeySequence, QTextCursor
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from app import paths
-from app.content.load import load_content
 from app.core.commands import build_commands, rank
-from app.library import Library
-from app.storage.userdb import attempts, get_setting, load_draft, open_user_db, set_setting
+from app.storage.userdb import attempts, get_setting, load_draft, set_setting
 from app.ui import zoom
 from app.ui.main_window import MainWindow
 
 SECTION = "chunking#small-to-big-retrieval"
 QID = "agents-003"
 ANSWER = "Retrieval: the documents change daily and users need the source, so index them and cite what is found."
-
-
-@pytest.fixture(scope="module")
-def library(content_dir) -> Library:
-    content = load_content(content_dir, with_labels=False)
-    return Library(list(content.questions), list(content.notes.values()), None, None)
-
-
-@pytest.fixture
-def db():
-    return open_user_db(paths.user_db_path())
 
 
 @pytest.fixture

@@ -8,13 +8,9 @@ import pytest
 from history_data import DAY, add_attempt
 from PySide6.QtCore import Qt, QUrl
 
-from app import paths
-from app.content.load import load_content
 from app.core.review import AGAIN
-from app.library import Library
 from app.llm.grader import GradingTools, grade_answer
 from app.storage import history
-from app.storage.userdb import open_user_db
 from app.ui.charts import count_axis
 from app.ui.dashboard_view import DashboardView
 from app.ui.history_view import HistoryView
@@ -23,17 +19,6 @@ from app.ui.delivery import GuiDelivery
 from app.ui.practice_view import PracticeView
 
 NOW = datetime.combine(date.today(), dt_time(12)).timestamp()  # midday: 'due today' never straddles midnight
-
-
-@pytest.fixture(scope="module")
-def library(content_dir) -> Library:
-    content = load_content(content_dir, with_labels=False)
-    return Library(list(content.questions), list(content.notes.values()), None, None)
-
-
-@pytest.fixture
-def db():
-    return open_user_db(paths.user_db_path())
 
 
 @pytest.fixture

@@ -6,12 +6,10 @@ from datetime import date, datetime, time as day_time, timedelta
 import pytest
 from history_data import DAY, add_attempt
 
-from app import paths
 from app.core.review import AGAIN, EASY, GOOD, HARD
 from app.core.schedule import RATINGS, interval_text, preview_intervals
 from app.sessions.review import ReviewSession
 from app.storage import history
-from app.storage.userdb import open_user_db
 
 TODAY = date(2026, 6, 1)
 NOW = datetime.combine(TODAY, day_time(12)).timestamp()  # midday: 'due today' never straddles midnight
@@ -24,11 +22,6 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def db():
-    return open_user_db(paths.user_db_path())
 
 
 @pytest.fixture

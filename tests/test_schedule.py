@@ -6,18 +6,11 @@ import json
 import pytest
 from history_data import DAY, add_attempt
 
-from app import paths
 from app.core.review import AGAIN, EASY, GOOD, HARD, propose_rating
 from app.progress import due_today
 from app.storage import history
-from app.storage.userdb import open_user_db
 
 T0 = 1_780_000_000.0  # a fixed start, so the tests never depend on today's date
-
-
-@pytest.fixture
-def db():
-    return open_user_db(paths.user_db_path())
 
 
 def card(db, key: str) -> dict:

@@ -19,11 +19,6 @@ from app.storage.userdb import (UserDbError, attempts, get_setting, load_draft, 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def db():
-    return open_user_db(paths.user_db_path())
-
-
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

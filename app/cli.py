@@ -34,6 +34,8 @@ def run_cli(argv: list[str]) -> int:
                           help="only the cases of this split (by question id)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--dump", type=Path, help="also write every case's full grade to this JSONL file")
+    evaluate.add_argument("--order-seed", type=int, default=None,
+                          help="show each question's options in a random order from this seed (default: the bank's)")
     _model_flags(evaluate)
     retrieval = sub.add_parser("eval-retrieval", help="recall and latency of BM25, dense and hybrid retrieval")
     retrieval.add_argument("queries", nargs="+", type=Path)
@@ -209,11 +211,14 @@ def _search(args) -> int:
 
 
 def _eval(args) -> int:
-    from app.evaluation import CasesInvalid, filter_split, format_report, print_progress, read_cases, run_eval
+    from app.evaluation import (CasesInvalid, filter_split, format_report, print_progress, read_cases, run_eval,
+                                shuffle_options)
     from app.library import open_library
     library = open_library()
     try:
         cases = filter_split(read_cases(args.cases, library.by_id), args.split)
+        if args.order_seed is not None:
+            cases = shuffle_options(cases, args.order_seed)
     except CasesInvalid as exc:
         print(exc, file=sys.stderr)
         return 1

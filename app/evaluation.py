@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import json
+import random
 import sys
 from collections import defaultdict
 from pathlib import Path
 
 from app.content.questions import validate_question
+from app.core import option_order
 from app.core.jsonl import jsonl_rows
 from app.core.metrics import accuracy, f1, macro_f1, percentile, quadratic_weighted_kappa, split_of
 from app.llm.grader import GradingTools, grade_answer
@@ -96,6 +98,14 @@ def summarise(results: list, grader: str) -> dict:
                            "verdict_accuracy": round(accuracy([(c["label"]["verdict"], g.verdict) for c, g in items]), 3)}
                     for kind, items in sorted(kinds.items())},
     }
+
+
+def shuffle_options(cases: list[dict], seed: int) -> list[dict]:
+    """The cases with each question's options in a random order (seeded), as a learner might have been shown them:
+    the grader's figures must not depend on the order."""
+    rng = random.Random(seed)
+    return [dict(c, question=option_order.presented(c["question"], option_order.shuffled(c["question"], rng)))
+            for c in cases]
 
 
 def filter_split(cases: list[dict], split: str) -> list[dict]:

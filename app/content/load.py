@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.content import giveaways
 from app.content.errors import ContentError
 from app.content.notes import note_links, parse_note, word_count
 from app.content.questions import parse_question_file
@@ -108,6 +109,7 @@ def _cross_check(content: ContentSet) -> list[ContentError]:
                 errors.append(ContentError(where, line, f"question {q.id!r}: cited note or section {ref!r} does not resolve"))
         errors += _bank_rules(q, where, line)
         uses.update({ref.split("#")[0] for ref in q.notes})
+    errors += [ContentError("questions", 1, problem, False) for problem in giveaways.problems(content.questions)]
     for note in content.notes.values():
         if uses[note.id] < MIN_QUESTIONS_PER_NOTE:
             errors.append(ContentError(note.source, 1, f"note {note.id!r} is cited by {uses[note.id]} questions; at least {MIN_QUESTIONS_PER_NOTE} needed", False))
@@ -130,6 +132,14 @@ def _bank_rules(q: Question, where: str, line: int) -> list[ContentError]:
     for point in q.key_points:
         if len(point.alternatives) < 2:
             errors.append(ContentError(where, line, f"question {q.id!r}: key point {point.id!r} needs at least 2 alternatives", False))
+    for option in q.options:
+        if option.id != q.correct and not option.why_not:
+            errors.append(ContentError(where, line, f"question {q.id!r}: wrong option {option.id!r} needs a 'why_not' "
+                                       "(why it loses in this scenario)", False))
+    for point in q.misconceptions:
+        if not point.correction:
+            errors.append(ContentError(where, line, f"question {q.id!r}: misconception {point.id!r} needs a "
+                                       "'correction' (what is true instead)", False))
     return errors
 
 
@@ -170,5 +180,6 @@ def summary(content: ContentSet) -> str:
     lines.append(f"labelled answers: {len(content.answers)} over {answered} questions")
     lines.append("  by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     lines.append("  by verdict: " + ", ".join(f"{k} {n}" for k, n in sorted(verdicts.items())))
+    lines.append(giveaways.report(content.questions))
     lines.append(f"retrieval queries: {len(content.queries)} ({sum(1 for q in content.queries if q.get('blind'))} blind)")
     return "\n".join(lines)

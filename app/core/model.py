@@ -36,6 +36,7 @@ class Option:
     id: str
     label: str
     aliases: tuple[str, ...] = ()
+    why_not: str = ""  # a wrong option: why it loses in this scenario, shown to a learner who chose it
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Point:
     id: str
     text: str
     alternatives: tuple[str, ...] = ()
+    correction: str = ""  # a misconception: what is true instead, shown to a learner who stated it
 
     @property
     def phrasings(self) -> tuple[str, ...]:
@@ -69,8 +71,7 @@ class Question:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         for key in ("options", "key_points", "misconceptions"):
-            data[key] = [dict(item, aliases=list(item["aliases"])) if "aliases" in item
-                         else dict(item, alternatives=list(item["alternatives"])) for item in data[key]]
+            data[key] = [_listed(item) for item in data[key]]
         data["notes"] = list(self.notes)
         return data
 
@@ -79,7 +80,8 @@ class Question:
         return cls(
             id=str(data["id"]), topic=str(data.get("topic", "")), difficulty=str(data.get("difficulty", "medium")),
             prompt=str(data["prompt"]).strip(),
-            options=tuple(Option(str(o["id"]), str(o["label"]), tuple(o.get("aliases", ()))) for o in data["options"]),
+            options=tuple(Option(str(o["id"]), str(o["label"]), tuple(o.get("aliases", ())),
+                                 str(o.get("why_not", "")).strip()) for o in data["options"]),
             correct=str(data["correct"]), rationale=str(data.get("rationale", "")).strip(),
             key_points=tuple(_point(p) for p in data.get("key_points", ())),
             misconceptions=tuple(_point(p) for p in data.get("misconceptions", ())),
@@ -88,7 +90,14 @@ class Question:
 
 
 def _point(data: dict[str, Any]) -> Point:
-    return Point(str(data["id"]), str(data["text"]).strip(), tuple(str(a) for a in data.get("alternatives", ())))
+    return Point(str(data["id"]), str(data["text"]).strip(), tuple(str(a) for a in data.get("alternatives", ())),
+                 str(data.get("correction", "")).strip())
+
+
+def _listed(item: dict[str, Any]) -> dict[str, Any]:
+    """An option or point as plain JSON: lists for tuples, and no empty why_not/correction."""
+    item = {k: list(v) if isinstance(v, tuple) else v for k, v in item.items()}
+    return {k: v for k, v in item.items() if not (k in ("why_not", "correction") and not v)}
 
 
 @dataclass

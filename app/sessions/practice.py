@@ -3,11 +3,13 @@ grading starts, filled with the grade the moment the verdict exists, completed w
 Moving on, cancelling or a model crash never loses what was already graded."""
 from __future__ import annotations
 
+import random
 import sqlite3
 import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from app.core import option_order
 from app.core.model import Grade, Question
 from app.sessions.dispatcher import GradeRequest, GradingDispatcher
 from app.sessions.writes import Writes
@@ -34,8 +36,10 @@ class Submitted:
 
 class PracticeSession:
     def __init__(self, db, dispatcher: GradingDispatcher, listener: PracticeListener,
-                 clock: Callable[[], float] = time.time, writes: Writes | None = None):
+                 clock: Callable[[], float] = time.time, writes: Writes | None = None,
+                 rng: random.Random | None = None):
         self.db, self.dispatcher, self.listener, self.clock = db, dispatcher, listener, clock
+        self.rng = rng or random.Random()
         self.writes = writes or Writes()
         self.question: Question | None = None
         self.shown_at = clock()
@@ -47,23 +51,32 @@ class PracticeSession:
         return self.current is not None and self.dispatcher.is_pending(self.current.request)
 
     def show(self, question: Question) -> str:
-        """Make this the question on screen (a grade still running for the last one finishes and is stored);
-        returns its saved draft."""
+        """Make this the question on screen (a grade still running for the last one finishes and is stored), its
+        options in a fresh random order, or in the order its saved draft was written against; returns the draft.
+        `self.question` is the question as shown: the grader reads the letters the learner read."""
+        order = userdb.draft_order(self.db, question.id) or option_order.shuffled(question, self.rng)
+        question = option_order.presented(question, order)
         self.question, self.current, self.shown_at = question, None, self.clock()
         self.writes.run("the question on screen", lambda: userdb.set_setting(self.db, CURRENT_QUESTION, question.id))
         self.dispatcher.prime(question)
         return userdb.load_draft(self.db, question.id)
 
+    @property
+    def order(self) -> str:
+        """The options' order on screen, as stored with drafts and attempts."""
+        return option_order.dumps(option_order.order_of(self.question)) if self.question is not None else ""
+
     def save_draft(self, text: str) -> None:
         if self.question is not None:
-            userdb.save_draft(self.db, self.question.id, text)
+            userdb.save_draft(self.db, self.question.id, text, self.order)
 
     def submit(self, answer: str) -> int:
         """Store the attempt (the answer is safe from here on), then queue its grading."""
         question, now = self.question, self.clock()
         self.save_draft(answer)
         attempt_id = userdb.record_attempt(self.db, userdb.submitted_attempt(
-            question.id, answer, "practice", now, now - self.shown_at, model=self.model_name))
+            question.id, answer, "practice", now, now - self.shown_at, model=self.model_name,
+            option_order=self.order))
         self.current = self._queue(attempt_id, question, answer)
         return attempt_id
 
@@ -80,7 +93,7 @@ class PracticeSession:
         question = self._questions.get(row["question_id"])
         if question is None or row.get("mode") != "practice":
             return False
-        self._queue(row["id"], question, row["answer"], after)
+        self._queue(row["id"], option_order.presented(question, row.get("option_order")), row["answer"], after)
         return True
 
     def _queue(self, attempt_id: int, question: Question, answer: str,

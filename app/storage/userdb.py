@@ -78,10 +78,12 @@ def open_user_db(path: Path, read_only: bool | None = None) -> Database:
     return db
 
 
-def save_draft(db: Database, question_id: str, text: str) -> None:
+def save_draft(db: Database, question_id: str, text: str, option_order: str = "") -> None:
+    """Keep (or, when empty, drop) a draft, with the option order it was written against."""
     with db.atomic():
         if text:
-            db["drafts"].upsert({"question_id": question_id, "text": text, "updated_at": time.time()}, pk="question_id")
+            db["drafts"].upsert({"question_id": question_id, "text": text, "updated_at": time.time(),
+                                 "option_order": option_order}, pk="question_id")
         else:
             db["drafts"].delete_where("question_id = ?", [question_id])
 
@@ -91,12 +93,20 @@ def load_draft(db: Database, question_id: str) -> str:
     return rows[0]["text"] if rows else ""
 
 
+def draft_order(db: Database, question_id: str) -> str:
+    """The option order a saved draft was written against ("" when there is no draft)."""
+    rows = list(db["drafts"].rows_where("question_id = ?", [question_id]))
+    return (rows[0].get("option_order") or "") if rows else ""
+
+
 def submitted_attempt(question_id: str, answer: str, mode: str, submitted_at: float, answer_seconds: float,
-                      verdict: str = "pending", model: str = "") -> dict[str, Any]:
-    """The row an answer becomes the moment it is submitted, before any grade (practice and interviews alike)."""
+                      verdict: str = "pending", model: str = "", option_order: str = "") -> dict[str, Any]:
+    """The row an answer becomes the moment it is submitted, before any grade (practice and interviews alike);
+    option_order is the order its options were shown in (JSON list of ids)."""
     return {"question_id": question_id, "answer": answer, "choice": "", "verdict": verdict, "score": 0,
             "grade_json": "", "model": model, "mode": mode, "started_at": submitted_at - answer_seconds,
-            "submitted_at": submitted_at, "answer_seconds": answer_seconds, "grade_seconds": 0.0}
+            "submitted_at": submitted_at, "answer_seconds": answer_seconds, "grade_seconds": 0.0,
+            "option_order": option_order}
 
 
 def record_attempt(db: Database, attempt: dict[str, Any]) -> int:
@@ -158,3 +168,10 @@ def _m0003(db: Database) -> None:
                           "proposed": int, "scheduled": int, "reviewed_at": float, "due_before": float}, pk="id")
     db["reviews"].create_index(["card_key"])
     db["reviews"].create_index(["attempt_id"])
+
+
+@migrations(name="0004_option_order")
+def _m0004(db: Database) -> None:
+    """The order options were shown in, with each draft and attempt (older rows: the bank's order)."""
+    db["attempts"].add_column("option_order", str)
+    db["drafts"].add_column("option_order", str)

@@ -104,6 +104,7 @@ class GradeView(QTextBrowser):
             parts.append(f"<p style='color:{theme.colour('bad')}'>{escape(g.notice)}</p>")
         if g.flags:
             parts.append("<p><b>Flags:</b> " + ", ".join(escape(FLAG_TEXT.get(f, f)) for f in g.flags) + "</p>")
+        parts += aimed_feedback(q, g, muted)
         if self.explanation or self.status:
             parts.append("<h3>Feedback</h3><p>" + escape(self.explanation).replace("\n", "<br>")
                          + (f" <b><i>{escape(self.status)}</i></b>" if self.status else "") + "</p>")
@@ -115,11 +116,6 @@ class GradeView(QTextBrowser):
                 for p in made) + "</ul>")
         if missed:
             parts.append("<h3>What you missed</h3><ul>" + "".join(f"<li>{escape(p.text)}</li>" for p in missed) + "</ul>")
-        wrong = [m for m in g.misconceptions if m.made]
-        if wrong:
-            parts.append("<h3>Misconceptions</h3><ul>" + "".join(
-                f"<li>{escape(m.text)}<br><i style='color:{muted}'>you wrote: “{escape(m.span.text if m.span else '')}”</i></li>"
-                for m in wrong) + "</ul>")
         parts.append(f"<h3>Why {escape(right.label if right else q.correct)}</h3><p>{escape(q.rationale)}</p>")
         if g.citations:
             parts.append("<h3>Read in the notes</h3><ul>" + "".join(
@@ -138,6 +134,23 @@ class GradeView(QTextBrowser):
         scroll = self.verticalScrollBar().value()
         self.setHtml("".join(parts))
         self.verticalScrollBar().setValue(scroll)
+
+
+def aimed_feedback(q: Question, g: Grade, muted: str) -> list[str]:
+    """What answers this learner's own mistakes, from the bank: why the option they chose loses here, and what is
+    true instead of each misconception they stated. It comes before the model's explanation."""
+    parts = []
+    chosen = q.option(g.choice)
+    if chosen is not None and chosen.id != q.correct and chosen.why_not:
+        parts.append(f"<h3>Why not {escape(chosen.label)}</h3><p>{escape(chosen.why_not)}</p>")
+    corrections = {p.id: p.correction for p in q.misconceptions}
+    wrong = [m for m in g.misconceptions if m.made]
+    if wrong:
+        parts.append("<h3>Misconceptions</h3><ul>" + "".join(
+            f"<li>{escape(m.text)}<br><i style='color:{muted}'>you wrote: “{escape(m.span.text if m.span else '')}”</i>"
+            + (f"<br>{escape(corrections[m.id])}" if corrections.get(m.id) else "") + "</li>"
+            for m in wrong) + "</ul>")
+    return parts
 
 
 def section_title(path: str) -> str:

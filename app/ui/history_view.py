@@ -12,6 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
+from app.core import option_order
 from app.core.model import VERDICTS, grader_file
 from app.core.review import effective_verdict
 from app.core.schedule import RATINGS
@@ -169,6 +170,7 @@ class HistoryView(QWidget):
             f"<p style='color:{theme.colour('muted')}'>{escape(row['question_id'])} · {escape(row.get('mode') or '')} · {when} · "
             f"answered in {(row.get('answer_seconds') or 0) / 60:.1f} min</p>"
             f"<p>{escape(question.prompt if question else '(this question is no longer in the bank)')}</p>"
+            f"{shown_options(question, row.get('option_order'))}"
             f"<p><b>Your answer:</b> {escape(row['answer'] or '').replace(chr(10), '<br>')}</p>")
         grade = history.attempt_grade(row)
         if grade is None or question is None:
@@ -216,3 +218,11 @@ class HistoryView(QWidget):
             return
         self.refresh()
         self.data_changed.emit()
+
+
+def shown_options(question, order) -> str:
+    """The options in the order this attempt showed them, lettered as the learner saw them."""
+    if question is None:
+        return ""
+    shown = option_order.presented(question, order)
+    return "<ol type='A'>" + "".join(f"<li>{escape(o.label)}</li>" for o in shown.options) + "</ol>"

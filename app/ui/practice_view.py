@@ -132,8 +132,8 @@ class PracticeView(QWidget):
             return  # the draft on screen could not be stored: moving on would lose it
         topic = self.library.notes_by_id.get(question.topic)
         self.question_meta.setText(f"{topic.title if topic else question.topic} · {question.difficulty} · {question.id}")
-        self.question_label.setText(question_html(question))
         draft = self.session.show(question)
+        self.question_label.setText(question_html(self.session.question))
         self.answer.blockSignals(True)
         self.answer.setPlainText(draft)
         self.answer.blockSignals(False)

@@ -34,7 +34,7 @@ def errors_for(root: Path, file_suffix: str) -> list:
 def test_real_content_has_no_errors(content_dir: Path) -> None:
     content = load_content(content_dir)
     assert [str(e) for e in content.errors] == []
-    assert len(content.notes) == 24 and len(content.questions) == 168
+    assert len(content.notes) >= 32 and len(content.questions) >= 224
 
 
 def test_broken_toml_names_file_and_line(content_copy: Path) -> None:

@@ -148,7 +148,7 @@ def aimed_feedback(q: Question, g: Grade, muted: str) -> list[str]:
     if wrong:
         parts.append("<h3>Misconceptions</h3><ul>" + "".join(
             f"<li>{escape(m.text)}<br><i style='color:{muted}'>you wrote: “{escape(m.span.text if m.span else '')}”</i>"
-            + (f"<br>{escape(corrections[m.id])}" if corrections.get(m.id) else "") + "</li>"
+            + (f"<br><b>In fact:</b> {escape(corrections[m.id])}" if corrections.get(m.id) else "") + "</li>"
             for m in wrong) + "</ul>")
     return parts
 

@@ -49,7 +49,7 @@ def run_cli(argv: list[str]) -> int:
     shots.add_argument("dir", type=Path)
     export = sub.add_parser("export", help="write all notes and questions as one JSON file")
     export.add_argument("file", type=Path)
-    imported = sub.add_parser("import", help="add notes and questions from a JSON file into content/")
+    imported = sub.add_parser("import", help="add notes, questions, follow-ups and design rounds from a JSON file into content/")
     imported.add_argument("file", type=Path)
     export_data = sub.add_parser("export-data", help="write your whole user database (attempts, reviews, settings) to a JSON file")
     export_data.add_argument("file", type=Path)
@@ -108,6 +108,10 @@ def _content(args) -> int:
         print(f"compiled {result.notes} notes and {result.questions} questions into {paths.bank_db_path()}")
     for error in content.errors:
         print(error, file=sys.stderr)
+    for warning in content.warnings[:10]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if len(content.warnings) > 10:
+        print(f"warning: ... and {len(content.warnings) - 10} more like these", file=sys.stderr)
     print(summary(content))
     if content.errors:
         print(f"{len(content.errors)} problem(s) found", file=sys.stderr)
@@ -278,11 +282,12 @@ def _export(args) -> int:
 def _import(args) -> int:
     from app.content.exchange import ImportRefused, import_content
     try:
-        notes, questions = import_content(args.file, paths.content_dir())
+        done = import_content(args.file, paths.content_dir())
     except ImportRefused as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"imported {notes} notes and {questions} questions into {paths.content_dir()}; "
+    print(f"imported {done.notes} notes, {done.questions} questions, {done.followups} follow-ups and {done.designs} "
+          f"design rounds into {paths.content_dir()}; "
           "the bank is recompiled on the next start")
     return 0
 

@@ -129,7 +129,8 @@ def probe_id(question_id: str, point_id: str) -> str:
 def probe_for(question: Question, point_id: str) -> Question:
     """A probe built from one key point of a question (or of a follow-up or stage), graded on that point alone."""
     point = next(p for p in question.key_points if p.id == point_id)
-    text = re.sub(r"\s+", " ", point.text).strip().rstrip(".")
-    prompt = f"{question.prompt}\n\n" + PROBE_PROMPT.format(point=text + ".")
-    return Question(probe_id(question.id, point.id), question.topic, "open", prompt, (), "", point.text, (point,), (),
+    text = re.sub(r"\s+", " ", point.text).strip().replace('"', "'")
+    if not text.endswith((".", "?", "!")):
+        text += "."
+    return Question(probe_id(question.id, point.id), question.topic, "open", PROBE_PROMPT.format(point=text), (), "", point.text, (point,), (),
                     question.notes)

@@ -100,5 +100,12 @@ def test_a_full_loop_with_a_followup_and_a_design_round_survives_a_crash(service
     assert "### 1 · follow-up" in row["report_md"] and "## Design round: A support assistant" in row["report_md"]
     assert "Re-run the same eval set with the same judge" in row["report_md"]
     assert len(store.interview_answers(resumed.db, interview_id)) == 5  # every submitted answer, saved on submit
-    # follow-ups and stages live in the interview; practice history holds the bank question alone
-    assert [a["question_id"] for a in attempts(resumed.db) if a["mode"] == "interview"] == ["rag-006"]
+    stored = [a["question_id"] for a in attempts(resumed.db) if a["mode"] == "interview"]
+    assert stored == [s.question_id for s in resumed.session.slots[:5]]
+    # a stage's missed key points are concept cards, due again soon; the stage is no question card of its own
+    reviews = list(resumed.db["reviews"].rows_where("question_id = ?", [f"{DESIGN}:data"]))
+    assert sorted(r["card_key"] for r in reviews) == [f"{DESIGN}:data/kp{n}" for n in (1, 2, 3)]
+    data = resumed.session.slots[4].grade
+    assert [r["rating"] for r in sorted(reviews, key=lambda r: r["card_key"])] == [
+        3 if p.made else 1 for p in data.key_points]
+    assert not list(resumed.db["cards"].rows_where("key = ?", [f"{DESIGN}:data"]))

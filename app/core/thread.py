@@ -4,6 +4,7 @@ round's stage slots, and turning any slot's item id back into something the grad
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Mapping, Sequence
 
 from app.core.interview import InterviewError, InterviewSettings, Slot
@@ -12,6 +13,20 @@ from app.core.open_items import DesignRound, Followup, probe_for
 from app.core.rubric import rubric_signals
 
 PROBE_MARK = "-probe-"
+FOLLOWUP_ID = re.compile(r"-f[0-9]+$")
+
+
+def is_open_item(item_id: str) -> bool:
+    """A follow-up, probe or design stage id (bank question ids are '<note-id>-<nnn>')."""
+    return PROBE_MARK in item_id or ":" in item_id or bool(FOLLOWUP_ID.search(item_id))
+
+
+def point_card_target(item_id: str, point_id: str) -> tuple[str, str]:
+    """Whose key point a point of an open item is: a probe's is its question's (or follow-up's, or stage's)."""
+    if PROBE_MARK in item_id:
+        parent, _, probed = item_id.rpartition(PROBE_MARK)
+        return parent, probed
+    return item_id, point_id
 
 
 def choose_followup(question: Question, answer: str, authored: Sequence[Followup],

@@ -225,10 +225,8 @@ class InterviewController:
     def _persist(self, submission: Submission) -> None:
         now = time.time()
         graded = submission.outcome in GRADED_OUTCOMES
-        # follow-ups, probes and stages live in the interview alone: practice history and FSRS hold bank questions
         attempt = userdb.submitted_attempt(submission.question_id, submission.answer, "interview", now,
-                                           submission.seconds, "pending" if graded else "skipped") \
-            if self.session.slots[submission.index].kind == "question" else None
+                                           submission.seconds, "pending" if graded else "skipped")
         interview_id, state = self.interview_id, self.session.to_dict()
         answer = {"position": submission.index, "question_id": submission.question_id, "answer": submission.answer,
                   "outcome": submission.outcome, "seconds": submission.seconds, "submitted_at": now}

@@ -38,7 +38,9 @@ def run_cli(argv: list[str]) -> int:
     retrieval = sub.add_parser("eval-retrieval", help="recall and latency of BM25, dense and hybrid retrieval")
     retrieval.add_argument("queries", nargs="+", type=Path)
     retrieval.add_argument("--json", action="store_true")
-    sub.add_parser("bench", help="print the performance figures")
+    bench = sub.add_parser("bench", help="print the performance figures")
+    bench.add_argument("--only", choices=["threads"], default=None,
+                       help="only the interview-thread and design-round figures")
     soak = sub.add_parser("soak", help="kill the real window at random moments and report what was lost")
     soak.add_argument("--kills", type=int, default=10)
     soak.add_argument("--seed", type=int, default=1)
@@ -47,6 +49,8 @@ def run_cli(argv: list[str]) -> int:
     shots = sub.add_parser("screenshots", help="save every tab of the real window, light and dark, at 1280x800 and "
                                                "1024x640 (a throwaway data folder; yours is not touched)")
     shots.add_argument("dir", type=Path)
+    shots.add_argument("--threads", action="store_true",
+                       help="an interview thread, a design round stage and their report instead")
     export = sub.add_parser("export", help="write all notes and questions as one JSON file")
     export.add_argument("file", type=Path)
     imported = sub.add_parser("import", help="add notes, questions, follow-ups and design rounds from a JSON file into content/")
@@ -89,8 +93,12 @@ def _handler(args):
 def _screenshots(args) -> int:
     import os
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from app.ui.screenshots import take_screenshots
-    saved = take_screenshots(args.dir)
+    if args.threads:
+        from app.ui.thread_screenshots import take_thread_screenshots
+        saved = take_thread_screenshots(args.dir)
+    else:
+        from app.ui.screenshots import take_screenshots
+        saved = take_screenshots(args.dir)
     print(f"{len(saved)} screenshots in {args.dir}")
     return 0
 
@@ -267,7 +275,7 @@ def _soak(args) -> int:
 
 def _bench(args) -> int:
     from app.bench import run_bench
-    return run_bench()
+    return run_bench(args.only)
 
 
 def _export(args) -> int:

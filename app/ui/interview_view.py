@@ -230,7 +230,7 @@ class InterviewView(QWidget):
     def _show_question(self) -> None:
         slot = self.session.current_slot
         question = self.library.item(slot.question_id)
-        self.header.setText(escape(self._where(slot)) + f" · {self.session.settings.mode} mode")
+        self.header.setText(escape(self._where(slot), quote=False) + f" · {self.session.settings.mode} mode")
         if question is None:
             body = "<p><i>This question is no longer in the bank; write what you would answer, or skip.</i></p>"
         elif slot.kind in ("followup", "probe"):
@@ -265,7 +265,7 @@ class InterviewView(QWidget):
             return f"Follow-up to question {number} · {title}"
         stages = [s for s in slots if s.round_id == slot.round_id]
         return (f"Design round · stage {stages.index(slot) + 1} of {len(stages)} · suggested "
-                f"{format_clock(slot.suggested)} · the round's clock runs across its stages")
+                f"{format_clock(slot.suggested)} · one clock for the whole round")
 
     def _thread_html(self, slot) -> str:
         """The conversation so far: the question, the answer just given, and the follow-up."""
@@ -375,7 +375,7 @@ class InterviewView(QWidget):
         self.feedback_index = index
         slot = self.session.slots[index]
         question = self.library.item(slot.question_id)
-        self.feedback_header.setText(f"Feedback: {escape(self._where(slot))} ({slot.outcome}, "
+        self.feedback_header.setText(f"Feedback: {escape(self._where(slot), quote=False)} ({slot.outcome}, "
                                      f"{format_clock(slot.seconds)} used). The clock is stopped.")
         if question is None:
             self.feedback.clear_grade("This question is no longer in the bank.")

@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt
 
 from app import paths
 from app.content.open_items import parse_design_file, parse_followup_file
-from app.core.interview import InterviewSettings
 from app.library import open_library
 from app.storage import interviews as store
 from app.storage.userdb import attempts, open_user_db, set_setting

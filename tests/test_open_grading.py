@@ -69,7 +69,9 @@ def test_a_weak_answer_lists_what_a_strong_one_adds(followup) -> None:
     grade = grade_answer(followup, "I would look at some of the new answers and see if they read better to me "
                                    "than the old ones did last month.", GradingTools())
     assert grade.verdict == "incorrect" and grade.score == 0
-    assert "A strong answer would also say: Re-run the same eval set" in grade.explanation
+    assert [p.made for p in grade.key_points] == [False, False, False]
+    assert grade.explanation.startswith("You made 0 of 3 key points.")
+    assert "A strong answer: Re-run the same 300-question eval" in grade.explanation
 
 
 def test_instructions_to_the_grader_are_flagged_and_fail(followup) -> None:

@@ -228,6 +228,7 @@ def test_the_report_lists_the_whole_thread_and_scores_each_stage(bank) -> None:
     assert scores["Requirements and clarifying questions"] == 67 and scores["Architecture"] == 67
     assert scores["Data and retrieval"] == 0 and round_result.score == round((67 + 67) / 5)
     assert "## Design round: A support assistant over product manuals" in markdown
-    assert "- A strong answer: Retrieval over chunked manuals with hybrid search" in markdown
+    assert "A strong answer: Retrieval over chunked manuals with hybrid search" in markdown  # in the feedback
+    assert "- A strong answer: Chunk by section with page numbers kept" in markdown  # a stage not answered
     html = report_html(report)
     assert "Design · Evaluation and monitoring" in html and "1 · follow-up" in html

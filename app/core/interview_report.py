@@ -194,7 +194,7 @@ def report_markdown(report: Report) -> str:
             lines += [f"- Feedback: {' '.join(r.feedback.split())}"]
         if r.missed:
             lines += ["- Key points missed:"] + [f"  - {m}" for m in r.missed]
-        if r.strong:
+        if r.strong and not r.feedback:  # graded feedback ends with the strong answer already
             lines += [f"- A strong answer: {' '.join(r.strong.split())}"]
         if r.read:
             lines += ["- Read in the notes:"] + [f"  - {heading}" for _, heading in r.read]
@@ -240,7 +240,7 @@ def report_html(report: Report, colours: dict[str, str] | None = None) -> str:
         if r.missed:
             parts.append("<p><b>Key points missed</b></p><ul>" + "".join(f"<li>{escape(m)}</li>" for m in r.missed)
                          + "</ul>")
-        if r.strong:
+        if r.strong and not r.feedback:
             parts.append(f"<p><b>A strong answer</b></p><p>{escape(r.strong)}</p>")
         if r.read:
             parts.append("<p><b>Read in the notes</b></p><ul>" + "".join(

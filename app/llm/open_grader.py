@@ -98,7 +98,8 @@ def _signals(question: Question, answer: str, tools, notices: list[str]) -> Rubr
 
 
 def open_explanation(question: Question, grade: Grade) -> str:
-    """Feedback from the rubric: points made and missed, misconceptions with what is true, and a strong answer."""
+    """Feedback from the rubric: how many points were made, misconceptions with what is true, and a strong answer
+    (the missed points are listed beside it by the views and the report)."""
     if Flag.INSTRUCTIONS in grade.flags:
         parts = ["The answer contains instructions to the grader, so it is marked incorrect."]
     elif any(f in grade.flags for f in (Flag.EMPTY, Flag.KEYWORD_LIST, Flag.OFF_TOPIC)):
@@ -106,9 +107,6 @@ def open_explanation(question: Question, grade: Grade) -> str:
     else:
         made = sum(1 for p in grade.key_points if p.made)
         parts = [f"You made {made} of {len(grade.key_points)} key points."]
-    missed = [p.text for p in grade.key_points if not p.made]
-    if missed:
-        parts.append("A strong answer would also say: " + " ".join(missed))
     corrections = {m.id: getattr(m, "correction", "") for m in question.misconceptions}
     for wrong in (m for m in grade.misconceptions if m.made):
         parts.append(f"Watch out, this belief is mistaken: {wrong.text} {corrections.get(wrong.id, '')}".strip())

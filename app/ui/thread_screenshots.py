@@ -70,9 +70,11 @@ def take_thread_screenshots(out: Path) -> list[Path]:
         answer("Fix the generation step. Instruct the model to answer strictly from the retrieved text, cite a chunk "
                "id per claim, and allow 'not in the documents' as an answer. Then have the LLM judge score "
                "faithfulness per claim on the 300 questions and compare against the current 20% baseline.", 150)
-        view.answer.setPlainText("I would re-run the same eval set with the same judge before and after")
+        follow = library.item(view.session.current_slot.question_id)
+        points = [p.alternatives[0] if p.alternatives else p.text for p in follow.key_points]
+        view.answer.setPlainText(points[0])
         saved += _grab(app, window, out, "interview-thread")
-        answer(view.answer.toPlainText() + ", and compare per question with a confidence interval.", 80)
+        answer(" ".join(points[:2]), 80)  # what a learner writes: two of its points in other words
         answer("Who reads the drafts, agents or customers? How quickly must a revised manual show up in answers? "
                "With $2,000 a month and 30,000 questions a day, each answer may cost under a fifth of a cent.", 300)
         view.answer.setPlainText("Retrieve passages from the manuals with hybrid search, rerank, and generate an "
@@ -82,6 +84,10 @@ def take_thread_screenshots(out: Path) -> list[Path]:
         clock.now += 30 * 60
         _wait(app, lambda: view.pages.currentWidget() is view.report_view and not view.control.pending, 300)
         saved += _grab(app, window, out, "design-report")
+        browser = view.report_view.browser
+        browser.moveCursor(browser.textCursor().MoveOperation.End)
+        browser.find("1 · follow-up", browser.document().FindFlag.FindBackward)  # the thread, then the stages
+        saved += _grab(app, window, out, "design-report-thread")
         window.close()
         db.close()
     return saved

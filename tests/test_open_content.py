@@ -153,3 +153,14 @@ def test_a_bad_followup_imports_nothing(open_content: Path, tmp_path: Path) -> N
         import_content(path, open_content)
     assert "followups[1]" in str(caught.value) and "'key_points' must have 2-4 entries, has 1" in str(caught.value)
     assert (open_content / FOLLOWUPS).read_bytes() == before
+
+
+def test_more_than_three_followups_for_a_question_is_a_problem(open_content: Path) -> None:
+    path = open_content / FOLLOWUPS
+    text = path.read_text(encoding="utf-8")
+    first = text[text.index("[[followup]]"): text.index("[[followup]]", text.index("[[followup]]") + 1)]
+    path.write_text(text + "\n" + first.replace("rag-006-f1", "rag-006-f3") + "\n"
+                    + first.replace("rag-006-f1", "rag-006-f4"), encoding="utf-8")
+    (error,) = [e for e in load_content(open_content).errors if "follow-ups; at most" in e.message]
+    assert "question 'rag-006' has 4 follow-ups; at most 3" in error.message
+    assert error.file == "content/questions/rag.toml"

@@ -17,6 +17,7 @@ from app.core.open_items import DesignRound, Followup
 MIN_QUESTIONS_PER_NOTE = 3
 MIN_NOTE_WORDS = 400
 FOLLOWUPS_NEEDED = {"hard": 2, "medium": 1, "easy": 0}
+MAX_FOLLOWUPS = 3
 # While the follow-ups are being written a shortfall is a warning; True makes `content check` fail on it.
 FOLLOWUP_COVERAGE_REQUIRED = False
 
@@ -174,6 +175,10 @@ def _check_followups(content: ContentSet, questions: dict[str, Question]) -> lis
     counts = followup_counts(content)
     for q in content.questions:
         have, need = counts.get(q.id, 0), FOLLOWUPS_NEEDED.get(q.difficulty, 0)
+        if have > MAX_FOLLOWUPS:
+            where, line = content.question_lines.get(q.id, (f"questions/{q.topic}.toml", 1))
+            errors.append(ContentError(where, line, f"question {q.id!r} has {have} follow-ups; at most "
+                                                    f"{MAX_FOLLOWUPS}", False))
         if have < need:
             where, line = content.question_lines.get(q.id, (f"questions/{q.topic}.toml", 1))
             problem = ContentError(where, line, f"{q.difficulty} question {q.id!r} has {have} follow-up(s); "

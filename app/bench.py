@@ -141,7 +141,7 @@ BENCH_ANSWER = ("I would not fine-tune here. The wiki changes every day, so anyt
                 "answer, which a fine-tuned model cannot do. This is a knowledge problem, not a behaviour problem.")
 
 
-def bench_grading(library) -> None:
+def bench_grading(library) -> float | None:
     from app.bench_models import bench_model_process
     from app.llm.choose import resolve_model
     from app.llm.engine import ChatEngine
@@ -160,7 +160,7 @@ def bench_grading(library) -> None:
     path, reason = resolve_model(paths.models_dir(), None)
     if path is None:
         print(f"  {reason}")
-        return
+        return None
     remote = RemoteChatEngine(path)
     figure_line(f"model process: start, load {path.name}, self-check", f"{remote.process.started_s:.2f} s",
           f"settings: {remote.settings.describe()}")
@@ -177,6 +177,7 @@ def bench_grading(library) -> None:
               "target <= 1.10x for the verdict")
     local.reset()
     remote.stop()
+    return after["primed verdict"]
 
 
 def _grade_modes(question, tools, library) -> dict[str, float]:
@@ -213,13 +214,19 @@ def _grade_modes(question, tools, library) -> dict[str, float]:
     return {"primed verdict": primed[0], "primed full grade": primed[1]}
 
 
-def run_bench() -> int:
+def run_bench(only: str | None = None) -> int:
     from app.library import open_library
     started = time.perf_counter()
     library = open_library()
     print(f"Library open (bank check, index sync): {time.perf_counter() - started:.2f} s")
+    if only == "threads":
+        from app.bench_threads import bench_threads
+        bench_threads(library, BENCH_ANSWER)
+        return 0
     bench_startup()
     bench_content(library)
     bench_retrieval(library)
-    bench_grading(library)
+    verdict = bench_grading(library)
+    from app.bench_threads import bench_threads
+    bench_threads(library, BENCH_ANSWER, verdict)
     return 0

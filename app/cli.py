@@ -40,7 +40,9 @@ def run_cli(argv: list[str]) -> int:
     retrieval = sub.add_parser("eval-retrieval", help="recall and latency of BM25, dense and hybrid retrieval")
     retrieval.add_argument("queries", nargs="+", type=Path)
     retrieval.add_argument("--json", action="store_true")
-    sub.add_parser("bench", help="print the performance figures")
+    bench = sub.add_parser("bench", help="print the performance figures")
+    bench.add_argument("--only", choices=["threads"], default=None,
+                       help="only the interview-thread and design-round figures")
     soak = sub.add_parser("soak", help="kill the real window at random moments and report what was lost")
     soak.add_argument("--kills", type=int, default=10)
     soak.add_argument("--seed", type=int, default=1)
@@ -49,9 +51,11 @@ def run_cli(argv: list[str]) -> int:
     shots = sub.add_parser("screenshots", help="save every tab of the real window, light and dark, at 1280x800 and "
                                                "1024x640 (a throwaway data folder; yours is not touched)")
     shots.add_argument("dir", type=Path)
+    shots.add_argument("--threads", action="store_true",
+                       help="an interview thread, a design round stage and their report instead")
     export = sub.add_parser("export", help="write all notes and questions as one JSON file")
     export.add_argument("file", type=Path)
-    imported = sub.add_parser("import", help="add notes and questions from a JSON file into content/")
+    imported = sub.add_parser("import", help="add notes, questions, follow-ups and design rounds from a JSON file into content/")
     imported.add_argument("file", type=Path)
     export_data = sub.add_parser("export-data", help="write your whole user database (attempts, reviews, settings) to a JSON file")
     export_data.add_argument("file", type=Path)
@@ -91,8 +95,12 @@ def _handler(args):
 def _screenshots(args) -> int:
     import os
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from app.ui.screenshots import take_screenshots
-    saved = take_screenshots(args.dir)
+    if args.threads:
+        from app.ui.thread_screenshots import take_thread_screenshots
+        saved = take_thread_screenshots(args.dir)
+    else:
+        from app.ui.screenshots import take_screenshots
+        saved = take_screenshots(args.dir)
     print(f"{len(saved)} screenshots in {args.dir}")
     return 0
 
@@ -110,6 +118,10 @@ def _content(args) -> int:
         print(f"compiled {result.notes} notes and {result.questions} questions into {paths.bank_db_path()}")
     for error in content.errors:
         print(error, file=sys.stderr)
+    for warning in content.warnings[:10]:
+        print(f"warning: {warning}", file=sys.stderr)
+    if len(content.warnings) > 10:
+        print(f"warning: ... and {len(content.warnings) - 10} more like these", file=sys.stderr)
     print(summary(content))
     if content.errors:
         print(f"{len(content.errors)} problem(s) found", file=sys.stderr)
@@ -268,7 +280,7 @@ def _soak(args) -> int:
 
 def _bench(args) -> int:
     from app.bench import run_bench
-    return run_bench()
+    return run_bench(args.only)
 
 
 def _export(args) -> int:
@@ -283,11 +295,12 @@ def _export(args) -> int:
 def _import(args) -> int:
     from app.content.exchange import ImportRefused, import_content
     try:
-        notes, questions = import_content(args.file, paths.content_dir())
+        done = import_content(args.file, paths.content_dir())
     except ImportRefused as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"imported {notes} notes and {questions} questions into {paths.content_dir()}; "
+    print(f"imported {done.notes} notes, {done.questions} questions, {done.followups} follow-ups and {done.designs} "
+          f"design rounds into {paths.content_dir()}; "
           "the bank is recompiled on the next start")
     return 0
 

@@ -11,12 +11,20 @@ from app import paths
 from app.content.compile import compile_bank
 from app.content.errors import ContentInvalid
 from app.core.model import Note, Question
+from app.core.open_items import DesignRound, Followup
+from app.core.thread import resolve_item
 from app.llm.files import ModelFileError, embed_model_path
 from app.llm.grader import GradingTools, embedding_similarity
 from app.llm.process import ModelCrashed
 from app.llm.remote import RemoteEmbedder
 from app.rag.index import BuildReport, Retriever, embed_pending, sync_index
-from app.storage.bank import load_notes, load_questions, open_bank
+from app.storage.bank import (
+    load_designs,
+    load_followups,
+    load_notes,
+    load_questions,
+    open_bank,
+)
 
 ANY = "any"
 
@@ -33,10 +41,21 @@ class Library:
     pending_embeddings: int = 0  # note chunks still without a vector (the window builds them after it shows)
     # the GUI searches by keywords while the embedding model is down; the command line reports the crash instead
     keywords_on_crash: bool = False
+    followups: list[Followup] = field(default_factory=list)
+    designs: list[DesignRound] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.by_id = {q.id: q for q in self.questions}
         self.notes_by_id = {n.id: n for n in self.notes}
+        self.followups_by_id = {f.id: f for f in self.followups}
+        self.designs_by_id = {d.id: d for d in self.designs}
+
+    def followups_of(self, question_id: str) -> list[Followup]:
+        return [f for f in self.followups if f.question == question_id]
+
+    def item(self, item_id: str) -> Question | None:
+        """A question, follow-up, probe or design stage by its id, in the grader's shape."""
+        return resolve_item(item_id, self.by_id, self.followups_by_id, self.designs_by_id)
 
     def section_name(self, ref: str) -> str:
         """'Heading (in Note title)' for a section id, the note's title for a note id, the id itself if unknown:
@@ -139,6 +158,7 @@ def open_library(content_root: Path | None = None, bank_path: Path | None = None
     timings["index_s"] = time.perf_counter() - t
     timings["index_embedded"] = report.embedded
     retriever = Retriever(str(bank_path), embedder, model_id) if report.chunks else None
-    questions = load_questions(db)
+    questions, followups, designs = load_questions(db), load_followups(db), load_designs(db)
     db.conn.close()
-    return Library(questions, notes, retriever, embedder, problems, timings, bank_path, report.pending)
+    return Library(questions, notes, retriever, embedder, problems, timings, bank_path, report.pending,
+                   followups=followups, designs=designs)

@@ -25,6 +25,7 @@ class Progress:
     due_today: list[Question] = field(default_factory=list)
     weak_points: list[WeakPoint] = field(default_factory=list)
     retention: float = schedule.DEFAULT_RETENTION
+    stages: list[tuple[str, int, int]] = field(default_factory=list)  # design-round stages, weakest first
 
 
 def end_of_today(now: float) -> float:
@@ -55,4 +56,5 @@ def gather(db, questions: dict[str, Question], retrieve: Callable | None = None,
         mastery=topic_mastery(recall, attempts, topic_of), score_trend=stats.score_per_answer(attempts),
         per_day=stats.attempts_per_day(attempts),
         due_forecast=stats.due_forecast([c["due"] for c in cards], datetime.fromtimestamp(now).date()),
-        due_today=due_today(db, questions, now), weak_points=weak, retention=retention)
+        due_today=due_today(db, questions, now), weak_points=weak, retention=retention,
+        stages=stats.stage_strengths(attempts))

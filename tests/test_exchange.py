@@ -31,8 +31,8 @@ def test_export_then_import_into_empty_content_gives_the_same_bank(content_copy:
     empty = tmp_path / "empty"
     (empty / "notes").mkdir(parents=True)
     (empty / "questions").mkdir()
-    notes, questions = import_content(dump, empty)
-    assert (notes, questions) == (len(exported["notes"]), len(exported["questions"]))
+    done = import_content(dump, empty)
+    assert (done.notes, done.questions) == (len(exported["notes"]), len(exported["questions"]))
     again = load_content(empty, with_labels=False)
     assert [e for e in again.errors if e.blocking] == []
     assert {q.id: q for q in again.questions} == {q.id: q for q in load_content(content_copy, with_labels=False).questions}
@@ -70,7 +70,7 @@ def test_any_unicode_imports_as_valid_toml(content_copy: Path, tmp_path: Path) -
                  rationale="Ünïcödé – and a tab\there.")
     path = tmp_path / "unicode.json"
     path.write_text(json.dumps({"questions": [fancy]}, ensure_ascii=True))
-    assert import_content(path, content_copy) == (0, 1)
+    assert import_content(path, content_copy)[:2] == (0, 1)
     again = {q.id: q for q in load_content(content_copy, with_labels=False).questions}
     assert again["unicode-001"].prompt.endswith('Emoji 😀, music 𝄞, "quotes", back\\slash.')
     assert again["unicode-001"].rationale == "Ünïcödé – and a tab\there."

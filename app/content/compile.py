@@ -26,5 +26,5 @@ def compile_bank(db, content_root: Path, force: bool = False) -> CompileResult:
     blocking = [e for e in content.errors if e.blocking]
     if blocking:
         raise ContentInvalid(blocking)
-    write_bank(db, list(content.notes.values()), content.questions, digest)
+    write_bank(db, list(content.notes.values()), content.questions, digest, content.followups, content.designs)
     return CompileResult(True, digest, len(content.notes), len(content.questions))

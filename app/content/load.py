@@ -9,12 +9,18 @@ from pathlib import Path
 from app.content import giveaways
 from app.content.errors import ContentError
 from app.content.notes import note_links, parse_note, word_count
+from app.content.open_items import parse_design_file, parse_followup_file
 from app.content.questions import parse_question_file
 from app.core.jsonl import jsonl_rows
 from app.core.model import Note, Question
+from app.core.open_items import DesignRound, Followup
 
 MIN_QUESTIONS_PER_NOTE = 3
 MIN_NOTE_WORDS = 400
+FOLLOWUPS_NEEDED = {"hard": 2, "medium": 1, "easy": 0}
+MAX_FOLLOWUPS = 3
+# While the follow-ups are being written a shortfall is a warning; True makes `content check` fail on it.
+FOLLOWUP_COVERAGE_REQUIRED = True
 
 
 @dataclass
@@ -26,6 +32,10 @@ class ContentSet:
     queries: list[dict] = field(default_factory=list)
     errors: list[ContentError] = field(default_factory=list)
     question_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    followups: list[Followup] = field(default_factory=list)
+    followup_lines: dict[str, tuple[str, int]] = field(default_factory=dict)
+    designs: list[DesignRound] = field(default_factory=list)
+    warnings: list[ContentError] = field(default_factory=list)  # printed by `content check`, never failing it
 
     def section_ids(self) -> set[str]:
         return {s.id for note in self.notes.values() for s in note.sections}
@@ -35,7 +45,7 @@ class ContentSet:
 
 
 def content_files(root: Path) -> list[Path]:
-    return sorted(p for pattern in ("notes/*.md", "questions/*.toml") for p in root.glob(pattern))
+    return sorted(p for pattern in ("notes/*.md", "questions/*.toml", "followups/*.toml", "design/*.toml") for p in root.glob(pattern))
 
 
 def content_hash(root: Path) -> str:
@@ -58,6 +68,16 @@ def load_content(root: Path, with_labels: bool = True) -> ContentSet:
         content.errors += errors
         content.question_lines.update({qid: (_rel(root, path), line) for qid, line in positions.items()})
         content.questions += questions
+    for path in sorted((root / "followups").glob("*.toml")):
+        followups, errors, positions = parse_followup_file(path, _rel(root, path))
+        content.errors += errors
+        content.followup_lines.update({fid: (_rel(root, path), line) for fid, line in positions.items()})
+        content.followups += followups
+    for path in sorted((root / "design").glob("*.toml")):
+        design, errors = parse_design_file(path, _rel(root, path))
+        content.errors += errors
+        if design:
+            content.designs.append(design)
     if with_labels:
         content.answers = _read_jsonl(root / "answers", content)
         content.queries = _read_jsonl(root / "queries", content)
@@ -114,6 +134,8 @@ def _cross_check(content: ContentSet) -> list[ContentError]:
         if uses[note.id] < MIN_QUESTIONS_PER_NOTE:
             errors.append(ContentError(note.source, 1, f"note {note.id!r} is cited by {uses[note.id]} questions; at least {MIN_QUESTIONS_PER_NOTE} needed", False))
     errors += _check_answers(content, seen)
+    errors += _check_followups(content, seen)
+    errors += _check_designs(content)
     for row in content.queries:
         for ref in row.get("relevant", []):
             if not content.resolves(ref):
@@ -140,6 +162,69 @@ def _bank_rules(q: Question, where: str, line: int) -> list[ContentError]:
         if not point.correction:
             errors.append(ContentError(where, line, f"question {q.id!r}: misconception {point.id!r} needs a "
                                        "'correction' (what is true instead)", False))
+    return errors
+
+
+def _check_followups(content: ContentSet, questions: dict[str, Question]) -> list[ContentError]:
+    errors, seen = [], set()
+    for f in content.followups:
+        where, line = content.followup_lines.get(f.id, (f"followups/{f.topic}.toml", 1))
+        if f.id in seen:
+            errors.append(ContentError(where, line, f"follow-up id {f.id!r} is used twice"))
+        seen.add(f.id)
+        q = questions.get(f.question)
+        if q is None:
+            errors.append(ContentError(where, line, f"follow-up {f.id!r}: question {f.question!r} is not in the bank"))
+        elif q.topic != f.topic:
+            errors.append(ContentError(where, line, f"follow-up {f.id!r}: question {f.question!r} is in topic "
+                                                    f"{q.topic!r}; put it in followups/{q.topic}.toml"))
+        for ref in f.notes:
+            if not content.resolves(ref):
+                errors.append(ContentError(where, _line_of(content, where, ref, line), f"follow-up {f.id!r}: cited note or section {ref!r} "
+                                                        "does not resolve"))
+    counts = followup_counts(content)
+    for q in content.questions:
+        have, need = counts.get(q.id, 0), FOLLOWUPS_NEEDED.get(q.difficulty, 0)
+        if have > MAX_FOLLOWUPS:
+            where, line = content.question_lines.get(q.id, (f"questions/{q.topic}.toml", 1))
+            errors.append(ContentError(where, line, f"question {q.id!r} has {have} follow-ups; at most "
+                                                    f"{MAX_FOLLOWUPS}", False))
+        if have < need:
+            where, line = content.question_lines.get(q.id, (f"questions/{q.topic}.toml", 1))
+            problem = ContentError(where, line, f"{q.difficulty} question {q.id!r} has {have} follow-up(s); "
+                                                f"{need} needed", False)
+            (errors if FOLLOWUP_COVERAGE_REQUIRED else content.warnings).append(problem)
+    return errors
+
+
+def _line_of(content: ContentSet, where: str, text: str, start: int = 1) -> int:
+    """The first line at or after start that quotes text (a note reference), else start."""
+    path = content.root.parent / where
+    if not path.exists():
+        return start
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return next((n for n in range(start, len(lines) + 1) if f'"{text}"' in lines[n - 1]), start)
+
+
+def followup_counts(content: ContentSet) -> Counter[str]:
+    return Counter(f.question for f in content.followups)
+
+
+def _check_designs(content: ContentSet) -> list[ContentError]:
+    errors, seen = [], set()
+    for d in content.designs:
+        where = _rel(content.root, content.root / "design" / f"{d.id}.toml")
+        if d.id in seen:
+            errors.append(ContentError(where, 1, f"design round id {d.id!r} is used twice"))
+        seen.add(d.id)
+        if d.topic not in content.notes:
+            errors.append(ContentError(where, 1, f"design round {d.id!r}: topic {d.topic!r} has no note"))
+        refs = [(None, r) for r in d.notes] + [(s.id, r) for s in d.stages for r in s.notes]
+        for stage, ref in refs:
+            if not content.resolves(ref):
+                part = f" stage {stage!r}" if stage else ""
+                errors.append(ContentError(where, _line_of(content, where, ref), f"design round {d.id!r}{part}: cited note or section {ref!r} "
+                                                     "does not resolve"))
     return errors
 
 
@@ -181,5 +266,14 @@ def summary(content: ContentSet) -> str:
     lines.append("  by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
     lines.append("  by verdict: " + ", ".join(f"{k} {n}" for k, n in sorted(verdicts.items())))
     lines.append(giveaways.report(content.questions))
+    counts = followup_counts(content)
+    by_difficulty: Counter[str] = Counter()
+    short: Counter[str] = Counter()
+    for q in content.questions:
+        by_difficulty[q.difficulty] += counts.get(q.id, 0)
+        short[q.difficulty] += counts.get(q.id, 0) < FOLLOWUPS_NEEDED.get(q.difficulty, 0)
+    lines.append(f"follow-ups: {len(content.followups)}; by question difficulty: " + ", ".join(
+        f"{d} {by_difficulty[d]} ({short[d]} questions short)" for d in ("hard", "medium", "easy")))
+    lines.append(f"design rounds: {len(content.designs)}")
     lines.append(f"retrieval queries: {len(content.queries)} ({sum(1 for q in content.queries if q.get('blind'))} blind)")
     return "\n".join(lines)

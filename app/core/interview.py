@@ -1,4 +1,6 @@
-"""A timed mock interview as a state machine: settings, answers, timeouts, pause, restore and finish."""
+"""A timed mock interview as a state machine: settings, answers, timeouts, pause, restore and finish. An interview is
+one thread: a question may be followed by a follow-up (inserted the moment its answer is submitted), and a design
+round's stages are answered in turn against the round's total limit."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,6 +16,7 @@ OUTCOMES = (*GRADED_OUTCOMES, "skipped", "not answered")
 RUNNING_PHASES = ("answering", "paused", "between", "suspended")
 STATE_VERSION = 1
 WARN_SECONDS = 30.0
+KINDS = ("question", "followup", "probe", "stage")  # what a slot asks
 
 
 class InterviewError(ValueError):
@@ -30,10 +33,16 @@ class InterviewSettings:
     difficulty_mix: dict[str, int] = field(default_factory=lambda: {"easy": 1, "medium": 1, "hard": 1})
     mode: str = "interview"                     # interview: feedback only in the report; coached: after each answer
     allow_pause: bool = False
+    followups: bool = False                     # each answered question is followed by a follow-up or a probe
+    followup_seconds: int = 180
+    design_round: str = ""                      # "": none; "any": one picked; else a design round's id
+    design_minutes: int = 0                     # 0: the round's own total (30 min by default)
 
     def validate(self) -> None:
-        if not 1 <= self.count <= 30:
-            raise InterviewError(f"settings.count must be 1-30, got {self.count}")
+        if not (0 if self.design_round else 1) <= self.count <= 30:
+            raise InterviewError(f"settings.count must be 1-30 (0 with a design round), got {self.count}")
+        if self.followup_seconds < 1 or self.design_minutes < 0:
+            raise InterviewError("settings.followup_seconds must be positive and settings.design_minutes not negative")
         if self.seconds_per_question < 1:
             raise InterviewError(f"settings.seconds_per_question must be positive, got {self.seconds_per_question}")
         if self.total_seconds < 0:
@@ -48,7 +57,9 @@ class InterviewSettings:
     def to_dict(self) -> dict[str, Any]:
         return {"count": self.count, "seconds_per_question": self.seconds_per_question,
                 "total_seconds": self.total_seconds, "topics": list(self.topics), "weak_topics": self.weak_topics,
-                "difficulty_mix": dict(self.difficulty_mix), "mode": self.mode, "allow_pause": self.allow_pause}
+                "difficulty_mix": dict(self.difficulty_mix), "mode": self.mode, "allow_pause": self.allow_pause,
+                "followups": self.followups, "followup_seconds": self.followup_seconds,
+                "design_round": self.design_round, "design_minutes": self.design_minutes}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "InterviewSettings":
@@ -59,14 +70,23 @@ class InterviewSettings:
                            weak_topics=bool(data.get("weak_topics", False)),
                            difficulty_mix={str(k): int(v) for k, v in data.get("difficulty_mix", {}).items()}
                            or {"easy": 1, "medium": 1, "hard": 1},
-                           mode=str(data.get("mode", "interview")), allow_pause=bool(data.get("allow_pause", False)))
+                           mode=str(data.get("mode", "interview")), allow_pause=bool(data.get("allow_pause", False)),
+                           followups=bool(data.get("followups", False)),
+                           followup_seconds=int(data.get("followup_seconds", 180)),
+                           design_round=str(data.get("design_round", "")),
+                           design_minutes=int(data.get("design_minutes", 0)))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise InterviewError(f"settings: missing or invalid field ({exc!r}) in {data!r}") from exc
         settings.validate()
         return settings
 
     def summary(self) -> str:
-        parts = [f"{self.count} x {format_minutes(self.seconds_per_question)}", self.mode]
+        parts = [f"{self.count} x {format_minutes(self.seconds_per_question)}"] if self.count else []
+        if self.followups:
+            parts.append("with follow-ups")
+        if self.design_round:
+            parts.append("design round" + (f" {format_minutes(self.design_minutes * 60)}" if self.design_minutes else ""))
+        parts.append(self.mode)
         if self.total_seconds:
             parts.append(f"session limit {format_minutes(self.total_seconds)}")
         if self.weak_topics:
@@ -81,6 +101,9 @@ class InterviewSettings:
 PRESETS = {
     "Quick 3 x 4 min": InterviewSettings(count=3, seconds_per_question=240),
     "Full 8 x 5 min": InterviewSettings(count=8, seconds_per_question=300, total_seconds=40 * 60),
+    "Full loop: 4 questions with follow-ups + 1 design round": InterviewSettings(
+        count=4, seconds_per_question=300, followups=True, design_round="any"),
+    "Design round 30 min": InterviewSettings(count=0, design_round="any"),
 }
 
 
@@ -95,32 +118,47 @@ def format_clock(seconds: float) -> str:
 
 @dataclass
 class Slot:
-    """One planned question and, once submitted, what happened to it."""
-    question_id: str
+    """One planned question (or follow-up, probe, design stage) and, once submitted, what happened to it."""
+    question_id: str            # for a follow-up, probe or stage: its item id (see core.open_items)
     topic: str
     difficulty: str
     outcome: str = ""           # "" until submitted, then one of OUTCOMES
     answer: str = ""
     seconds: float = 0.0
     grade: Grade | None = None
+    kind: str = "question"      # one of KINDS
+    parent: int = -1            # a follow-up's or probe's question (slot index)
+    prompt: str = ""            # what a follow-up, probe or stage asks, as shown
+    limit: float = 0.0          # seconds for this slot (a stage: its round's total); 0: settings.seconds_per_question
+    round_id: str = ""          # a stage's design round
+    suggested: float = 0.0      # a stage's suggested seconds
 
     @property
     def needs_grade(self) -> bool:
         return self.outcome in GRADED_OUTCOMES and self.grade is None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"question_id": self.question_id, "topic": self.topic, "difficulty": self.difficulty,
+        data = {"question_id": self.question_id, "topic": self.topic, "difficulty": self.difficulty,
                 "outcome": self.outcome, "answer": self.answer, "seconds": round(self.seconds, 3),
                 "grade": self.grade.to_dict() if self.grade else None}
+        if self.kind != "question":
+            data.update(kind=self.kind, parent=self.parent, prompt=self.prompt, limit=self.limit,
+                        round_id=self.round_id, suggested=self.suggested)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Slot":
         outcome = str(data.get("outcome", ""))
         if outcome and outcome not in OUTCOMES:
             raise InterviewError(f"slots: unknown outcome {outcome!r} for {data.get('question_id')}")
+        kind = str(data.get("kind", "question"))
+        if kind not in KINDS:
+            raise InterviewError(f"slots: unknown kind {kind!r} for {data.get('question_id')}")
         return cls(str(data["question_id"]), str(data.get("topic", "")), str(data.get("difficulty", "")), outcome,
                    str(data.get("answer", "")), float(data.get("seconds", 0.0)),
-                   Grade.from_dict(data["grade"]) if data.get("grade") else None)
+                   Grade.from_dict(data["grade"]) if data.get("grade") else None, kind, int(data.get("parent", -1)),
+                   str(data.get("prompt", "")), float(data.get("limit", 0.0)), str(data.get("round_id", "")),
+                   float(data.get("suggested", 0.0)))
 
 
 @dataclass
@@ -133,15 +171,21 @@ class Submission:
     outcome: str
 
 
+# (index of the submitted question, its slot) -> the follow-up's slot, or None for no follow-up
+FollowupChooser = Callable[[int, "Slot"], "Slot | None"]
+
+
 class Interview:
     """Phases: ready -> answering (<-> paused, -> between in coached mode) -> finished or abandoned.
     A restored interview that was running comes back 'suspended' until resumed or finished."""
 
-    def __init__(self, settings: InterviewSettings, slots: list[Slot], clock: Clock):
+    def __init__(self, settings: InterviewSettings, slots: list[Slot], clock: Clock,
+                 followup: FollowupChooser | None = None):
         settings.validate()
         if not slots:
             raise InterviewError("an interview needs at least one question")
         self.settings, self.slots, self.clock = settings, slots, clock
+        self.followup = followup  # asked for a follow-up the moment a question's answer is submitted
         self.phase = "ready"
         self.current = 0
         self.draft = ""
@@ -155,8 +199,27 @@ class Interview:
         return self._elapsed_before + running
 
     @property
+    def question_limit(self) -> float:
+        """The current slot's time limit in seconds; for a stage, what its round has left when the stage began."""
+        slot = self.current_slot
+        if slot is None:
+            return float(self.settings.seconds_per_question)
+        if slot.kind == "stage":
+            return max(0.0, slot.limit - self.round_used(slot.round_id))
+        return slot.limit or float(self.settings.seconds_per_question)
+
+    @property
     def question_remaining(self) -> float:
-        return max(0.0, self.settings.seconds_per_question - self.question_elapsed)
+        return max(0.0, self.question_limit - self.question_elapsed)
+
+    def round_used(self, round_id: str) -> float:
+        """Seconds spent on the submitted stages of a design round."""
+        return sum(s.seconds for s in self.slots if s.round_id == round_id and s.kind == "stage" and s.outcome)
+
+    def round_remaining(self, round_id: str) -> float:
+        limit = next((s.limit for s in self.slots if s.round_id == round_id and s.kind == "stage"), 0.0)
+        running = self.question_elapsed if (self.current_slot and self.current_slot.round_id == round_id) else 0.0
+        return max(0.0, limit - self.round_used(round_id) - running)
 
     @property
     def session_elapsed(self) -> float:
@@ -174,7 +237,7 @@ class Interview:
         """Time is nearly up on the question or the session."""
         if self.phase != "answering":
             return False
-        near = min(WARN_SECONDS, 0.25 * self.settings.seconds_per_question)
+        near = min(WARN_SECONDS, 0.25 * self.question_limit)
         session = self.session_remaining
         return self.question_remaining <= near or (session is not None and session <= WARN_SECONDS)
 
@@ -214,7 +277,7 @@ class Interview:
             self._close("finished")
             return [submission]
         if self.question_remaining <= 0:
-            return [self._submit("timed out", self.draft, float(self.settings.seconds_per_question))]
+            return [self._submit("timed out", self.draft, self.question_limit)]
         return []
 
     def pause(self) -> None:
@@ -255,13 +318,13 @@ class Interview:
                 "slots": [s.to_dict() for s in self.slots]}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], clock: Clock) -> "Interview":
+    def from_dict(cls, data: dict[str, Any], clock: Clock, followup: FollowupChooser | None = None) -> "Interview":
         """Restore a saved interview; one that was running comes back suspended (time off the clock)."""
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
             raise InterviewError(f"interview state: expected a dict with version {STATE_VERSION}")
         try:
             interview = cls(InterviewSettings.from_dict(data["settings"]),
-                            [Slot.from_dict(s) for s in data["slots"]], clock)
+                            [Slot.from_dict(s) for s in data["slots"]], clock, followup)
             phase, current = str(data["phase"]), int(data["current"])
             interview._elapsed_before = float(data.get("question_elapsed", 0.0))
         except (KeyError, TypeError, ValueError) as exc:
@@ -294,7 +357,9 @@ class Interview:
         slot.seconds = self.question_elapsed if seconds is None else seconds
         submission = Submission(self.current, slot.question_id, text, slot.seconds, outcome)
         self.draft, self._elapsed_before, self._segment_start = "", 0.0, None
+        self._insert_followup(self.current, slot)
         self.current += 1
+        self._skip_spent_stages()
         if self.current >= len(self.slots):
             self.phase = "finished"
         elif self.settings.mode == "coached":
@@ -302,6 +367,25 @@ class Interview:
         else:
             self._begin_segment()
         return submission
+
+    def _insert_followup(self, index: int, slot: Slot) -> None:
+        """A follow-up right after an answered question, chosen by the hook without waiting for any grade."""
+        if not (self.settings.followups and self.followup and slot.kind == "question"
+                and slot.outcome in GRADED_OUTCOMES and slot.answer.strip()):
+            return
+        found = self.followup(index, slot)
+        if found is not None:
+            found.parent, found.limit = index, found.limit or float(self.settings.followup_seconds)
+            self.slots.insert(index + 1, found)
+
+    def _skip_spent_stages(self) -> None:
+        """Stages of a round whose time has run out are not answered; the thread goes on after the round."""
+        while self.current < len(self.slots):
+            slot = self.slots[self.current]
+            if slot.kind != "stage" or slot.outcome or self.round_remaining(slot.round_id) > 0:
+                return
+            slot.outcome = "not answered"
+            self.current += 1
 
     def _close(self, phase: str) -> list[Submission]:
         if self.finished:

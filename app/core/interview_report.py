@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
 from html import escape
+from typing import Callable
 
 from app.core.interview import GRADED_OUTCOMES, Interview, InterviewSettings, format_clock
 from app.core.model import Question, grader_file
+from app.core.open_items import DesignRound
 
 # exported reports are printed and shared: light colours (the app passes its own theme's)
 VERDICT_COLOURS = {"correct": "#1b7f3b", "partial": "#9a5b00", "incorrect": "#b3261e", "muted": "#444444",
@@ -32,6 +33,19 @@ class QuestionResult:
     grader: str
     answer: str = ""
     feedback: str = ""           # the grader's explanation
+    kind: str = "question"       # question, followup, probe or stage
+    label: str = ""              # "2", "2 · follow-up", "Design · Architecture"
+    strong: str = ""             # a stage: what a strong answer covers
+
+
+@dataclass
+class RoundResult:
+    """A design round in the report: each stage's score and the whole."""
+    title: str
+    prompt: str
+    score: int
+    stages: list[tuple[str, int | None]]   # (stage title, score; None while awaiting a grade)
+    read: list[tuple[str, str]]
 
 
 @dataclass
@@ -48,12 +62,16 @@ class Report:
     suggestion: InterviewSettings
     suggestion_text: str
     topic_titles: dict[str, str] = field(default_factory=dict)
+    rounds: list[RoundResult] = field(default_factory=list)
 
 
 def build_report(interview: Interview, questions: dict[str, Question], topic_titles: dict[str, str],
-                 started: str = "", section_name: Callable[[str], str] = str) -> Report:
-    """`section_name` turns a section id into words ('Heading (in Note)'); a report never shows raw ids."""
+                 started: str = "", section_name: Callable[[str], str] = str,
+                 designs: dict[str, DesignRound] | None = None) -> Report:
+    """`section_name` turns a section id into words ('Heading (in Note)'); a report never shows raw ids. `questions`
+    maps every slot's id to its item (follow-ups, probes and stages in the grader's shape)."""
     results = [_result(i, slot, questions.get(slot.question_id), section_name) for i, slot in enumerate(interview.slots)]
+    _label(results, interview, designs or {})
     scored = [r for r in results if r.score is not None]
     score = round(sum(r.score for r in scored) / len(scored)) if scored else 0
     by_topic: dict[str, list[int]] = {}
@@ -70,7 +88,44 @@ def build_report(interview: Interview, questions: dict[str, Question], topic_tit
     return Report(f"Mock interview{' - ' + started if started else ''}", interview.settings.summary(), status,
                   results, score, sum(r.status == "awaiting grade" for r in results), interview.session_elapsed,
                   [(topic_titles.get(t, t), s) for t, s in strongest], [(topic_titles.get(t, t), s) for t, s in weakest],
-                  suggestion, text, topic_titles)
+                  suggestion, text, topic_titles, _rounds(results, interview, designs or {}, section_name))
+
+
+def _label(results: list[QuestionResult], interview: Interview, designs: dict[str, DesignRound]) -> None:
+    """Questions numbered 1, 2, ...; a follow-up carries its question's number; a stage its round's stage title."""
+    number = 0
+    for result, slot in zip(results, interview.slots):
+        result.kind = slot.kind
+        if slot.kind == "question":
+            number += 1
+            result.label = str(number)
+        elif slot.kind in ("followup", "probe"):
+            result.label = f"{number} · {'follow-up' if slot.kind == 'followup' else 'probe'}"
+        else:
+            design = designs.get(slot.round_id)
+            stage = design.stage(slot.question_id.partition(":")[2]) if design else None
+            result.label = f"Design · {stage.title if stage else slot.question_id}"
+            result.strong = stage.strong if stage else ""
+        if slot.kind != "question":
+            result.prompt = slot.prompt or result.prompt
+            result.choice = result.right = ""
+
+
+def _rounds(results: list[QuestionResult], interview: Interview, designs: dict[str, DesignRound],
+            section_name: Callable[[str], str]) -> list[RoundResult]:
+    rounds = []
+    for round_id in dict.fromkeys(s.round_id for s in interview.slots if s.kind == "stage"):
+        design = designs.get(round_id)
+        stages = [(r.label.removeprefix("Design · "), r.score) for r, s in zip(results, interview.slots)
+                  if s.round_id == round_id and s.kind == "stage"]
+        scored = [score for _, score in stages if score is not None]
+        refs = list(dict.fromkeys([*(design.notes if design else ()),
+                                   *(ref for r, s in zip(results, interview.slots) if s.round_id == round_id
+                                     and r.missed for ref, _ in r.read)]))
+        rounds.append(RoundResult(design.title if design else round_id, design.prompt if design else "",
+                                  round(sum(scored) / len(scored)) if scored else 0, stages,
+                                  [(ref, section_name(ref)) for ref in refs]))
+    return rounds
 
 
 def _result(index: int, slot, question: Question | None, section_name: Callable[[str], str]) -> QuestionResult:
@@ -119,17 +174,28 @@ def report_markdown(report: Report) -> str:
              f"- Score: {report.score}/100{_provisional(report)}", f"- Time used: {format_clock(report.seconds)}",
              f"- Strongest: {_topics(report.strongest)}", f"- Weakest: {_topics(report.weakest)}",
              f"- Next session: {report.suggestion_text}", ""]
+    for design in report.rounds:
+        lines += [f"## Design round: {design.title} - {design.score}/100", "", f"> {' '.join(design.prompt.split())}",
+                  ""] + [f"- {title}: {'awaiting grade' if score is None else f'{score}/100'}"
+                         for title, score in design.stages]
+        lines += ["- Read in the notes:"] + [f"  - {heading}" for _, heading in design.read] + [""]
     for r in report.results:
-        lines += [f"## {r.number}. {r.question_id} ({report.topic_titles.get(r.topic, r.topic)}, {r.difficulty})", "",
-                  f"> {r.prompt}", "",
-                  f"- Result: {_verdict_text(r)}", f"- Time used: {format_clock(r.seconds)} ({r.outcome})",
-                  f"- Your choice: {r.choice}", f"- Right choice: {r.right}"]
+        if r.kind == "question":
+            lines += [f"## {r.label}. {r.question_id} ({report.topic_titles.get(r.topic, r.topic)}, {r.difficulty})",
+                      "", f"> {r.prompt}", ""]
+        else:
+            lines += [f"### {r.label}", "", f"> {' '.join(r.prompt.split())}", ""]
+        lines += [f"- Result: {_verdict_text(r)}", f"- Time used: {format_clock(r.seconds)} ({r.outcome})"]
+        if r.kind == "question":
+            lines += [f"- Your choice: {r.choice}", f"- Right choice: {r.right}"]
         if r.answer:
             lines += ["- Your answer:", "", *[f"  > {line}" for line in r.answer.splitlines()], ""]
         if r.feedback:
             lines += [f"- Feedback: {' '.join(r.feedback.split())}"]
         if r.missed:
             lines += ["- Key points missed:"] + [f"  - {m}" for m in r.missed]
+        if r.strong and not r.feedback:  # graded feedback ends with the strong answer already
+            lines += [f"- A strong answer: {' '.join(r.strong.split())}"]
         if r.read:
             lines += ["- Read in the notes:"] + [f"  - {heading}" for _, heading in r.read]
         if r.grader:
@@ -147,13 +213,25 @@ def report_html(report: Report, colours: dict[str, str] | None = None) -> str:
              _row("Time used", format_clock(report.seconds)),
              _row("Strongest", escape(_topics(report.strongest))), _row("Weakest", escape(_topics(report.weakest))),
              _row("Next session", escape(report.suggestion_text)), "</table>"]
+    for design in report.rounds:
+        parts.append(f"<h2>Design round: {escape(design.title)} · {design.score}/100</h2>"
+                     f"<p style='color:{colours['muted']}'>{escape(design.prompt)}</p><table cellpadding='3'>"
+                     + "".join(_row(escape(title), "awaiting grade" if score is None else f"{score}/100")
+                               for title, score in design.stages) + "</table>")
+        if design.read:
+            parts.append("<p><b>Read in the notes</b></p><ul>" + "".join(
+                f"<li><a href='cite:{escape(ref)}'>{escape(heading)}</a></li>" for ref, heading in design.read)
+                + "</ul>")
     for r in report.results:
         colour = colours.get(r.verdict, colours["muted"])
-        parts.append(f"<h2>{r.number}. {escape(report.topic_titles.get(r.topic, r.topic))} · {escape(r.difficulty)}"
-                     f" <span style='color:{colour}'>{escape(_verdict_text(r))}</span></h2>")
-        parts.append(f"<p style='color:{colours['muted']}'>{escape(r.prompt)}</p><p><b>Time used:</b> {format_clock(r.seconds)} "
-                     f"({escape(r.outcome)}) &nbsp; <b>Your choice:</b> {escape(r.choice)} &nbsp; "
-                     f"<b>Right choice:</b> {escape(r.right)}</p>")
+        heading = (f"{r.label}. {escape(report.topic_titles.get(r.topic, r.topic))} · {escape(r.difficulty)}"
+                   if r.kind == "question" else escape(r.label))
+        parts.append(f"<h{2 if r.kind == 'question' else 3}>{heading}"
+                     f" <span style='color:{colour}'>{escape(_verdict_text(r))}</span></h{2 if r.kind == 'question' else 3}>")
+        choice = (f" &nbsp; <b>Your choice:</b> {escape(r.choice)} &nbsp; <b>Right choice:</b> {escape(r.right)}"
+                  if r.kind == "question" else "")
+        parts.append(f"<p style='color:{colours['muted']}'>{escape(r.prompt)}</p><p><b>Time used:</b> "
+                     f"{format_clock(r.seconds)} ({escape(r.outcome)}){choice}</p>")
         if r.answer:
             parts.append("<p><b>Your answer</b></p><blockquote>" + escape(r.answer).replace("\n", "<br>")
                          + "</blockquote>")
@@ -162,6 +240,8 @@ def report_html(report: Report, colours: dict[str, str] | None = None) -> str:
         if r.missed:
             parts.append("<p><b>Key points missed</b></p><ul>" + "".join(f"<li>{escape(m)}</li>" for m in r.missed)
                          + "</ul>")
+        if r.strong and not r.feedback:
+            parts.append(f"<p><b>A strong answer</b></p><p>{escape(r.strong)}</p>")
         if r.read:
             parts.append("<p><b>Read in the notes</b></p><ul>" + "".join(
                 f"<li><a href='cite:{escape(ref)}'>{escape(heading)}</a></li>" for ref, heading in r.read) + "</ul>")

@@ -52,6 +52,13 @@ class GradingPolicy:
     # an answer flagged off-topic that states a decision takes the model's pick from this
     # (dev split: 3 padded answers right, no off-topic answer above 0.43 when it states a decision)
     model_off_topic: float = 0.5
+    # open answers (follow-ups, probes, design stages): a point the rubric did not find counts as made when the
+    # model's P(yes) to "does the answer make this point?" reaches open_point_yes and the rubric saw at least
+    # open_point_floor of it. Not yet calibrated on labelled open answers: 0.90 is the 1.5B model's best threshold
+    # for key-point checks on scenario answers (FACTS.md), and the floor keeps a model that says yes to every
+    # generic point from crediting a point the answer shares no words or meaning with.
+    open_point_yes: float = 0.9
+    open_point_floor: float = 0.2
 
 
 POLICY = GradingPolicy()
@@ -119,3 +126,23 @@ def verdict_and_score(question: Question, choice: str, points: list[PointResult]
     if made >= needed:
         return "correct", round(70 + 30 * share)
     return "partial", round(40 + 25 * share)
+
+
+OPEN_CORRECT_SHARE = 2 / 3
+OPEN_MISCONCEPTION_PENALTY = 20
+
+
+def open_verdict_and_score(points: list[PointResult], misconceptions: list[PointResult],
+                           flags: list[str]) -> tuple[str, int]:
+    """The rule for an open answer (README, 'How an answer is graded'): no options, so the key points decide.
+    Correct: at least two thirds of the key points made and no misconception stated; partial: at least one point made;
+    otherwise incorrect. Score: the share of points made, 0-100, minus 20 for each misconception stated."""
+    if any(f in flags for f in (Flag.INSTRUCTIONS, Flag.EMPTY, Flag.KEYWORD_LIST, Flag.OFF_TOPIC)):
+        return "incorrect", 0
+    made = sum(1 for p in points if p.made)
+    share = made / max(len(points), 1)
+    wrong = sum(1 for m in misconceptions if m.made)
+    score = max(0, round(100 * share) - OPEN_MISCONCEPTION_PENALTY * wrong)
+    if share >= OPEN_CORRECT_SHARE - 1e-9 and not wrong:
+        return "correct", score
+    return ("partial" if made else "incorrect"), score

@@ -91,3 +91,30 @@ def _haystack(attempt: dict, question: Question | None) -> str:
     if question:
         parts.append(question.prompt)
     return "\n".join(parts).lower()
+
+
+STAGE_WORDS = {"requirements": "requirements", "architecture": "architecture", "data": "data and retrieval",
+               "evaluation": "evaluation", "risks": "failure modes and cost"}
+
+
+def stage_strengths(attempts: list[dict]) -> list[tuple[str, int, int]]:
+    """(stage id, mean score, answers) over graded design-round stages (ids '<round>:<stage>'), weakest first."""
+    scores: dict[str, list[int]] = {}
+    for attempt in graded(attempts):
+        round_id, sep, stage = str(attempt["question_id"]).partition(":")
+        if sep and round_id.startswith("design-"):
+            scores.setdefault(stage, []).append(int(attempt["score"] or 0))
+    means = [(stage, round(sum(s) / len(s)), len(s)) for stage, s in scores.items()]
+    return sorted(means, key=lambda item: (item[1], item[0]))
+
+
+def stage_sentence(strengths: list[tuple[str, int, int]]) -> str:
+    """'evaluation is your weakest stage (34/100 over 2 answers); requirements your strongest (71/100).'"""
+    if len(strengths) < 2:
+        return ""
+    (weak, weak_score, weak_n), (strong, strong_score, _) = strengths[0], strengths[-1]
+    if weak_score == strong_score:
+        return f"Your design-round stages score alike ({weak_score}/100)."
+    return (f"{STAGE_WORDS.get(weak, weak).capitalize()} is your weakest stage ({weak_score}/100 over {weak_n} "
+            f"answer{'s' if weak_n != 1 else ''}); {STAGE_WORDS.get(strong, strong)} your strongest "
+            f"({strong_score}/100).")

@@ -10,11 +10,13 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.core.model import Citation, Grade, Question
+from app.core.open_rubric import is_open
 from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, clear_off_topic, combine_choice, settled_without_model,
                              verdict_and_score)
 from app.core.rubric import RubricSignals, question_texts, rubric_signals, without_injection
 from app.core.text import without_control_tokens
 from app.llm.engine import Cancelled, ChatEngine
+from app.llm.open_grader import grade_open_answer, prime_open
 from app.llm.process import ModelCrashed
 from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user, option_check_user
 
@@ -56,6 +58,9 @@ def embedding_similarity(embed) -> Callable[[Sequence[str], Sequence[str]], list
 
 def prime_question(engine: ChatEngine, question: Question) -> None:
     """Evaluate the choice prompt up to the answer, so that grading pays only for the answer's tokens."""
+    if is_open(question):
+        prime_open(engine, question)
+        return
     prompt = engine.format(SYSTEM, choice_user(question, ANSWER_MARK))
     engine.prime(prompt[: prompt.index(ANSWER_MARK)])
 
@@ -66,6 +71,8 @@ def prime_explanation(engine: ChatEngine, question: Question, retrieve: Callable
     costs only the rationale and notes), then put the choice prompt back in the cache: after the verdict, the
     explanation starts from the kept state instead of evaluating about 300 tokens. A set `stop` (a grade is waiting)
     abandons it within a step (returns False); grading then shares the scenario block with whatever is cached."""
+    if is_open(question):
+        return False  # an open answer's feedback is the rubric's: there is no explanation prompt
     if not engine.prime(explanation_prompt(engine, question, explanation_sections(question, retrieve)), keep=True,
                         stop=stop):
         return False
@@ -146,6 +153,8 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                  on_verdict: Callable[[Grade], None] | None = None,
                  on_token: Callable[[str], None] | None = None, explain: bool = True) -> Grade:
     """The whole pipeline; on_verdict fires as soon as choice, verdict and score are known."""
+    if is_open(question):
+        return grade_open_answer(question, answer, tools, cancel, on_verdict, on_token)
     cancel = cancel or threading.Event()
     started = time.perf_counter()
     answer = without_control_tokens(answer)  # typed chat tokens stay text: graded as if they were not there

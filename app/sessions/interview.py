@@ -3,14 +3,16 @@ grading, grades stored as they arrive (also for an interview no longer on screen
 resuming or finishing one the app was closed in. The view renders this state and forwards the learner's actions."""
 from __future__ import annotations
 
+import random
 import sqlite3
 import time
 from typing import Callable, Protocol
 
-from app.core.interview import GRADED_OUTCOMES, Interview, InterviewError, InterviewSettings, Submission
+from app.core.interview import GRADED_OUTCOMES, Interview, InterviewError, InterviewSettings, Slot, Submission
 from app.core.interview_plan import plan_questions, topic_weights
 from app.core.interview_report import build_report, report_markdown
 from app.core.model import Grade
+from app.core.thread import choose_followup, design_slots, pick_design
 from app.sessions.dispatcher import GradeRequest, GradingDispatcher
 from app.sessions.writes import Writes
 from app.storage import interviews as store
@@ -39,6 +41,14 @@ class InterviewController:
         self.unfinished: dict | None = None
         self.last_state_save = 0.0
         self._requests: dict[tuple[int, int], GradeRequest] = {}
+        self.rng = random.Random()
+
+    def _followup(self, index: int, slot: Slot) -> Slot | None:
+        """Chosen on submit, from the bank and the rubric's word reading only: the follow-up shows at once."""
+        question = self.library.by_id.get(slot.question_id)
+        if question is None:
+            return None
+        return choose_followup(question, slot.answer, self.library.followups_of(question.id), self.rng)
 
     @property
     def pending(self) -> int:
@@ -72,9 +82,12 @@ class InterviewController:
         weights = topic_weights(history, topics) if settings.weak_topics else None
         try:
             slots = plan_questions(self.library.questions, settings, weights, {q for q, _ in scores})
+            design = pick_design(self.library.designs, settings, self.rng)
         except InterviewError as exc:
             return str(exc)
-        session, started_at = Interview(settings, slots, self.clock), time.time()
+        if design is not None:
+            slots += design_slots(design, settings.design_minutes)
+        session, started_at = Interview(settings, slots, self.clock, self._followup), time.time()
         try:
             interview_id = store.create_interview(self.db, settings.to_dict(), session.to_dict(), started_at)
         except sqlite3.Error as exc:
@@ -88,7 +101,7 @@ class InterviewController:
 
     def restore(self, row: dict) -> str | None:
         try:
-            self.session = Interview.from_dict(row["state"], self.clock)
+            self.session = Interview.from_dict(row["state"], self.clock, self._followup)
         except InterviewError as exc:
             return f"Interview {row['id']} cannot be opened: {exc}"
         self.interview_id, self.started_at, self.unfinished = row["id"], row["started_at"], None
@@ -230,12 +243,17 @@ class InterviewController:
 
     def report(self):
         started = time.strftime("%Y-%m-%d %H:%M", time.localtime(self.started_at))
-        return build_report(self.session, self.library.by_id, self.titles, started, self.library.section_name)
+        return build_report(self.session, self.items(self.session), self.titles, started, self.library.section_name,
+                            self.library.designs_by_id)
+
+    def items(self, session: Interview) -> dict:
+        """Every slot's question, follow-up, probe or stage, by id (for the report)."""
+        return {s.question_id: item for s in session.slots if (item := self.library.item(s.question_id)) is not None}
 
     # -- grading --------------------------------------------------------------------------------------------
     def _queue(self, interview_id: int, index: int, question_id: str, answer: str) -> None:
         key = (interview_id, index)
-        question = self.library.by_id.get(question_id)
+        question = self.library.item(question_id)
         if question is None or (key in self._requests and not self._requests[key].cancel.is_set()):
             return
         self._requests[key] = self.dispatcher.grade(GradeRequest(
@@ -261,7 +279,8 @@ class InterviewController:
             session.record_grade(index, grade)
             changes = {}
             if session.finished:
-                report = build_report(session, self.library.by_id, self.titles, section_name=self.library.section_name)
+                report = build_report(session, self.items(session), self.titles, section_name=self.library.section_name,
+                                      designs=self.library.designs_by_id)
                 changes = {"score": report.score, "report_md": report_markdown(report)}
             stored, state = grade.to_dict(), session.to_dict()
             self.writes.run(f"the grade of answer {index + 1}", lambda: store.record_grade(

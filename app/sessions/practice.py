@@ -82,7 +82,8 @@ class PracticeSession:
 
     def finish_pending(self) -> int:
         """Queue every practice answer left without a grade (a close or a kill while grading); returns how many."""
-        rows = [r for r in history.pending_attempts(self.db, "practice") if r["question_id"] in self._questions]
+        rows = [r for r in history.pending_attempts(self.db, "practice")
+                if self.dispatcher.library.item(r["question_id"]) is not None]
         for row in rows:
             self.grade_again(row)
         return len(rows)
@@ -90,7 +91,7 @@ class PracticeSession:
     def grade_again(self, row: dict, after: Callable[[str], None] | None = None) -> bool:
         """Grade a stored practice attempt (still pending, or graded from the rubric only) with today's grader; its
         grade and review are replaced, an override of yours stays. False when its question left the bank."""
-        question = self._questions.get(row["question_id"])
+        question = self.dispatcher.library.item(row["question_id"])  # a follow-up or probe too
         if question is None or row.get("mode") != "practice":
             return False
         self._queue(row["id"], option_order.presented(question, row.get("option_order")), row["answer"], after)
@@ -116,10 +117,6 @@ class PracticeSession:
                                          on_token=lambda p: self._token(submitted, p))
         self.dispatcher.grade(submitted.request)
         return submitted
-
-    @property
-    def _questions(self) -> dict:
-        return self.dispatcher.library.by_id
 
     def cancel(self) -> None:
         if self.current is not None:

@@ -8,8 +8,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from app.core.model import Note, Question, Section
+from app.core.open_items import DesignRound, Followup
 
-BANK_TABLES = ("notes", "sections", "questions")
+BANK_TABLES = ("notes", "sections", "questions", "followups", "design_rounds")
 
 
 def open_bank(path: Path) -> Database:
@@ -49,8 +50,9 @@ def set_bank_meta(db: Database, key: str, value: str) -> None:
     db["meta"].upsert({"key": key, "value": value}, pk="key")
 
 
-def write_bank(db: Database, notes: list[Note], questions: list[Question], content_hash: str) -> None:
-    """Replace notes, sections and questions in one transaction."""
+def write_bank(db: Database, notes: list[Note], questions: list[Question], content_hash: str,
+               followups: list[Followup] = (), designs: list[DesignRound] = ()) -> None:
+    """Replace notes, sections, questions, follow-ups and design rounds in one transaction."""
     with db.atomic():
         for table in BANK_TABLES:
             db[table].drop(ignore=True)
@@ -61,6 +63,12 @@ def write_bank(db: Database, notes: list[Note], questions: list[Question], conte
                                    for n in notes for i, s in enumerate(n.sections)), pk="id")
         db["questions"].insert_all(({"id": q.id, "topic": q.topic, "difficulty": q.difficulty,
                                      "data": json.dumps(q.to_dict())} for q in questions), pk="id")
+        db["followups"].create({"id": str, "question": str, "data": str}, pk="id")
+        db["followups"].insert_all(({"id": f.id, "question": f.question, "data": json.dumps(f.to_dict())}
+                                    for f in followups), pk="id")
+        db["design_rounds"].create({"id": str, "topic": str, "title": str, "data": str}, pk="id")
+        db["design_rounds"].insert_all(({"id": d.id, "topic": d.topic, "title": d.title,
+                                         "data": json.dumps(d.to_dict())} for d in designs), pk="id")
         set_bank_meta(db, "content_hash", content_hash)
 
 
@@ -68,6 +76,19 @@ def load_questions(db: Database) -> list[Question]:
     if not db["questions"].exists():
         return []
     return [Question.from_dict(json.loads(row["data"])) for row in db["questions"].rows_where(order_by="id")]
+
+
+def load_followups(db: Database) -> list[Followup]:
+    """Every follow-up, in id order (a bank compiled before follow-ups existed has none)."""
+    if not db["followups"].exists():
+        return []
+    return [Followup.from_dict(json.loads(row["data"])) for row in db["followups"].rows_where(order_by="id")]
+
+
+def load_designs(db: Database) -> list[DesignRound]:
+    if not db["design_rounds"].exists():
+        return []
+    return [DesignRound.from_dict(json.loads(row["data"])) for row in db["design_rounds"].rows_where(order_by="id")]
 
 
 def load_notes(db: Database) -> list[Note]:

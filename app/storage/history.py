@@ -10,6 +10,7 @@ from sqlite_utils import Database
 from app.core import schedule
 from app.core.model import VERDICTS, Grade
 from app.core.review import AGAIN, GOOD, effective_verdict, propose_rating
+from app.core.thread import is_open_item, point_card_target
 from app.storage.userdb import get_setting, grade_columns, set_setting, update_attempt
 
 RETENTION_KEY = "desired_retention"
@@ -81,6 +82,9 @@ def record_review(db: Database, attempt_id: int, now: float | None = None) -> Re
     if proposed is None:
         return None
     retention = desired_retention(db)
+    if is_open_item(grade.question_id):
+        _review_points(db, attempt_id, grade, now, retention)
+        return None
     with db.atomic():
         _forget_reviews(db, attempt_id, retention)
         card = _card(db, grade.question_id, "question", "", now)
@@ -94,6 +98,19 @@ def record_review(db: Database, attempt_id: int, now: float | None = None) -> Re
                 _replay(db, point_card["key"], retention)
         due = _replay(db, card["key"], retention) if scheduled else card["due"]
     return ReviewResult(attempt_id, proposed, proposed, scheduled, due)
+
+
+def _review_points(db: Database, attempt_id: int, grade: Grade, now: float, retention: float) -> None:
+    """A follow-up, probe or design stage is not a card of its own: each of its key points is a concept card, due
+    again soon when missed (a probe's point is its question's key point)."""
+    with db.atomic():
+        _forget_reviews(db, attempt_id, retention)
+        for point in grade.key_points:
+            owner, point_id = point_card_target(grade.question_id, point.id)
+            card = _card(db, owner, "point", point_id, now)
+            rating = GOOD if point.made else AGAIN
+            _log(db, attempt_id, card["key"], owner, rating, rating, True, now, card["due"])
+            _replay(db, card["key"], retention)
 
 
 def change_rating(db: Database, attempt_id: int, rating: int) -> ReviewResult:

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLis
                                QWidget)
 
 from app.core import schedule
+from app.core.stats import STAGE_WORDS, stage_sentence
 from app.library import Library
 from app.progress import Progress, gather
 from app.storage import history
@@ -76,7 +77,7 @@ class DashboardView(QWidget):
         for n, (name, chart) in enumerate(self.charts.items()):
             grid.addWidget(mastery if name == "mastery" else chart, n // 2, n % 2)
         grid.addWidget(_boxed("Due today (double-click to practise)", self.due_list), 2, 0)
-        grid.addWidget(_boxed("Weakest key points", self.weak), 2, 1)
+        grid.addWidget(_boxed("Weakest key points and design stages", self.weak), 2, 1)
         self.content = QScrollArea(widgetResizable=True, frameShape=QScrollArea.NoFrame)
         charts = QWidget()
         charts.setLayout(grid)
@@ -140,15 +141,20 @@ class DashboardView(QWidget):
         self.weak.setHtml(self._weak_html(p))
 
     def _weak_html(self, p: Progress) -> str:
+        stages = ""
+        if p.stages:
+            listed = ", ".join(f"{escape(STAGE_WORDS.get(stage, stage))} {score}" for stage, score, _ in p.stages)
+            stages = (f"<p><b>Design rounds:</b> {escape(stage_sentence(p.stages))} "
+                      f"<span style='color:{theme.colour('faint')}'>Per stage: {listed}.</span></p>")
         if not p.weak_points:
-            return f"<p style='color:{theme.colour('muted')}'>No key point missed yet.</p>"
+            return stages + f"<p style='color:{theme.colour('muted')}'>No key point missed yet.</p>"
         rows = []
         for point in p.weak_points:
             link = (f"<br>Read: <a href='cite:{escape(point.section)}'>{escape(self.library.section_name(point.section))}"
                     "</a>" if point.section else "")
             rows.append(f"<li>{escape(point.text)}<br><span style='color:{theme.colour('faint')}'>missed {point.missed} of {point.seen}"
                         f" · {escape(point.question_id)}</span>{link}</li>")
-        return "<ul>" + "".join(rows) + "</ul>"
+        return stages + "<ul>" + "".join(rows) + "</ul>"
 
 
 def _boxed(title: str, widget: QWidget) -> QGroupBox:

@@ -98,8 +98,9 @@ class GradeView(QTextBrowser):
         else:
             colour = theme.verdict_colour(g.verdict)
             parts.append(f"<h2 style='color:{colour}'>{g.verdict.capitalize()} &nbsp; {g.score}/100</h2>")
-        parts.append(f"<p><b>Your choice:</b> {escape(chosen.label) if chosen else 'no clear recommendation'}"
-                     f" &nbsp; <b>Right choice:</b> {escape(right.label if right else q.correct)}</p>")
+        if q.options:  # an open answer (follow-up, probe, design stage) has no choice to show
+            parts.append(f"<p><b>Your choice:</b> {escape(chosen.label) if chosen else 'no clear recommendation'}"
+                         f" &nbsp; <b>Right choice:</b> {escape(right.label if right else q.correct)}</p>")
         if g.notice:
             parts.append(f"<p style='color:{theme.colour('bad')}'>{escape(g.notice)}</p>")
         if g.flags:
@@ -116,7 +117,8 @@ class GradeView(QTextBrowser):
                 for p in made) + "</ul>")
         if missed:
             parts.append("<h3>What you missed</h3><ul>" + "".join(f"<li>{escape(p.text)}</li>" for p in missed) + "</ul>")
-        parts.append(f"<h3>Why {escape(right.label if right else q.correct)}</h3><p>{escape(q.rationale)}</p>")
+        if q.options:  # an open answer's feedback already ends with its strong answer
+            parts.append(f"<h3>Why {escape(right.label if right else q.correct)}</h3><p>{escape(q.rationale)}</p>")
         if g.citations:
             parts.append("<h3>Read in the notes</h3><ul>" + "".join(
                 f"<li><a href='cite:{escape(c.section_id)}'>{escape(section_title(c.heading))}</a>"

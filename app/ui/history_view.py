@@ -131,7 +131,7 @@ class HistoryView(QWidget):
         self.open_attempt(selected if match else None)
 
     def _item(self, row: dict) -> QTreeWidgetItem:
-        question = self.library.by_id.get(row["question_id"])
+        question = self.library.item(row["question_id"])
         topic = self.library.notes_by_id.get(question.topic) if question else None
         verdict = effective_verdict(row)
         shown = verdict + (" (yours)" if row.get("override_verdict") else "")
@@ -164,7 +164,7 @@ class HistoryView(QWidget):
             self.override_label.setText("")
             self.grade_view.clear_grade()
             return
-        question = self.library.by_id.get(row["question_id"])
+        question = self.library.item(row["question_id"])
         when = datetime.fromtimestamp(row["submitted_at"] or 0).strftime("%A %d %B %Y, %H:%M")
         self.header.setText(
             f"<p style='color:{theme.colour('muted')}'>{escape(row['question_id'])} · {escape(row.get('mode') or '')} · {when} · "

@@ -22,7 +22,7 @@ class InterviewSetup(QWidget):
     resume_requested = Signal()
     finish_requested = Signal()
 
-    def __init__(self, topics: list[tuple[str, str]]):
+    def __init__(self, topics: list[tuple[str, str]], designs: list[tuple[str, str]] = ()):
         super().__init__()
         self._applying = False
         self.banner = QFrame()
@@ -41,7 +41,14 @@ class InterviewSetup(QWidget):
         self.preset = QComboBox()
         self.preset.addItems([*PRESETS, CUSTOM])
         self.preset.currentTextChanged.connect(self._preset_chosen)
-        self.count = QSpinBox(minimum=1, maximum=30)
+        self.count = QSpinBox(minimum=0, maximum=30)
+        self.followups = QCheckBox("Ask a follow-up after each answer")
+        self.design = QComboBox()
+        self.design.addItem("None", "")
+        if designs:
+            self.design.addItem("Any design round", "any")
+        for design_id, title in designs:
+            self.design.addItem(title, design_id)
         self.minutes = QDoubleSpinBox(minimum=0.5, maximum=30, singleStep=0.5, decimals=1, suffix=" min")
         self.total_on = QCheckBox("Limit the whole session to")
         self.total_minutes = QDoubleSpinBox(minimum=1, maximum=240, singleStep=5, decimals=0, suffix=" min")
@@ -66,8 +73,9 @@ class InterviewSetup(QWidget):
         self.start_button.clicked.connect(self._start)
         for widget in (self.count, self.minutes, self.total_minutes, *self.mix.values()):
             widget.valueChanged.connect(self._edited)
-        for box in (self.total_on, self.weak, self.interview_mode, self.coached_mode, self.allow_pause):
+        for box in (self.total_on, self.weak, self.interview_mode, self.coached_mode, self.allow_pause, self.followups):
             box.toggled.connect(self._edited)
+        self.design.currentIndexChanged.connect(self._edited)
         self.topics.itemChanged.connect(self._edited)
 
         self.past = QTableWidget(0, 4)
@@ -85,6 +93,8 @@ class InterviewSetup(QWidget):
         form = QFormLayout()
         form.addRow("Preset:", self.preset)
         form.addRow("Questions:", self.count)
+        form.addRow("", self.followups)
+        form.addRow("Design round:", self.design)
         form.addRow("Time per question:", self.minutes)
         total = QHBoxLayout()
         total.addWidget(self.total_on)
@@ -134,7 +144,8 @@ class InterviewSetup(QWidget):
             total_seconds=round(self.total_minutes.value() * 60) if self.total_on.isChecked() else 0,
             topics=() if self.weak.isChecked() else topics, weak_topics=self.weak.isChecked(),
             difficulty_mix={level: spin.value() for level, spin in self.mix.items()},
-            mode="coached" if self.coached_mode.isChecked() else "interview", allow_pause=self.allow_pause.isChecked())
+            mode="coached" if self.coached_mode.isChecked() else "interview", allow_pause=self.allow_pause.isChecked(),
+            followups=self.followups.isChecked(), design_round=self.design.currentData() or "")
 
     def set_settings(self, settings: InterviewSettings) -> None:
         self._applying = True
@@ -151,6 +162,9 @@ class InterviewSetup(QWidget):
             spin.setValue(settings.difficulty_mix.get(level, 0))
         (self.coached_mode if settings.mode == "coached" else self.interview_mode).setChecked(True)
         self.allow_pause.setChecked(settings.allow_pause)
+        self.followups.setChecked(settings.followups)
+        found = self.design.findData(settings.design_round)
+        self.design.setCurrentIndex(max(found, 0))
         match = next((name for name, preset in PRESETS.items() if preset.to_dict() == settings.to_dict()), CUSTOM)
         self.preset.setCurrentText(match)
         self._applying = False

@@ -68,7 +68,7 @@ class InterviewView(QWidget):
         self.timer = QTimer(self, interval=TICK_MS)
         self.timer.timeout.connect(self._tick)
 
-        self.setup = InterviewSetup(library.topics())
+        self.setup = InterviewSetup(library.topics(), [(d.id, d.title) for d in library.designs])
         self.setup.start_requested.connect(self.start_interview)
         self.setup.open_requested.connect(self.open_past)
         self.setup.resume_requested.connect(self.resume_unfinished)
@@ -229,15 +229,20 @@ class InterviewView(QWidget):
 
     def _show_question(self) -> None:
         slot = self.session.current_slot
-        question = self.library.by_id.get(slot.question_id)
-        title = self.control.titles.get(slot.topic, slot.topic)
-        self.header.setText(f"Question {self.session.current + 1} of {len(self.session.slots)} · {escape(title)} · "
-                            f"{slot.difficulty} · {self.session.settings.mode} mode")
+        question = self.library.item(slot.question_id)
+        self.header.setText(escape(self._where(slot), quote=False) + f" · {self.session.settings.mode} mode")
         if question is None:
             body = "<p><i>This question is no longer in the bank; write what you would answer, or skip.</i></p>"
+        elif slot.kind in ("followup", "probe"):
+            body = self._thread_html(slot)
+        elif slot.kind == "stage":
+            body = self._stage_html(slot)
         else:
             body = question_html(question)
         self.prompt.setText(body)
+        self.answer.setPlaceholderText("Your answer: which option, and why. Ctrl+Enter submits, Ctrl+Right skips, "
+                                       "Esc abandons." if slot.kind == "question" else
+                                       "Your answer. Ctrl+Enter submits, Ctrl+Right skips, Esc abandons.")
         self.answer.blockSignals(True)
         self.answer.setPlainText(self.session.draft)
         self.answer.blockSignals(False)
@@ -246,6 +251,42 @@ class InterviewView(QWidget):
         self.pages.setCurrentWidget(self.run_page)
         self.answer.setFocus()
         self._refresh()
+
+    def _where(self, slot) -> str:
+        """'Question 2 of 4 · RAG · hard', 'Follow-up to question 2', 'Design round · stage 3 of 5 · ...'."""
+        slots = self.session.slots
+        questions = [s for s in slots if s.kind == "question"]
+        index = slots.index(slot)
+        number = sum(1 for s in slots[: index + 1] if s.kind == "question")
+        title = self.control.titles.get(slot.topic, slot.topic)
+        if slot.kind == "question":
+            return f"Question {number} of {len(questions)} · {title} · {slot.difficulty}"
+        if slot.kind in ("followup", "probe"):
+            return f"Follow-up to question {number} · {title}"
+        stages = [s for s in slots if s.round_id == slot.round_id]
+        return (f"Design round · stage {stages.index(slot) + 1} of {len(stages)} · suggested "
+                f"{format_clock(slot.suggested)} · one clock for the whole round")
+
+    def _thread_html(self, slot) -> str:
+        """The conversation so far: the question, the answer just given, and the follow-up."""
+        parent = self.session.slots[slot.parent] if 0 <= slot.parent < len(self.session.slots) else None
+        question = self.library.item(parent.question_id) if parent else None
+        parts = []
+        if question is not None:
+            parts.append(f"<p><b>Interviewer:</b> {escape(question.prompt)}</p>")
+        if parent is not None:
+            parts.append("<p><b>You:</b> " + (escape(parent.answer).replace("\n", "<br>") or "<i>(no answer)</i>")
+                         + "</p>")
+        parts.append(f"<h3>Interviewer: {escape(slot.prompt)}</h3>")
+        return "".join(parts)
+
+    def _stage_html(self, slot) -> str:
+        design = self.library.designs_by_id.get(slot.round_id)
+        stage = design.stage(slot.question_id.partition(":")[2]) if design else None
+        if design is None or stage is None:
+            return f"<p>{escape(slot.prompt)}</p>"
+        return (f"<h3>{escape(design.title)}</h3><p>{escape(design.prompt)}</p>"
+                f"<h3>{escape(stage.title)}</h3><p>{escape(stage.prompt)}</p>")
 
     def _answer_changed(self) -> None:
         if self.session is not None and self.session.current_slot is not None:
@@ -333,9 +374,9 @@ class InterviewView(QWidget):
     def _show_feedback(self, index: int) -> None:
         self.feedback_index = index
         slot = self.session.slots[index]
-        question = self.library.by_id.get(slot.question_id)
-        self.feedback_header.setText(f"Feedback on question {index + 1} of {len(self.session.slots)} "
-                                     f"({slot.outcome}, {format_clock(slot.seconds)} used). The clock is stopped.")
+        question = self.library.item(slot.question_id)
+        self.feedback_header.setText(f"Feedback: {escape(self._where(slot), quote=False)} ({slot.outcome}, "
+                                     f"{format_clock(slot.seconds)} used). The clock is stopped.")
         if question is None:
             self.feedback.clear_grade("This question is no longer in the bank.")
         elif slot.grade is not None:
@@ -364,7 +405,7 @@ class InterviewView(QWidget):
     # -- told by the controller ----------------------------------------------------------------------------
     def on_verdict(self, index: int, grade: Grade) -> None:
         if self.pages.currentWidget() is self.feedback_page and index == self.feedback_index:
-            question = self.library.by_id.get(grade.question_id)
+            question = self.library.item(grade.question_id)
             if question is not None:
                 self.feedback.show_verdict(question, grade)
 
@@ -387,7 +428,8 @@ class InterviewView(QWidget):
         if session is None or session.finished or self.pages.currentWidget() is not self.run_page:
             self._show_report_if_open()
             return
-        limit = session.settings.seconds_per_question
+        slot = session.current_slot
+        limit = (slot.limit if slot is not None and slot.kind == "stage" else session.question_limit) or 1.0
         remaining = session.question_remaining
         paused = session.phase == "paused"
         self.countdown.setText(format_clock(remaining))

@@ -93,8 +93,9 @@ class MainWindow(QMainWindow):
         self.restore_layout()
         self.practice.review_bar.refresh()
         last = userdb.get_setting(self.db, "current_question")
-        if last in self.library.by_id:
-            self.practice.show_question(self.library.by_id[last])
+        shown = self.library.item(last) if isinstance(last, str) else None  # a follow-up or probe too
+        if shown is not None:
+            self.practice.show_question(shown)
         else:
             self.practice.next_question()
         if self.interview.check_unfinished():

@@ -1,6 +1,7 @@
 """The practice view: pick a topic and difficulty, read the scenario, write an answer, see the grade."""
 from __future__ import annotations
 
+import random
 import sqlite3
 import time
 from html import escape
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, Q
                                QSplitter, QVBoxLayout, QWidget)
 
 from app.core.model import DIFFICULTIES, Grade, Question
+from app.core.open_items import probe_for
 from app.library import ANY, Library
 from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.practice import PracticeSession
@@ -52,6 +54,10 @@ class PracticeView(QWidget):
         self.answer.textChanged.connect(self._answer_changed)
         self.submit_button = QPushButton("Submit  (Ctrl+Enter)")
         self.submit_button.clicked.connect(self.submit)
+        self.followup_button = QPushButton("Follow-up")
+        self.followup_button.setToolTip("What an interviewer would ask next about this answer")
+        self.followup_button.clicked.connect(self.ask_followup)
+        self.followup_button.setVisible(False)
         self.cancel_button = QPushButton("Cancel grading")
         self.cancel_button.clicked.connect(self.cancel_grading)
         self.cancel_button.setEnabled(False)
@@ -80,6 +86,7 @@ class PracticeView(QWidget):
         buttons.addWidget(self.draft_label, 1)
         buttons.addWidget(self.busy)
         buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.followup_button)
         buttons.addWidget(self.submit_button)
         top = QWidget()
         top_layout = QVBoxLayout(top)
@@ -127,13 +134,15 @@ class PracticeView(QWidget):
     def question(self) -> Question | None:
         return self.session.question
 
-    def show_question(self, question: Question) -> None:
+    def show_question(self, question: Question, thread_html: str = "") -> None:
         if not self.save_draft():
             return  # the draft on screen could not be stored: moving on would lose it
         topic = self.library.notes_by_id.get(question.topic)
-        self.question_meta.setText(f"{topic.title if topic else question.topic} · {question.difficulty} · {question.id}")
+        kind = question.difficulty if question.options else "follow-up"
+        self.question_meta.setText(f"{topic.title if topic else question.topic} · {kind} · {question.id}")
+        self.followup_button.setVisible(False)
         draft = self.session.show(question)
-        self.question_label.setText(question_html(self.session.question))
+        self.question_label.setText(thread_html or question_html(self.session.question))
         self.answer.blockSignals(True)
         self.answer.setPlainText(draft)
         self.answer.blockSignals(False)
@@ -202,6 +211,26 @@ class PracticeView(QWidget):
         self._grading(False)
         self.grade_view.show_final(self.question, grade)
         self.review_bar.show_rating(review)
+        self.followup_button.setVisible(bool(self.question.options) and self._followup(grade) is not None)
+
+    def _followup(self, grade: Grade) -> Question | None:
+        """An authored follow-up of the question, else a probe on the first key point this grade found missing."""
+        question = self.question
+        authored = self.library.followups_of(question.id)
+        if authored:
+            return random.choice(authored).as_question()
+        missed = next((p.id for p in grade.key_points if not p.made), None)
+        return probe_for(question, missed) if missed else None
+
+    def ask_followup(self) -> None:
+        grade, question = self.grade_view.grade, self.question
+        followup = self._followup(grade) if grade is not None and question is not None else None
+        if followup is None:
+            return
+        answer = self.answer.toPlainText()
+        thread = (f"<p><b>Interviewer:</b> {escape(question.prompt)}</p><p><b>You:</b> "
+                  f"{escape(answer).replace(chr(10), '<br>')}</p><h3>Interviewer: {escape(followup.prompt)}</h3>")
+        self.show_question(followup, thread)
 
     def on_failed(self, message: str) -> None:
         self._grading(False)

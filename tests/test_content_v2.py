@@ -133,3 +133,33 @@ def test_the_grade_shows_why_the_chosen_option_loses_and_the_correction_before_t
     right = replace(grade, choice=q.correct, misconceptions=[])
     view.show_final(q, right)
     assert "Why not" not in view.toPlainText()
+
+
+def test_an_interview_shows_each_question_in_its_planned_order_and_the_report_shows_it_with_aimed_feedback(questions) -> None:
+    from app.core.interview import Interview, InterviewSettings
+    from app.core.interview_plan import plan_questions
+    from app.core.interview_report import build_report, report_html, report_markdown
+    from app.sessions.interview import shown
+    from tests.test_interview_core import FakeClock, rubric_grade
+    settings = InterviewSettings(count=3, seconds_per_question=60, topics=("rag",))
+    planned = plan_questions(list(questions.values()), settings, rng=random.Random(5))
+    for slot in planned:
+        assert sorted(slot.order) == sorted(o.id for o in questions[slot.question_id].options)
+    clock = FakeClock()
+    interview = Interview(settings, planned, clock)
+    again = Interview.from_dict(json.loads(json.dumps(interview.to_dict())), clock)
+    assert [s.order for s in again.slots] == [s.order for s in planned]  # a resume shows the same letters
+    rag1 = questions["rag-001"]
+    slot = replace(planned[0], question_id="rag-001", order=("long-context", "rag"), outcome="answered",
+                   answer="Send it all in the 1M window. With a 1M window you can just send everything, RAG is obsolete.")
+    slot.grade = rubric_grade(rag1, slot.answer)
+    assert slot.grade.choice == "long-context" and any(m.made for m in slot.grade.misconceptions)
+    interview = Interview(settings, [slot], clock)
+    items = {"rag-001": shown(rag1, slot.order)}
+    report = build_report(interview, items, {"rag": "RAG"})
+    markdown = report_markdown(report)
+    wrong, right = rag1.option("long-context"), rag1.option("rag")
+    assert f"Options as shown: A. {wrong.label}; B. {right.label}" in markdown
+    assert f"Why not {wrong.label}: {wrong.why_not}" in markdown
+    assert "In fact: " + rag1.misconceptions[0].correction in markdown
+    assert "In fact:" in report_html(report)

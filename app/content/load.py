@@ -19,7 +19,7 @@ MIN_QUESTIONS_PER_NOTE = 3
 MIN_NOTE_WORDS = 400
 FOLLOWUPS_NEEDED = {"hard": 2, "medium": 1, "easy": 0}
 MAX_FOLLOWUPS = 3
-# While the follow-ups are being written a shortfall is a warning; True makes `content check` fail on it.
+# A question short of its follow-ups (2 for hard, 1 for medium) fails `content check`; False would only warn.
 FOLLOWUP_COVERAGE_REQUIRED = True
 
 

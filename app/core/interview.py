@@ -132,6 +132,7 @@ class Slot:
     limit: float = 0.0          # seconds for this slot (a stage: its round's total); 0: settings.seconds_per_question
     round_id: str = ""          # a stage's design round
     suggested: float = 0.0      # a stage's suggested seconds
+    order: tuple[str, ...] = ()  # a question's options in the order shown (empty: the bank's order)
 
     @property
     def needs_grade(self) -> bool:
@@ -141,6 +142,8 @@ class Slot:
         data = {"question_id": self.question_id, "topic": self.topic, "difficulty": self.difficulty,
                 "outcome": self.outcome, "answer": self.answer, "seconds": round(self.seconds, 3),
                 "grade": self.grade.to_dict() if self.grade else None}
+        if self.order:
+            data["order"] = list(self.order)
         if self.kind != "question":
             data.update(kind=self.kind, parent=self.parent, prompt=self.prompt, limit=self.limit,
                         round_id=self.round_id, suggested=self.suggested)
@@ -158,7 +161,7 @@ class Slot:
                    str(data.get("answer", "")), float(data.get("seconds", 0.0)),
                    Grade.from_dict(data["grade"]) if data.get("grade") else None, kind, int(data.get("parent", -1)),
                    str(data.get("prompt", "")), float(data.get("limit", 0.0)), str(data.get("round_id", "")),
-                   float(data.get("suggested", 0.0)))
+                   float(data.get("suggested", 0.0)), tuple(str(i) for i in data.get("order") or ()))
 
 
 @dataclass

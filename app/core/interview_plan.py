@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 from typing import Iterable
 
+from app.core import option_order
 from app.core.interview import InterviewError, InterviewSettings, Slot
 from app.core.model import DIFFICULTIES, Question
 
@@ -59,4 +60,4 @@ def plan_questions(questions: list[Question], settings: InterviewSettings, weigh
         pick = rng.choices(candidates, [weight(q) for q in candidates])[0]
         chosen.append(pick)
         used_topics[pick.topic] = used_topics.get(pick.topic, 0) + 1
-    return [Slot(q.id, q.topic, q.difficulty) for q in chosen]
+    return [Slot(q.id, q.topic, q.difficulty, order=option_order.shuffled(q, rng)) for q in chosen]

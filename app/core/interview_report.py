@@ -7,6 +7,7 @@ from typing import Callable
 
 from app.core.interview import GRADED_OUTCOMES, Interview, InterviewSettings, format_clock
 from app.core.model import Question, grader_file
+from app.core.option_order import LETTERS
 from app.core.open_items import DesignRound
 
 # exported reports are printed and shared: light colours (the app passes its own theme's)
@@ -36,6 +37,8 @@ class QuestionResult:
     kind: str = "question"       # question, followup, probe or stage
     label: str = ""              # "2", "2 · follow-up", "Design · Architecture"
     strong: str = ""             # a stage: what a strong answer covers
+    options: list[str] = field(default_factory=list)  # a question's option labels, in the order shown
+    aimed: list[str] = field(default_factory=list)    # why the chosen option loses; corrections of stated beliefs
 
 
 @dataclass
@@ -151,7 +154,18 @@ def _result(index: int, slot, question: Question | None, section_name: Callable[
                           label(grade.choice) if grade else ("-" if status == "not graded" else "awaiting grade"),
                           label(question.correct) if question else (grade.correct if grade else "?"),
                           missed, read, grader_file(grade.grader) if grade else "", slot.answer,
-                          grade.explanation if grade else "")
+                          grade.explanation if grade else "", options=[o.label for o in question.options] if question
+                          else [], aimed=aimed_feedback(question, grade) if question and grade else [])
+
+
+def aimed_feedback(question: Question, grade) -> list[str]:
+    """What answers this learner's own mistakes: why the option they chose loses, what is true instead of each
+    misconception they stated."""
+    chosen = question.option(grade.choice)
+    lines = [f"Why not {chosen.label}: {chosen.why_not}"] if chosen and chosen.id != question.correct and chosen.why_not else []
+    corrections = {p.id: p.correction for p in question.misconceptions}
+    return lines + [f"{m.text} In fact: {corrections[m.id]}" for m in grade.misconceptions
+                    if m.made and corrections.get(m.id)]
 
 
 def suggest_next(settings: InterviewSettings, score: int, weak: list[str],
@@ -187,9 +201,12 @@ def report_markdown(report: Report) -> str:
             lines += [f"### {r.label}", "", f"> {' '.join(r.prompt.split())}", ""]
         lines += [f"- Result: {_verdict_text(r)}", f"- Time used: {format_clock(r.seconds)} ({r.outcome})"]
         if r.kind == "question":
+            if r.options:
+                lines += ["- Options as shown: " + "; ".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(r.options))]
             lines += [f"- Your choice: {r.choice}", f"- Right choice: {r.right}"]
         if r.answer:
             lines += ["- Your answer:", "", *[f"  > {line}" for line in r.answer.splitlines()], ""]
+        lines += [f"- {' '.join(line.split())}" for line in r.aimed]
         if r.feedback:
             lines += [f"- Feedback: {' '.join(r.feedback.split())}"]
         if r.missed:
@@ -232,9 +249,13 @@ def report_html(report: Report, colours: dict[str, str] | None = None) -> str:
                   if r.kind == "question" else "")
         parts.append(f"<p style='color:{colours['muted']}'>{escape(r.prompt)}</p><p><b>Time used:</b> "
                      f"{format_clock(r.seconds)} ({escape(r.outcome)}){choice}</p>")
+        if r.options:
+            parts.append("<ol type='A'>" + "".join(f"<li>{escape(o)}</li>" for o in r.options) + "</ol>")
         if r.answer:
             parts.append("<p><b>Your answer</b></p><blockquote>" + escape(r.answer).replace("\n", "<br>")
                          + "</blockquote>")
+        if r.aimed:
+            parts.append("<ul>" + "".join(f"<li>{escape(line)}</li>" for line in r.aimed) + "</ul>")
         if r.feedback:
             parts.append(f"<p><b>Feedback</b></p><p>{escape(r.feedback)}</p>")
         if r.missed:

@@ -12,10 +12,8 @@ STAGE_IDS = ("requirements", "architecture", "data", "evaluation", "risks")
 FOLLOWUP_KINDS = ("constraint", "depth")
 
 
-@dataclass(frozen=True)
-class Misconception(Point):
-    """A misconception (or a design stage's mistake) with what is true instead."""
-    correction: str = ""
+# A misconception (or a design stage's mistake) is a Point with its `correction`: what is true instead.
+Misconception = Point
 
 
 @dataclass(frozen=True)
@@ -106,14 +104,12 @@ class DesignRound:
                    tuple(DesignStage.from_dict(s) for s in data.get("stage", ())))
 
 
-def _misconception(data: dict[str, Any]) -> Misconception:
-    point = _point(data)
-    return Misconception(point.id, point.text, point.alternatives, str(data.get("correction", "")).strip())
+_misconception = _point
 
 
 def _point_dict(point: Point) -> dict[str, Any]:
     data = {"id": point.id, "text": point.text, "alternatives": list(point.alternatives)}
-    if isinstance(point, Misconception):
+    if point.correction:
         data["correction"] = point.correction
     return data
 

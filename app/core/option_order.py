@@ -8,6 +8,8 @@ from dataclasses import replace
 
 from app.core.model import Question
 
+LETTERS = "ABCDEFG"  # how options are lettered on screen, in reports and in the grader's prompt
+
 
 def shuffled(question: Question, rng: random.Random | None = None) -> tuple[str, ...]:
     """A fresh random order of the question's option ids."""

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from app.core.model import Question
+from app.core.option_order import LETTERS
 from app.core.text import without_control_tokens
 
-LETTERS = "ABCDEFG"
 SYSTEM = "You are a careful interviewer for AI engineering roles. You read a candidate's answer to a scenario question."
 MAX_ANSWER_CHARS = 2400
 NOTE_CHARS = 240  # of each cited section, in the explanation prompt

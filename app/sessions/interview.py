@@ -8,6 +8,7 @@ import sqlite3
 import time
 from typing import Callable, Protocol
 
+from app.core import option_order
 from app.core.interview import GRADED_OUTCOMES, Interview, InterviewError, InterviewSettings, Slot, Submission
 from app.core.interview_plan import plan_questions, topic_weights
 from app.core.interview_report import build_report, report_markdown
@@ -152,7 +153,8 @@ class InterviewController:
             except InterviewError:
                 continue
             for index in past.needing_grades() if past else []:
-                self._queue(row["id"], index, past.slots[index].question_id, past.slots[index].answer)
+                self._queue(row["id"], index, past.slots[index].question_id, past.slots[index].answer,
+                            past.slots[index].order)
                 queued += 1
         return queued
 
@@ -163,7 +165,7 @@ class InterviewController:
         again = [i for i, s in enumerate(self.session.slots) if s.grade is not None and s.grade.grader == "rubric only"]
         for index in self.session.needing_grades() + (again if self.dispatcher.engine is not None else []):
             self._queue(self.interview_id, index, self.session.slots[index].question_id,
-                        self.session.slots[index].answer)
+                        self.session.slots[index].answer, self.session.slots[index].order)
 
     # -- while it runs --------------------------------------------------------------------------------------
     def set_draft(self, text: str) -> None:
@@ -225,15 +227,17 @@ class InterviewController:
     def _persist(self, submission: Submission) -> None:
         now = time.time()
         graded = submission.outcome in GRADED_OUTCOMES
+        order = self.session.slots[submission.index].order
         attempt = userdb.submitted_attempt(submission.question_id, submission.answer, "interview", now,
-                                           submission.seconds, "pending" if graded else "skipped")
+                                           submission.seconds, "pending" if graded else "skipped",
+                                           option_order=option_order.dumps(order) if order else "")
         interview_id, state = self.interview_id, self.session.to_dict()
         answer = {"position": submission.index, "question_id": submission.question_id, "answer": submission.answer,
                   "outcome": submission.outcome, "seconds": submission.seconds, "submitted_at": now}
         self.writes.run(f"your answer to question {submission.index + 1}",
                         lambda: store.record_submission(self.db, interview_id, state, answer, attempt))
         if graded:
-            self._queue(self.interview_id, submission.index, submission.question_id, submission.answer)
+            self._queue(self.interview_id, submission.index, submission.question_id, submission.answer, order)
 
     def _close(self) -> None:
         report = self.report()
@@ -248,12 +252,13 @@ class InterviewController:
 
     def items(self, session: Interview) -> dict:
         """Every slot's question, follow-up, probe or stage, by id (for the report)."""
-        return {s.question_id: item for s in session.slots if (item := self.library.item(s.question_id)) is not None}
+        return {s.question_id: shown(item, s.order) for s in session.slots
+                if (item := self.library.item(s.question_id)) is not None}
 
     # -- grading --------------------------------------------------------------------------------------------
-    def _queue(self, interview_id: int, index: int, question_id: str, answer: str) -> None:
+    def _queue(self, interview_id: int, index: int, question_id: str, answer: str, order=()) -> None:
         key = (interview_id, index)
-        question = self.library.item(question_id)
+        question = shown(self.library.item(question_id), order)
         if question is None or (key in self._requests and not self._requests[key].cancel.is_set()):
             return
         self._requests[key] = self.dispatcher.grade(GradeRequest(
@@ -310,3 +315,8 @@ class InterviewController:
             self.save_draft()
             self.save_state()
         self.cancel_grading()
+
+
+def shown(item, order):
+    """A question with its options in the order this interview showed them (follow-ups and stages have none)."""
+    return option_order.presented(item, order) if item is not None and order and getattr(item, "options", ()) else item

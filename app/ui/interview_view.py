@@ -13,7 +13,7 @@ from app.core.interview import GRADED_OUTCOMES, PRESETS, InterviewError, Intervi
 from app.core.model import Grade
 from app.library import Library
 from app.sessions.dispatcher import GradingDispatcher
-from app.sessions.interview import InterviewController
+from app.sessions.interview import InterviewController, shown
 from app.sessions.writes import Writes
 from app.storage import interviews as store
 from app.ui.draft_saver import DraftSaver
@@ -238,7 +238,7 @@ class InterviewView(QWidget):
         elif slot.kind == "stage":
             body = self._stage_html(slot)
         else:
-            body = question_html(question)
+            body = question_html(shown(question, slot.order))
         self.prompt.setText(body)
         self.answer.setPlaceholderText("Your answer: which option, and why. Ctrl+Enter submits, Ctrl+Right skips, "
                                        "Esc abandons." if slot.kind == "question" else

@@ -114,7 +114,8 @@ def test_content_check_command_fails_with_file_and_line(content_copy: Path) -> N
 def test_compile_is_idempotent_and_follows_changes(content_copy: Path, tmp_path: Path) -> None:
     db = open_bank(tmp_path / "bank.db")
     first = compile_bank(db, content_copy)
-    assert first.compiled and first.notes == 24 and first.questions == 168
+    content = load_content(content_copy, with_labels=False)
+    assert first.compiled and first.notes == len(content.notes) >= 32 and first.questions == len(content.questions) >= 224
     assert compile_bank(db, content_copy).compiled is False
     path = content_copy / NOTE
     path.write_text(path.read_text(encoding="utf-8").replace("Fine-tuning and retrieval-augmented generation",
@@ -136,4 +137,4 @@ def test_broken_content_keeps_previous_bank(content_copy: Path, tmp_path: Path) 
     assert any(e.file.endswith(QUESTIONS) and "nope" in e.message for e in caught.value.errors)
     assert bank_meta(db, "content_hash") == good.content_hash
     assert [q.to_dict() for q in load_questions(db)] == before
-    assert len(load_notes(db)) == 24
+    assert len(load_notes(db)) == good.notes

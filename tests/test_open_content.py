@@ -24,8 +24,11 @@ DESIGN = "design/design-support-assistant.toml"
 
 
 @pytest.fixture
-def open_content(content_copy: Path) -> Path:
-    """The real notes and questions with the test follow-ups and design round (not the real ones, if any)."""
+def open_content(content_copy: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The real notes and questions with the test follow-ups and design round instead of the real ones. That set is
+    deliberately partial, so in this process a question short of follow-ups only warns (`content check` run as a
+    command still requires them)."""
+    monkeypatch.setattr(load, "FOLLOWUP_COVERAGE_REQUIRED", False)
     for folder in ("followups", "design"):
         shutil.rmtree(content_copy / folder, ignore_errors=True)
         shutil.copytree(FIXTURES / folder, content_copy / folder)
@@ -102,16 +105,19 @@ def test_a_stage_without_mistakes_and_a_missing_correction_are_named(open_conten
     assert lines[error.line - 1].strip() == 'id = "m1"' and "Put all the manuals" in lines[error.line]
 
 
-def test_followup_coverage_warns_until_required(open_content: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_followup_coverage_is_required_by_content_check(open_content: Path, content_dir: Path) -> None:
+    content = load_content(open_content)  # this process only warns (see the fixture)
+    hard = sum(q.difficulty == "hard" for q in content.questions) - 1    # rag-006 has its two
+    medium = sum(q.difficulty == "medium" for q in content.questions) - 1  # rag-003 has its one
+    assert len([w for w in content.warnings if "follow-up(s)" in w.message]) == hard + medium
     result = run_check(open_content)
-    assert result.returncode == 0, result.stderr
-    assert "warning: content/questions/agents.toml" in result.stderr and "needed" in result.stderr
-    assert "follow-ups: 3; by question difficulty: hard 2 (47 questions short), medium 1 (71 questions short)" \
-           in result.stdout
-    monkeypatch.setattr(load, "FOLLOWUP_COVERAGE_REQUIRED", True)
-    content = load_content(open_content)
-    short = [e for e in content.errors if "follow-up(s)" in e.message]
-    assert len(short) == 47 + 71 and not content.warnings
+    assert result.returncode == 1
+    assert "content/questions/agents.toml" in result.stderr and "follow-up(s); 2 needed" in result.stderr
+    assert (f"follow-ups: 3; by question difficulty: hard 2 ({hard} questions short), medium 1 ({medium} questions "
+            "short)") in result.stdout
+    real = load_content(content_dir)
+    assert not [w for w in real.warnings if "follow-up(s)" in w.message]
+    assert not [e for e in real.errors if "follow-up(s)" in e.message]
 
 
 def test_the_bank_holds_followups_and_design_rounds(open_content: Path, tmp_path: Path) -> None:

@@ -250,11 +250,10 @@ def _toml(q: Question) -> str:
              f"correct = {s(q.correct)}", f"rationale = {s(q.rationale)}", f"notes = {s(list(q.notes))}", ""]
     for option in q.options:
         lines += ["[[question.options]]", f"id = {s(option.id)}", f"label = {s(option.label)}",
-                  f"aliases = {s(list(option.aliases))}", ""]
-    for table, points in (("key_points", q.key_points), ("misconceptions", q.misconceptions)):
-        for point in points:
-            lines += [f"[[question.{table}]]", f"id = {s(point.id)}", f"text = {s(point.text)}",
-                      f"alternatives = {s(list(point.alternatives))}", ""]
+                  f"aliases = {s(list(option.aliases))}"]
+        lines += [f"why_not = {s(option.why_not)}", ""] if option.why_not else [""]
+    lines += _points_toml("question.key_points", q.key_points)
+    lines += _points_toml("question.misconceptions", q.misconceptions)
     return "\n".join(lines)
 
 
@@ -264,7 +263,7 @@ def _points_toml(table: str, points) -> list[str]:
     for point in points:
         lines += [f"[[{table}]]", f"id = {s(point.id)}", f"text = {s(point.text)}",
                   f"alternatives = {s(list(point.alternatives))}"]
-        if getattr(point, "correction", ""):
+        if point.correction:
             lines.append(f"correction = {s(point.correction)}")
         lines.append("")
     return lines

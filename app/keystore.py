@@ -44,7 +44,7 @@ def save_key(server: str, key: str) -> str:
                 _forget_in_ring(ring, server)
             _write_file({k: v for k, v in _read_file().items() if k != server})
             return "the system keyring"
-        except Exception:  # noqa: BLE001 - a locked or broken keyring: fall back to the private file
+        except Exception:  # noqa: BLE001, S110 - a locked or broken keyring: fall back to the private file
             pass
     keys = _read_file()
     if key:
@@ -62,7 +62,7 @@ def load_key(server: str) -> str:
             found = ring.get_password(SERVICE, server)
             if found:
                 return found
-        except Exception:  # noqa: BLE001 - a locked keyring: the file may still hold it
+        except Exception:  # noqa: BLE001, S110 - a locked keyring: the file may still hold it
             pass
     return _read_file().get(server, "")
 
@@ -70,7 +70,7 @@ def load_key(server: str) -> str:
 def _forget_in_ring(ring, server: str) -> None:
     try:
         ring.delete_password(SERVICE, server)
-    except Exception:  # noqa: BLE001 - nothing stored
+    except Exception:  # noqa: BLE001, S110 - nothing stored
         pass
 
 

@@ -15,7 +15,13 @@ from server_fixtures import MODEL_ALIAS, LlamaServer, Misbehaving, free_port
 
 from app import keystore, paths, server_config
 from app.library import open_library
-from app.llm.grader import GradingTools, grade_answer, model_choice, option_checks, prime_question
+from app.llm.grader import (
+    GradingTools,
+    grade_answer,
+    model_choice,
+    option_checks,
+    prime_question,
+)
 from app.llm.server_client import ServerClient, ServerError, ServerSettings
 from app.llm.server_engine import LOGPROBS_PATH, REPLY_PATH, ServerEngine
 from app.sessions.dispatcher import GradingDispatcher, Mailbox
@@ -25,8 +31,8 @@ from app.storage.userdb import attempts, open_user_db
 
 QID = "fine-tuning-vs-rag-001"
 ANSWERS = [
-    "I recommend retrieval-augmented generation: index the wiki and look up the relevant pages at query time. "
-    "The wiki changes every day, so an index updated in minutes stays current, and users need the source page.",
+    ("I recommend retrieval-augmented generation: index the wiki and look up the relevant pages at query time. "
+     "The wiki changes every day, so an index updated in minutes stays current, and users need the source page."),
     "Fine-tune the model on the wiki every night, it will then know everything and answer faster.",
     "Honestly I'm not sure, both could work depending on the budget.",
 ]

@@ -120,6 +120,11 @@ def grader_file(grader: str) -> str:
     return grader.split(" (sha256")[0]
 
 
+def path_note(path: str) -> str:
+    """' (server logprobs)' for the paths worth naming beside the model; a local model or the rubric say themselves."""
+    return f" ({path})" if path.startswith("server") else ""
+
+
 @dataclass
 class Grade:
     question_id: str

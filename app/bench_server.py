@@ -1,0 +1,126 @@
+"""`python -m app bench --server URL|local --model F`: grading through an OpenAI-compatible server against in-process
+on the same model file in the same run (ratios printed), and the server's prompt cache: primed against cold.
+`--server local` starts llama-cpp-python's own server on the model file, on 127.0.0.1, for the run."""
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from app import paths
+from app.bench import figure_line
+
+QID = "fine-tuning-vs-rag-001"
+OTHER = "rag-002"  # a question whose prompt replaces QID's in the server's cache
+ANSWERS = [
+    ("I recommend retrieval-augmented generation: index the wiki and look up the relevant pages at query time. The "
+     "wiki changes every day, so an index updated in minutes stays current, and users need the source page."),
+    ("Fine-tuning on the wiki every night would bake the pages in, but they change daily, so retrieval wins: the "
+     "index is updated in minutes and every answer can cite its page."),
+    "Retrieval. Nightly fine-tunes cost GPU hours and still lag the edits; a search index over the pages stays fresh.",
+    "I'd go with RAG because the content changes constantly and citations matter to the support team.",
+]
+REPEATS = 1
+FULL_GRADES = 2  # a full grade streams the explanation: a few are enough for a median
+
+
+def start_local_server(model: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
+                             model.name, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+                             "--n_threads", "2"], stdout=log.open("wb"), stderr=subprocess.STDOUT,
+                            stdin=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    end = time.monotonic() + 180
+    while time.monotonic() < end and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(url + "/v1/models", timeout=2):
+                return proc, url
+        except OSError:
+            time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"llama_cpp.server did not start; see {log}")
+
+
+def _median_s(run, calls: int = REPEATS * len(ANSWERS)) -> float:
+    times = []
+    for n in range(calls):
+        started = time.perf_counter()
+        run(ANSWERS[n % len(ANSWERS)])
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def _figures(name: str, engine, question, other, library) -> dict[str, float]:
+    from app.llm.grader import grade_answer, model_choice, prime_question
+    tools = library.grading_tools(engine)
+
+    def primed_choice(answer: str) -> None:
+        model_choice(engine, question, answer)
+
+    def cold_choice(answer: str) -> None:
+        prime_question(engine, other)  # another scenario in the cache: the next call evaluates the whole prompt
+        started = time.perf_counter()
+        model_choice(engine, question, answer)
+        cold_times.append(time.perf_counter() - started)
+
+    def full_grade(answer: str) -> None:
+        grade = grade_answer(question, answer, tools)
+        tools.raise_crash()
+        if grade.notice:
+            raise RuntimeError(grade.notice)  # a fallback grade would time the wrong thing
+    cold_times: list[float] = []
+    _median_s(cold_choice)
+    prime_question(engine, question)
+    found = {"choice, cold cache": statistics.median(cold_times), "choice, primed": _median_s(primed_choice)}
+    prime_question(engine, question)
+    found["full grade, primed"] = _median_s(full_grade, FULL_GRADES)
+    print(f"  -- {name}")
+    for key, value in found.items():
+        figure_line(key, f"{value:.3f} s")
+    figure_line("prompt cache: cold / primed choice", f"{found['choice, cold cache'] / found['choice, primed']:.1f}x")
+    return found
+
+
+def run_server_bench(server: str, model_name: str, model_file: str | None) -> int:
+    from app.cli import server_engine
+    from app.library import open_library
+    from app.llm.choose import resolve_model
+    from app.llm.remote import RemoteChatEngine
+    path, reason = resolve_model(paths.models_dir(), model_file)
+    if path is None:
+        print(reason, file=sys.stderr)
+        return 1
+    library = open_library()
+    question, other = library.by_id[QID], library.by_id[OTHER]
+    proc = None
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            if server == "local":
+                proc, server = start_local_server(path, Path(tmp) / "server.log")
+                model_name = model_name or path.name
+            print(f"Grading through a model server ({server}, {model_name}) against in-process ({path.name}); "
+                  f"medians of {REPEATS * len(ANSWERS)} calls, {FULL_GRADES} full grades")
+            remote = server_engine(server, model_name)
+            local = RemoteChatEngine(path)
+            try:
+                here = _figures(f"in-process model ({path.name}, the app's model process)", local, question, other,
+                                library)
+            finally:
+                local.stop()
+            there = _figures(f"server ({remote.grading_path})", remote, question, other, library)
+        finally:
+            if proc is not None:
+                proc.terminate()
+                proc.wait(10)
+    print("  -- server / in-process")
+    for key in here:
+        figure_line(key, f"{there[key] / max(here[key], 1e-9):.2f}x")
+    return 0

@@ -170,7 +170,7 @@ class ServerUnusable(Exception):
     """The command line was asked to grade through a server that does not work: nothing is graded."""
 
 
-def server_engine(url: str, model: str):
+def server_engine(url: str, model: str, timeout_s: float | None = None):
     """A probed server engine; a server that cannot grade stops the command (figures from a fallback would lie)."""
     import os
 
@@ -178,7 +178,9 @@ def server_engine(url: str, model: str):
     from app.llm.server_client import ServerError, ServerSettings
     from app.llm.server_engine import ServerEngine
     try:
-        engine = ServerEngine(ServerSettings(url, model, os.environ.get(SERVER_KEY_ENV) or keystore.load_key(url)))
+        key = os.environ.get(SERVER_KEY_ENV) or keystore.load_key(url)
+        settings = ServerSettings(url, model, key) if timeout_s is None else ServerSettings(url, model, key, timeout_s)
+        engine = ServerEngine(settings)
     except ServerError as exc:
         raise ServerUnusable(str(exc)) from None
     print(f"{engine.name}: {engine.capabilities.describe()}; grading by {engine.grading_path}", file=sys.stderr)

@@ -50,43 +50,45 @@ def start_local_server(model: Path, log: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError(f"llama_cpp.server did not start; see {log}")
 
 
-def _median_s(run, calls: int = REPEATS * len(ANSWERS)) -> float:
-    times = []
-    for n in range(calls):
-        started = time.perf_counter()
-        run(ANSWERS[n % len(ANSWERS)])
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+def _timed(run) -> float:
+    started = time.perf_counter()
+    run()
+    return time.perf_counter() - started
 
 
-def _figures(name: str, engine, question, other, library) -> dict[str, float]:
+def _figures(engines: dict, question, other, library) -> dict[str, dict[str, float]]:
+    """Each measurement alternates between the engines, answer by answer, so that both see the same load from
+    whatever else the machine runs."""
     from app.llm.grader import grade_answer, model_choice, prime_question
-    tools = library.grading_tools(engine)
+    times: dict[str, dict[str, list[float]]] = {name: {} for name in engines}
 
-    def primed_choice(answer: str) -> None:
-        model_choice(engine, question, answer)
+    def note(name: str, key: str, seconds: float) -> None:
+        times[name].setdefault(key, []).append(seconds)
 
-    def cold_choice(answer: str) -> None:
-        prime_question(engine, other)  # another scenario in the cache: the next call evaluates the whole prompt
-        started = time.perf_counter()
-        model_choice(engine, question, answer)
-        cold_times.append(time.perf_counter() - started)
-
-    def full_grade(answer: str) -> None:
+    def full_grade(engine, answer: str) -> None:
+        tools = library.grading_tools(engine)
         grade = grade_answer(question, answer, tools)
         tools.raise_crash()
         if grade.notice:
             raise RuntimeError(grade.notice)  # a fallback grade would time the wrong thing
-    cold_times: list[float] = []
-    _median_s(cold_choice)
-    prime_question(engine, question)
-    found = {"choice, cold cache": statistics.median(cold_times), "choice, primed": _median_s(primed_choice)}
-    prime_question(engine, question)
-    found["full grade, primed"] = _median_s(full_grade, FULL_GRADES)
-    print(f"  -- {name}")
-    for key, value in found.items():
-        figure_line(key, f"{value:.3f} s")
-    figure_line("prompt cache: cold / primed choice", f"{found['choice, cold cache'] / found['choice, primed']:.1f}x")
+    for n in range(REPEATS * len(ANSWERS)):
+        answer = ANSWERS[n % len(ANSWERS)]
+        for name, engine in engines.items():
+            prime_question(engine, other)  # another scenario in the cache: the next call evaluates the whole prompt
+            note(name, "choice, cold cache", _timed(lambda e=engine, a=answer: model_choice(e, question, a)))
+            prime_question(engine, question)
+            note(name, "choice, primed", _timed(lambda e=engine, a=answer: model_choice(e, question, a)))
+    for n in range(FULL_GRADES):
+        for name, engine in engines.items():
+            prime_question(engine, question)
+            note(name, "full grade, primed", _timed(lambda e=engine, a=ANSWERS[n]: full_grade(e, a)))
+    found = {name: {key: statistics.median(v) for key, v in keys.items()} for name, keys in times.items()}
+    for name, figures in found.items():
+        print(f"  -- {name}")
+        for key, value in figures.items():
+            figure_line(key, f"{value:.3f} s")
+        figure_line("prompt cache: cold / primed choice",
+                    f"{figures['choice, cold cache'] / figures['choice, primed']:.1f}x")
     return found
 
 
@@ -111,16 +113,16 @@ def run_server_bench(server: str, model_name: str, model_file: str | None) -> in
                   f"medians of {REPEATS * len(ANSWERS)} calls, {FULL_GRADES} full grades")
             remote = server_engine(server, model_name, timeout_s=BENCH_TIMEOUT_S)
             local = RemoteChatEngine(path)
+            names = (f"in-process ({path.name}, the app's model process)", f"server ({remote.grading_path})")
             try:
-                here = _figures(f"in-process model ({path.name}, the app's model process)", local, question, other,
-                                library)
+                found = _figures(dict(zip(names, (local, remote))), question, other, library)
             finally:
                 local.stop()
-            there = _figures(f"server ({remote.grading_path})", remote, question, other, library)
         finally:
             if proc is not None:
                 proc.terminate()
                 proc.wait(10)
+    here, there = found[names[0]], found[names[1]]
     print("  -- server / in-process")
     for key in here:
         figure_line(key, f"{there[key] / max(here[key], 1e-9):.2f}x")

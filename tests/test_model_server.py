@@ -275,3 +275,39 @@ class _Listener:
 
     def on_failed(self, message: str) -> None:
         self.failures.append(message)
+
+
+def test_the_dispatcher_falls_back_to_the_local_file_when_the_server_goes_away(misbehaving, bank_in_data_dir,
+                                                                                smol_path, questions) -> None:
+    server = misbehaving("ok")
+    library, mailbox = open_library(), Mailbox()
+    statuses: list[tuple[str, str]] = []
+    dispatcher = GradingDispatcher(library, mailbox, on_status=lambda state, message: statuses.append((state, message)))
+    db = open_user_db(paths.user_db_path())
+    try:
+        dispatcher.use_server(ServerSettings(server.url, "m"), smol_path)
+        assert mailbox.run_until(lambda: statuses and statuses[-1][0] == "ready")
+        assert "server logprobs" in statuses[-1][1] and dispatcher.local_engine is None  # not loaded until needed
+        server.stop()
+        session = PracticeSession(db, dispatcher, _Listener([]))
+        session.show(questions[QID])
+        session.submit(ANSWERS[0])
+        assert mailbox.run_until(lambda: not session.grading, timeout=300)
+    finally:
+        dispatcher.shutdown()
+    grade = json.loads(attempts(db, QID)[0]["grade_json"])
+    assert grade["path"] == "local model" and grade["grader"].startswith("SmolLM2")
+    assert server.url in grade["notice"] and "graded by the local model" in grade["notice"]
+
+
+def test_grade_on_the_command_line_through_the_server(llama_server, bank_in_data_dir) -> None:
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-m", "app", "grade", "--question", QID, "--answer", ANSWERS[0], "--json",
+                           "--server", llama_server.url, "--server-model", MODEL_ALIAS],
+                          cwd=Path(__file__).resolve().parent.parent, capture_output=True, text=True, timeout=600,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    grade = json.loads(done.stdout)
+    assert grade["path"] == LOGPROBS_PATH and grade["grader"] == f"{MODEL_ALIAS} on {llama_server.url}"
+    assert "grading by server logprobs" in done.stderr

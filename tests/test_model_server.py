@@ -182,6 +182,16 @@ def test_a_server_without_logprobs_grades_by_a_constrained_reply_and_records_it(
     assert any(r.get("response_format", {}).get("type") == "json_schema" for r in server.requests)
 
 
+def test_urls_are_checked_before_anything_is_sent() -> None:
+    from app.llm.server_client import check_url
+    assert check_url("http://127.0.0.1:8080") is None and check_url("https://gpu-box/v1") is None
+    assert "http:// or https://" in check_url("127.0.0.1:8080")
+    assert "user name or password" in check_url(f"http://me:{SECRET}@gpu-box:8080")
+    with pytest.raises(ServerError) as failure:
+        ServerClient(ServerSettings(f"http://me:{SECRET}@gpu-box:8080", "m"))
+    assert SECRET not in str(failure.value)
+
+
 def test_a_refused_connection_is_retried_with_backoff_then_reported(monkeypatch) -> None:
     from app.llm import server_client
     monkeypatch.setattr(server_client, "BACKOFF_S", 0.01)

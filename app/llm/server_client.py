@@ -61,6 +61,9 @@ class ServerSettings:
 def check_url(url: str) -> str | None:
     """What is wrong with a base URL a user typed, or None."""
     parts = urllib.parse.urlsplit(url.strip())
+    if parts.username or parts.password:
+        # it would be stored with the settings: a secret goes in the API key field, which is kept apart
+        return "the URL must not contain a user name or password; put the key in the API key field"
     if parts.scheme not in ("http", "https"):
         return f"{url!r} must start with http:// or https://"
     if not parts.hostname:
@@ -72,7 +75,7 @@ class ServerClient:
     def __init__(self, settings: ServerSettings):
         problem = check_url(settings.base_url)
         if problem:
-            raise ServerError(settings.base_url, f"cannot be used: {problem}")
+            raise ServerError(settings.shown_url, f"cannot be used: {problem}")
         self.settings = settings
         self.server = settings.shown_url
         self._context = ssl.create_default_context()  # https always verifies certificates

@@ -56,9 +56,9 @@ def _timed(run) -> float:
     return time.perf_counter() - started
 
 
-def _figures(engines: dict, question, other, library) -> dict[str, dict[str, float]]:
-    """Each measurement alternates between the engines, answer by answer, so that both see the same load from
-    whatever else the machine runs."""
+def _figures(engines: dict, question, other, library) -> None:
+    """Each measurement alternates between the two engines, answer by answer, so that both see the same load from
+    whatever else the machine runs; each row prints once measured: in-process, server, and their ratio."""
     from app.llm.grader import grade_answer, model_choice, prime_question
     times: dict[str, dict[str, list[float]]] = {name: {} for name in engines}
 
@@ -71,25 +71,29 @@ def _figures(engines: dict, question, other, library) -> dict[str, dict[str, flo
         tools.raise_crash()
         if grade.notice:
             raise RuntimeError(grade.notice)  # a fallback grade would time the wrong thing
+    print(f"  {'':40} {'in-process':>11} {'server':>9} {'server / in-process':>20}")
+
+    def row(key: str) -> None:
+        a, b = (statistics.median(times[name][key]) for name in engines)
+        print(f"  {key:40} {a:10.3f}s {b:8.3f}s {b / max(a, 1e-9):19.2f}x", flush=True)
     for n in range(REPEATS * len(ANSWERS)):
         answer = ANSWERS[n % len(ANSWERS)]
         for name, engine in engines.items():
             prime_question(engine, other)  # another scenario in the cache: the next call evaluates the whole prompt
-            note(name, "choice, cold cache", _timed(lambda e=engine, a=answer: model_choice(e, question, a)))
+            note(name, "choice call, cold prompt cache", _timed(lambda e=engine, a=answer: model_choice(e, question, a)))
             prime_question(engine, question)
-            note(name, "choice, primed", _timed(lambda e=engine, a=answer: model_choice(e, question, a)))
+            note(name, "choice call, primed", _timed(lambda e=engine, a=answer: model_choice(e, question, a)))
+    row("choice call, cold prompt cache")
+    row("choice call, primed")
+    for name in engines:
+        cold, primed = (statistics.median(times[name][k]) for k in ("choice call, cold prompt cache",
+                                                                    "choice call, primed"))
+        figure_line(f"prompt cache, {name.split(' (')[0]}: cold / primed", f"{cold / max(primed, 1e-9):.1f}x")
     for n in range(FULL_GRADES):
         for name, engine in engines.items():
             prime_question(engine, question)
-            note(name, "full grade, primed", _timed(lambda e=engine, a=ANSWERS[n]: full_grade(e, a)))
-    found = {name: {key: statistics.median(v) for key, v in keys.items()} for name, keys in times.items()}
-    for name, figures in found.items():
-        print(f"  -- {name}")
-        for key, value in figures.items():
-            figure_line(key, f"{value:.3f} s")
-        figure_line("prompt cache: cold / primed choice",
-                    f"{figures['choice, cold cache'] / figures['choice, primed']:.1f}x")
-    return found
+            note(name, "full grade (with explanation), primed", _timed(lambda e=engine, a=ANSWERS[n]: full_grade(e, a)))
+    row("full grade (with explanation), primed")
 
 
 def run_server_bench(server: str, model_name: str, model_file: str | None) -> int:
@@ -115,15 +119,11 @@ def run_server_bench(server: str, model_name: str, model_file: str | None) -> in
             local = RemoteChatEngine(path)
             names = (f"in-process ({path.name}, the app's model process)", f"server ({remote.grading_path})")
             try:
-                found = _figures(dict(zip(names, (local, remote))), question, other, library)
+                _figures(dict(zip(names, (local, remote))), question, other, library)
             finally:
                 local.stop()
         finally:
             if proc is not None:
                 proc.terminate()
                 proc.wait(10)
-    here, there = found[names[0]], found[names[1]]
-    print("  -- server / in-process")
-    for key in here:
-        figure_line(key, f"{there[key] / max(here[key], 1e-9):.2f}x")
     return 0

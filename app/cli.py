@@ -179,7 +179,9 @@ def server_engine(url: str, model: str, timeout_s: float | None = None):
     from app.llm.server_engine import ServerEngine
     try:
         key = os.environ.get(SERVER_KEY_ENV) or keystore.load_key(url)
-        settings = ServerSettings(url, model, key) if timeout_s is None else ServerSettings(url, model, key, timeout_s)
+        # the bench waits longer (timeout_s for every wait, the first token included): slow is a figure there
+        settings = ServerSettings(url, model, key) if timeout_s is None else ServerSettings(url, model, key, timeout_s,
+                                                                                             timeout_s)
         engine = ServerEngine(settings)
     except ServerError as exc:
         raise ServerUnusable(str(exc)) from None

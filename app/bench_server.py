@@ -77,12 +77,13 @@ def _figures(engines: dict, question, other, library) -> None:
         a, b = (statistics.median(times[name][key]) for name in engines)
         print(f"  {key:40} {a:10.3f}s {b:8.3f}s {b / max(a, 1e-9):19.2f}x", flush=True)
     for n in range(REPEATS * len(ANSWERS)):
-        answer = ANSWERS[n % len(ANSWERS)]
+        answer, another = ANSWERS[n % len(ANSWERS)], ANSWERS[(n + 1) % len(ANSWERS)]
         for name, engine in engines.items():
             prime_question(engine, other)  # another scenario in the cache: the next call evaluates the whole prompt
             note(name, "choice call, cold prompt cache", _timed(lambda e=engine, a=answer: model_choice(e, question, a)))
             prime_question(engine, question)
-            note(name, "choice call, primed", _timed(lambda e=engine, a=answer: model_choice(e, question, a)))
+            # another answer than the call before: the same prompt again would be answered from the cache
+            note(name, "choice call, primed", _timed(lambda e=engine, a=another: model_choice(e, question, a)))
     row("choice call, cold prompt cache")
     row("choice call, primed")
     for name in engines:

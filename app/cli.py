@@ -43,6 +43,16 @@ def run_cli(argv: list[str]) -> int:
     bench = sub.add_parser("bench", help="print the performance figures")
     bench.add_argument("--only", choices=["threads"], default=None,
                        help="only the interview-thread and design-round figures")
+    bench.add_argument("--server", help="also time grading through this OpenAI-compatible server against in-process "
+                                        "(the same model file: give it with --model)")
+    bench.add_argument("--server-model", default="", help="the model name on that server")
+    bench.add_argument("--model", help="the .gguf the server serves (the in-process baseline)")
+    check = sub.add_parser("check-model", help="grade the held-out test answers with one model and store how far to "
+                                               "trust it (choice and verdict accuracy, QWK, key-point F1, latency)")
+    check.add_argument("--cases", nargs="+", type=Path, help="JSONL case files (default: content/answers/*.jsonl)")
+    check.add_argument("--split", choices=["all", "dev", "test"], default="test")
+    check.add_argument("--json", action="store_true")
+    _model_flags(check)
     soak = sub.add_parser("soak", help="kill the real window at random moments and report what was lost")
     soak.add_argument("--kills", type=int, default=10)
     soak.add_argument("--seed", type=int, default=1)
@@ -69,6 +79,9 @@ def run_cli(argv: list[str]) -> int:
     from app.llm.process import ModelCrashed
     try:
         return _handler(args)(args)
+    except ServerUnusable as exc:
+        print(f"{exc} Nothing was graded.", file=sys.stderr)
+        return 2
     except ModelCrashed as crash:
         print(crash_line(crash), file=sys.stderr)
         return CRASH_EXIT
@@ -89,7 +102,7 @@ def _handler(args):
     return {"content": _content, "setup-models": _setup_models, "grade": _grade, "search": _search,
                "eval": _eval, "eval-retrieval": _eval_retrieval, "bench": _bench, "soak": _soak, "screenshots": _screenshots, "export": _export,
                "import": _import, "export-data": _export_data, "import-data": _import_data,
-               "export-overrides": _export_overrides}[args.command]
+               "export-overrides": _export_overrides, "check-model": _check_model}[args.command]
 
 
 def _screenshots(args) -> int:
@@ -138,6 +151,10 @@ def _setup_models(args) -> int:
 def _model_flags(parser) -> None:
     parser.add_argument("--model", help="a .gguf file to grade with (default: the app's chosen or default model)")
     parser.add_argument("--rubric-only", action="store_true", help="grade without any chat model")
+    parser.add_argument("--server", help="grade through this OpenAI-compatible server (base URL, e.g. "
+                                         "http://127.0.0.1:8080); its key comes from the app's settings or "
+                                         f"${SERVER_KEY_ENV}")
+    parser.add_argument("--server-model", default="", help="the model name on that server (see GET /v1/models)")
 
 
 def grading_tools(args, library):
@@ -146,6 +163,8 @@ def grading_tools(args, library):
     from app.llm.files import ModelFileError
     from app.llm.remote import RemoteChatEngine
     engine = None
+    if getattr(args, "server", None) and not args.rubric_only:
+        return library.grading_tools(server_engine(args.server, args.server_model))
     if not args.rubric_only:
         path, reason = resolve_model(paths.models_dir(), args.model or _saved_model())
         if path is None:
@@ -156,6 +175,32 @@ def grading_tools(args, library):
             except ModelFileError as exc:
                 print(f"{exc}\nGrading from the rubric only.", file=sys.stderr)
     return library.grading_tools(engine)
+
+
+SERVER_KEY_ENV = "COACH_SERVER_KEY"
+
+
+class ServerUnusable(Exception):
+    """The command line was asked to grade through a server that does not work: nothing is graded."""
+
+
+def server_engine(url: str, model: str, timeout_s: float | None = None):
+    """A probed server engine; a server that cannot grade stops the command (figures from a fallback would lie)."""
+    import os
+
+    from app import keystore
+    from app.llm.server_client import ServerError, ServerSettings
+    from app.llm.server_engine import ServerEngine
+    try:
+        key = os.environ.get(SERVER_KEY_ENV) or keystore.load_key(url)
+        # the bench waits longer (timeout_s for every wait, the first token included): slow is a figure there
+        settings = ServerSettings(url, model, key) if timeout_s is None else ServerSettings(url, model, key, timeout_s,
+                                                                                             timeout_s)
+        engine = ServerEngine(settings)
+    except ServerError as exc:
+        raise ServerUnusable(str(exc)) from None
+    print(f"{engine.name}: {engine.capabilities.describe()}; grading by {engine.grading_path}", file=sys.stderr)
+    return engine
 
 
 def _saved_model() -> str | None:
@@ -279,8 +324,47 @@ def _soak(args) -> int:
 
 
 def _bench(args) -> int:
+    if args.server:
+        from app.bench_server import run_server_bench
+        return run_server_bench(args.server, args.server_model, args.model)
     from app.bench import run_bench
     return run_bench(args.only)
+
+
+def _check_model(args) -> int:
+    from app.evaluation import CasesInvalid
+    from app.library import open_library
+    from app.model_check import check_model, format_check, model_key, store_result, stored_results, held_out_cases
+    from app.storage.userdb import open_user_db
+    library = open_library()
+    try:
+        cases = held_out_cases(library.by_id, args.cases, args.split)
+    except CasesInvalid as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    if not cases:
+        print("no cases to grade", file=sys.stderr)
+        return 1
+    tools = grading_tools(args, library)
+    report = check_model(cases, tools, lambda n, total: print(f"[{n}/{total}]", end="\r", file=sys.stderr, flush=True))
+    db = open_user_db(paths.user_db_path())
+    store_result(db, report)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    baseline, name = _default_check(db, stored_results(db), model_key(tools.engine))
+    print(format_check(report, baseline, name))
+    return 0
+
+
+def _default_check(db, stored: dict, checked: str) -> tuple[dict | None, str]:
+    """The default model's stored figures, to print beside another model's."""
+    from app.llm.catalog import DEFAULT_MODEL, MODELS
+    default = MODELS[DEFAULT_MODEL]
+    found = stored.get(f"sha256:{default.sha256}")
+    if found is None or checked == f"sha256:{default.sha256}":
+        return None, ""
+    return found, f"default ({default.filename[:20]})"
 
 
 def _export(args) -> int:

@@ -129,6 +129,11 @@ def grader_file(grader: str) -> str:
     return grader.split(" (sha256")[0]
 
 
+def path_note(path: str) -> str:
+    """' (server logprobs)' for the paths worth naming beside the model; a local model or the rubric say themselves."""
+    return f" ({path})" if path.startswith("server") else ""
+
+
 @dataclass
 class Grade:
     question_id: str
@@ -148,6 +153,7 @@ class Grade:
     retrieval_mode: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)  # lexical and model scores behind the choice
     notice: str = ""  # what went wrong while grading, in plain words (a model that crashed, ...)
+    path: str = ""  # how the model part was read: server logprobs, server constrained reply, local model, rubric
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -165,4 +171,5 @@ class Grade:
             citations=[Citation(**c) for c in data.get("citations", [])], grader=data.get("grader", "rubric only"),
             timings=dict(data.get("timings", {})), retrieval_mode=data.get("retrieval_mode", ""),
             evidence=dict(data.get("evidence", {})), notice=str(data.get("notice", "")),
+            path=str(data.get("path", "")),
         )

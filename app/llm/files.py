@@ -65,6 +65,20 @@ def check_model_file(path: Path) -> str:
     return digest
 
 
+def known_sha(path: Path) -> str:
+    """The file's sha256 if it is already known (published, or computed before for this size and mtime), else ""
+    (never reads the file: a window must not wait for a gigabyte to hash)."""
+    known = BY_FILENAME.get(path.name)
+    if known:
+        return known.sha256
+    try:
+        stat = path.stat()
+        cache = json.loads((path.parent / ".verified.json").read_text())
+    except (OSError, ValueError):
+        return ""
+    return str(cache.get(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}", "")) if isinstance(cache, dict) else ""
+
+
 def _cached_sha(path: Path) -> str:
     cache_path = path.parent / ".verified.json"
     stat = path.stat()

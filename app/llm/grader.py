@@ -19,6 +19,8 @@ from app.llm.engine import Cancelled, ChatEngine
 from app.llm.open_grader import grade_open_answer, prime_open
 from app.llm.process import ModelCrashed
 from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user, option_check_user
+from app.llm.server_client import ServerError
+from app.llm.server_engine import REPLY_CONFIDENCE, REPLY_PATH
 
 EXPLANATION_TOKENS = 120  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
 EXPLANATION_FINISH = 45
@@ -27,6 +29,7 @@ EXPLANATION_FINISH = 45
 EXPLANATION_LEAD = "The right choice wins because"
 YES_WORDS, NO_WORDS = ("Yes", "yes", " Yes"), ("No", "no", " No")
 ANSWER_MARK = "\x00answer\x00"  # stands in for the answer when only the prompt before it is wanted
+LOCAL_PATH, RUBRIC_PATH = "local model", "rubric"
 
 
 @dataclass
@@ -35,6 +38,8 @@ class GradingTools:
     engine: ChatEngine | None = None
     similarity: Callable[[Sequence[str], Sequence[str]], list[list[float]]] | None = None
     retrieve: Callable[..., list] | None = None
+    # the local engine to grade with when a model server fails (loaded on first need); None: the rubric
+    fallback: Callable[[], object | None] | None = None
 
     def raise_crash(self) -> None:
         """Raise the model crash a grade absorbed (it was graded from the rubric), for callers that must stop."""
@@ -46,7 +51,21 @@ class GradingTools:
     def grader_name(self) -> str:
         if self.engine is None:
             return "rubric only"
+        if is_server(self.engine):
+            return self.engine.name
         return f"{self.engine.name} (sha256 {self.engine.sha256[:12]})"
+
+    @property
+    def path(self) -> str:
+        """How the model part of a grade is read: server logprobs, server constrained reply, local model, rubric."""
+        if self.engine is None:
+            return RUBRIC_PATH
+        return self.engine.grading_path if is_server(self.engine) else LOCAL_PATH
+
+
+def is_server(engine) -> bool:
+    """A model behind an OpenAI-compatible server (ServerEngine) rather than a local file."""
+    return hasattr(engine, "candidate_logprobs")
 
 
 def embedding_similarity(embed) -> Callable[[Sequence[str], Sequence[str]], list[list[float]]]:
@@ -59,7 +78,12 @@ def embedding_similarity(embed) -> Callable[[Sequence[str], Sequence[str]], list
 def prime_question(engine: ChatEngine, question: Question) -> None:
     """Evaluate the choice prompt up to the answer, so that grading pays only for the answer's tokens."""
     if is_open(question):
-        prime_open(engine, question)
+        if not is_server(engine):
+            prime_open(engine, question)
+        return
+    if is_server(engine):
+        user = choice_user(question, ANSWER_MARK)
+        engine.prime(SYSTEM, user[: user.index(ANSWER_MARK)])
         return
     prompt = engine.format(SYSTEM, choice_user(question, ANSWER_MARK))
     engine.prime(prompt[: prompt.index(ANSWER_MARK)])
@@ -70,9 +94,11 @@ def prime_explanation(engine: ChatEngine, question: Question, retrieve: Callable
     """Evaluate the explanation prompt too and keep its state aside (the two prompts share the scenario block, so this
     costs only the rationale and notes), then put the choice prompt back in the cache: after the verdict, the
     explanation starts from the kept state instead of evaluating about 300 tokens. A set `stop` (a grade is waiting)
-    abandons it within a step (returns False); grading then shares the scenario block with whatever is cached."""
-    if is_open(question):
-        return False  # an open answer's feedback is the rubric's: there is no explanation prompt
+    abandons it within a step (returns False); grading then shares the scenario block with whatever is cached.
+    An open answer's feedback is the rubric's (no explanation prompt); a model server keeps no state aside for us
+    (its cache holds what it evaluated last): nothing to do for either."""
+    if is_open(question) or is_server(engine):
+        return False
     if not engine.prime(explanation_prompt(engine, question, explanation_sections(question, retrieve)), keep=True,
                         stop=stop):
         return False
@@ -113,10 +139,17 @@ def warm_question(similarity, question: Question) -> None:
 def model_choice(engine: ChatEngine, question: Question, answer: str,
                  cancel: threading.Event | None = None) -> dict[str, float]:
     """P(option) from the next-token distribution over option letters (plus 'none')."""
-    prompt = engine.format(SYSTEM, choice_user(question, answer))
-    logprobs = engine.next_token_logprobs(prompt, cancel=cancel)
     ids = [o.id for o in question.options] + ["none"]
-    scores = np.array([logprobs[engine.first_token(letter)] for letter in LETTERS[: len(ids)]])
+    letters = list(LETTERS[: len(ids)])
+    if is_server(engine) and engine.grading_path == REPLY_PATH:
+        picked = engine.constrained_reply(SYSTEM, choice_user(question, answer), letters, cancel)
+        return _from_reply(ids, letters, picked)
+    if is_server(engine):
+        found, floor = engine.candidate_logprobs(SYSTEM, choice_user(question, answer), letters, cancel)
+        scores = np.array([found.get(letter, floor) for letter in letters])
+    else:
+        logprobs = engine.next_token_logprobs(engine.format(SYSTEM, choice_user(question, answer)), cancel=cancel)
+        scores = np.array([logprobs[engine.first_token(letter)] for letter in letters])
     probs = np.exp(scores - scores.max())
     probs /= probs.sum()
     return dict(zip(ids, probs.tolist()))
@@ -126,6 +159,8 @@ def option_checks(engine: ChatEngine, question: Question, answer: str,
                   cancel: threading.Event | None = None) -> dict[str, float]:
     """P(yes) to "does the candidate finally recommend option X?", one check per option. The checks share the
     evaluated prompt up to the end of the answer, so each pays only for its last line (about 35 tokens)."""
+    if is_server(engine):
+        return _server_checks(engine, question, answer, cancel)
     yes = {engine.first_token(t) for t in YES_WORDS}
     no = {engine.first_token(t) for t in NO_WORDS}
     found = {}
@@ -136,6 +171,32 @@ def option_checks(engine: ChatEngine, question: Question, answer: str,
         p_no = np.logaddexp.reduce([logprobs[t] for t in no])
         found[option.id] = float(1.0 / (1.0 + np.exp(p_no - p_yes)))
     return found
+
+
+def _server_checks(engine, question: Question, answer: str, cancel) -> dict[str, float]:
+    """The same checks through a server: P(yes) from the reply token's top log-probabilities, or, without them, a
+    constrained Yes/No reply (REPLY_CONFIDENCE for the word it gave)."""
+    found = {}
+    for index, option in enumerate(question.options):
+        user = option_check_user(question, answer, index)
+        if engine.grading_path == REPLY_PATH:
+            said = engine.constrained_reply(SYSTEM, user, ["Yes", "No"], cancel)
+            found[option.id] = REPLY_CONFIDENCE if said == "Yes" else 1.0 - REPLY_CONFIDENCE if said == "No" else 0.5
+            continue
+        scores, floor = engine.candidate_logprobs(SYSTEM, user, YES_WORDS + NO_WORDS, cancel)
+        p_yes = np.logaddexp.reduce([scores[t] for t in YES_WORDS if t in scores] or [floor])
+        p_no = np.logaddexp.reduce([scores[t] for t in NO_WORDS if t in scores] or [floor])
+        found[option.id] = float(1.0 / (1.0 + np.exp(p_no - p_yes)))
+    return found
+
+
+def _from_reply(ids: list[str], letters: list[str], picked: str) -> dict[str, float]:
+    """A distribution from one constrained reply: REPLY_CONFIDENCE on the letter given, the rest shared evenly
+    (an even spread when it gave none)."""
+    if picked not in letters:
+        return {i: 1.0 / len(ids) for i in ids}
+    rest = (1.0 - REPLY_CONFIDENCE) / (len(ids) - 1)
+    return {i: REPLY_CONFIDENCE if letter == picked else rest for i, letter in zip(ids, letters)}
 
 
 def with_checks(letters: dict[str, float], checks: dict[str, float]) -> dict[str, float]:
@@ -163,12 +224,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     timings = {"rubric_s": time.perf_counter() - started}
     model = letters = checks = None
     if tools.engine is not None and Flag.EMPTY not in signals.flags:
-        try:
-            model, letters, checks = _model_reading(question, answer, tools.engine, signals, cancel, timings)
-        except ModelCrashed as crash:
-            # the answer is not lost with the model: the rubric grades it, and the grade says why
-            notices.append(f"{crash} This answer was graded from the rubric only.")
-            tools = GradingTools(None, tools.similarity, tools.retrieve)
+        model, letters, checks, tools = _reading_or_fallback(question, answer, tools, signals, cancel, timings, notices)
     if cancel.is_set():
         raise Cancelled()
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
@@ -177,6 +233,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     verdict, score = verdict_and_score(question, choice, signals.key_points, signals.misconceptions, signals.flags)
     grade = Grade(question.id, choice, round(confidence, 3), signals.key_points, signals.misconceptions,
                   signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name,
+                  path=tools.path,
                   evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
                             "relevance": round(signals.relevance, 3)}, notice=" ".join(notices))
@@ -190,6 +247,35 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     grade.explanation = _explain(question, grade, tools, cancel, on_token) if explain else rubric_explanation(question, grade)
     grade.timings["total_s"] = time.perf_counter() - started
     return grade
+
+
+def _reading_or_fallback(question: Question, answer: str, tools: GradingTools, signals: RubricSignals,
+                         cancel: threading.Event, timings: dict, notices: list[str]):
+    """The model's reading; when a model server fails, the local model's (if there is one), else none (the rubric
+    grades). The answer is never lost with the model, and the grade's notice says what happened."""
+    try:
+        return (*_model_reading(question, answer, tools.engine, signals, cancel, timings), tools)
+    except ModelCrashed as crash:
+        notices.append(f"{crash} This answer was graded from the rubric only.")
+        return None, None, None, GradingTools(None, tools.similarity, tools.retrieve)
+    except ServerError as failure:
+        local = _fallback_engine(tools, notices)
+        if local is None:
+            notices.append(f"{failure} This answer was graded from the rubric only.")
+            return None, None, None, GradingTools(None, tools.similarity, tools.retrieve)
+        notices.append(f"{failure} This answer was graded by the local model {local.name} instead.")
+        local_tools = GradingTools(local, tools.similarity, tools.retrieve)
+        return _reading_or_fallback(question, answer, local_tools, signals, cancel, timings, notices)
+
+
+def _fallback_engine(tools: GradingTools, notices: list[str]):
+    if tools.fallback is None:
+        return None
+    try:
+        return tools.fallback()
+    except Exception as exc:  # noqa: BLE001 - a local model that will not load leaves the rubric
+        notices.append(f"The local model could not be loaded either ({exc}).")
+        return None
 
 
 def _rubric(question: Question, answer: str, tools: GradingTools, notices: list[str]) -> RubricSignals:
@@ -235,7 +321,8 @@ def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_t
     opening = _opening(question, grade) + "\n\n"
     if on_token:
         on_token(opening)  # the grader's own facts show at once; the model's part streams after them
-    prompt = explanation_prompt(tools.engine, question, explanation_sections(question, tools.retrieve))
+    sections = explanation_sections(question, tools.retrieve)
+    prompt = None if is_server(tools.engine) else explanation_prompt(tools.engine, question, sections)
     if cancel.is_set():
         raise Cancelled()
     if on_token:
@@ -250,8 +337,12 @@ def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_t
             on_token(piece)
     t = time.perf_counter()
     try:
-        tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, spaced, EXPLANATION_FINISH)
-    except ModelCrashed as crash:
+        if prompt is None:  # a chat API cannot be handed the start of the reply: the model is asked to begin with it
+            tools.engine.stream(SYSTEM, explanation_user(question, sections) + f' Begin with "{EXPLANATION_LEAD}".',
+                                EXPLANATION_TOKENS, cancel, spaced, EXPLANATION_FINISH, lead=EXPLANATION_LEAD)
+        else:
+            tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, spaced, EXPLANATION_FINISH)
+    except (ModelCrashed, ServerError) as crash:
         grade.notice = (grade.notice + " " if grade.notice else "") + (
             f"{crash} The verdict stands; the explanation after it comes from the rubric.")
         text = "\n\n" + rubric_explanation(question, grade)

@@ -18,6 +18,8 @@ from app.llm.files import ModelFileError
 from app.llm.grader import grade_answer, prime_explanation, prime_question, warm_question
 from app.llm.process import ModelCrashed
 from app.llm.remote import RemoteChatEngine
+from app.llm.server_client import ServerError, ServerSettings
+from app.llm.server_engine import ServerEngine
 
 Deliver = Callable[[Callable[[], None]], None]
 
@@ -65,7 +67,9 @@ class GradingDispatcher:
     def __init__(self, library, deliver: Deliver, on_status: Callable[[str, str], None] | None = None):
         self.library, self.deliver = library, deliver
         self.on_status = on_status or (lambda state, message: None)
-        self.engine: RemoteChatEngine | None = None
+        self.engine: RemoteChatEngine | ServerEngine | None = None
+        self.local_path: Path | None = None             # the local file a failing model server falls back to
+        self.local_engine: RemoteChatEngine | None = None  # loaded the first time a server fails
         self.latest_question: Question | None = None  # priming for a question the user has left is skipped
         self.grade_waiting = threading.Event()         # a waiting grade stops the explanation priming
         self.primed: deque[str] = deque(maxlen=20)     # what priming finished: "<question id> choice|explanation"
@@ -79,6 +83,10 @@ class GradingDispatcher:
     # -- the owner's side -------------------------------------------------------------------------------------
     def load(self, path: Path | None) -> None:
         self._jobs.put(lambda: self._load(path))
+
+    def use_server(self, settings: ServerSettings, local: Path | None) -> None:
+        """Grade through a model server (probed first); `local` is the file to fall back to when it fails."""
+        self._jobs.put(lambda: self._use_server(settings, local))
 
     def prime(self, question: Question) -> None:
         self.latest_question = question
@@ -117,6 +125,8 @@ class GradingDispatcher:
         self._thread.join(timeout)
         if self.engine is not None:
             self.engine.stop()
+        if self.local_engine is not None:
+            self.local_engine.stop()
         if self.library.embedder is not None:
             self.library.embedder.stop()
 
@@ -133,10 +143,40 @@ class GradingDispatcher:
             except Exception:  # noqa: BLE001 - a job's failure is reported by the job; this keeps the thread alive
                 traceback.print_exc()
 
-    def _load(self, path: Path | None) -> None:
-        if self.engine is not None:
-            self.engine.stop()
-            self.engine = None
+    def _drop_engines(self) -> None:
+        for engine in (self.engine, self.local_engine):
+            if engine is not None:
+                engine.stop()
+        self.engine = self.local_engine = None
+
+    def _use_server(self, settings: ServerSettings, local: Path | None) -> None:
+        self._drop_engines()
+        self.local_path = local
+        self._status("loading", f"Connecting to {settings.shown_url}...")
+        try:
+            self.engine = ServerEngine(settings)
+        except ServerError as exc:
+            again = "connect again from Settings > Grading model."
+            if local is None:
+                self._status("failed", f"{exc} Answers are graded from the rubric only; {again}")
+            else:
+                self._load(local, note=f"{exc} Grading with the local model instead; {again}")
+            return
+        caps = self.engine.capabilities
+        self._status("ready", f"{self.engine.name} ready: {caps.describe()}; grading by {caps.path} "
+                              f"({caps.probe_s:.1f} s to probe).")
+        if self.latest_question is not None:
+            self._prime(self.latest_question)
+
+    def _fallback_local(self) -> RemoteChatEngine | None:
+        """The local model, loaded on the grading thread the first time the model server fails."""
+        if self.local_engine is None and self.local_path is not None:
+            self.local_engine = RemoteChatEngine(self.local_path)
+        return self.local_engine
+
+    def _load(self, path: Path | None, note: str = "") -> None:
+        self._drop_engines()
+        self.local_path = None
         if path is None:
             return
         self._status("loading", f"Loading {path.name}...")
@@ -148,16 +188,16 @@ class GradingDispatcher:
         except Exception as exc:  # noqa: BLE001 - every failure becomes a status the user reads
             self._status("failed", f"Could not load {path.name}: {exc}")
             return
-        self._ready()
+        self._ready(note=note)
         if self.latest_question is not None:
             self._prime(self.latest_question)
 
-    def _ready(self, crash: ModelCrashed | None = None) -> None:
+    def _ready(self, crash: ModelCrashed | None = None, note: str = "") -> None:
         engine = self.engine
         news = " ".join(([str(crash)] if crash else []) + engine.notices)
         engine.notices.clear()
         ready = f"{engine.name} ready ({engine.load_seconds:.1f} s to load)"
-        self._status("ready", f"{news} It was restarted: {ready}." if news else ready)
+        self._status("ready", f"{news} It was restarted: {ready}." if news else f"{note} {ready}".strip())
 
     def _recover(self) -> None:
         """After the model process died (or was ended by a cancel): say so, start another, prime the shown question."""
@@ -196,6 +236,8 @@ class GradingDispatcher:
                     self.primed.append(f"{question.id} explanation")
         except (ModelCrashed, Cancelled):
             self._recover()  # a crash, or a process ended because it did not stop in time
+        except ServerError:
+            pass  # the server's cache stays cold; grading says what is wrong if the server is still failing
         except Exception:  # noqa: BLE001 - priming is an optimisation; grading will evaluate the prompt anyway
             traceback.print_exc()
 
@@ -226,7 +268,10 @@ class GradingDispatcher:
 
     def _grade_now(self, request: GradeRequest):
         deliver = self.deliver
-        return grade_answer(request.question, request.answer, self.library.grading_tools(self.engine), request.cancel,
+        tools = self.library.grading_tools(self.engine)
+        if isinstance(self.engine, ServerEngine):
+            tools.fallback = self._fallback_local
+        return grade_answer(request.question, request.answer, tools, request.cancel,
                             # a copy: the grader goes on filling in the same Grade on this thread
                             on_verdict=request.on_verdict and (
                                 lambda g: (lambda c: deliver(lambda: request.on_verdict(c)))(copy.deepcopy(g))),

@@ -6,7 +6,7 @@ from html import escape
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser
 
-from app.core.model import Grade, Question, grader_file
+from app.core.model import Grade, Question, grader_file, path_note
 from app.core.policy import Flag
 from app.ui import theme
 
@@ -129,7 +129,8 @@ class GradeView(QTextBrowser):
                          "cite.</p>")
         timing = g.timings.get("total_s") or g.timings.get("verdict_s", 0.0)
         parts.append(f"<p style='color:{theme.colour('faint')}; font-size:9pt'>Graded by "
-                     f"{escape(grader_file(g.grader))} in {timing:.1f} s · <a href='details:toggle'>"
+                     f"{escape(grader_file(g.grader))}{escape(path_note(g.path))} in {timing:.1f} s · "
+                     "<a href='details:toggle'>"
                      f"{'Hide' if self.details else 'Show'} details</a></p>")
         if self.details:
             parts.append(details_html(g, theme.colour("faint")))
@@ -166,7 +167,7 @@ RETRIEVAL_TEXT = {"hybrid": "by meaning and keywords", "bm25": "by keywords only
 
 def details_html(g: Grade, colour: str) -> str:
     """What the grade rests on, for a learner who wants to check it."""
-    rows = [f"Grader: {escape(g.grader)}",
+    rows = [f"Grader: {escape(g.grader)}" + (f" ({escape(g.path)})" if g.path else ""),
             f"Confidence in the choice it read: {g.choice_confidence:.0%}"]
     rows += [f"Key point “{escape(p.text[:60])}”: {'made' if p.made else 'missed'}, confidence {p.confidence:.0%}"
              for p in g.key_points]

@@ -1,8 +1,8 @@
 """The history tab: every attempt, filtered and searched; open one to see its grade and override it."""
 from __future__ import annotations
 
+import json
 import sqlite3
-
 from datetime import date, datetime, timedelta
 from html import escape
 
@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLin
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from app.core import option_order
-from app.core.model import VERDICTS, grader_file
+from app.core.model import VERDICTS, grader_file, path_note
 from app.core.review import effective_verdict
 from app.core.schedule import RATINGS
 from app.core.stats import HistoryFilter, filter_attempts
@@ -138,13 +138,14 @@ class HistoryView(QWidget):
         item = QTreeWidgetItem([datetime.fromtimestamp(row["submitted_at"] or 0).strftime("%Y-%m-%d %H:%M"),
                                 topic.title if topic else (question.topic if question else "?"),
                                 f"{row['question_id']}: {' '.join(question.prompt.split())[:120] if question else '(no longer in the bank)'}",
-                                shown, str(row["score"]), row.get("mode") or "", grader_file(row.get("model") or "")])
+                                shown, str(row["score"]), row.get("mode") or "",
+                                grader_file(row.get("model") or "") + path_note(_grade_path(row))])
         item.setData(0, Qt.UserRole, row["id"])
         item.setToolTip(1, item.text(1))
         item.setToolTip(2, question.prompt if question else "")
         if verdict in theme.VERDICT_ROLE:
             item.setForeground(3, QColor(theme.verdict_colour(verdict)))
-        item.setToolTip(6, row.get("model") or "")
+        item.setToolTip(6, " ".join(filter(None, [row.get("model"), _grade_path(row) and f"({_grade_path(row)})"])))
         return item
 
     def open_attempt(self, attempt_id: int | None) -> None:
@@ -226,3 +227,12 @@ def shown_options(question, order) -> str:
         return ""
     shown = option_order.presented(question, order)
     return "<ol type='A'>" + "".join(f"<li>{escape(o.label)}</li>" for o in shown.options) + "</ol>"
+
+
+def _grade_path(row: dict) -> str:
+    """How the stored grade was read (server logprobs, server constrained reply, local model, rubric); older grades
+    do not say."""
+    try:
+        return str(json.loads(row.get("grade_json") or "{}").get("path", ""))
+    except ValueError:
+        return ""

@@ -5,9 +5,11 @@ from PySide6.QtCore import QByteArray, QTimer
 from PySide6.QtGui import QActionGroup
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QTabWidget
 
-from app import paths
+from app import keystore, paths, server_config
 from app.library import Library
 from app.llm.choose import resolve_model
+from app.llm.files import known_sha, list_models
+from app.model_check import stored_results
 from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.writes import Writes
 from app.storage import history, userdb
@@ -17,6 +19,7 @@ from app.ui.delivery import GuiDelivery
 from app.ui.history_view import HistoryView
 from app.ui.index_builder import IndexBuilder
 from app.ui.interview_view import InterviewView
+from app.ui.model_check_view import ModelCheckDialog
 from app.ui.model_dialog import ModelDialog
 from app.ui.notes_view import NotesView
 from app.ui.practice_view import PracticeView
@@ -178,6 +181,11 @@ class MainWindow(QMainWindow):
 
     def load_model(self) -> None:
         path, reason = resolve_model(paths.models_dir(), userdb.get_setting(self.db, "model_path"))
+        server = server_config.server_settings(self.db)
+        if server is not None:
+            self.set_model_status("loading", f"Connecting to {server.shown_url}...")
+            self.dispatcher.use_server(server, path)  # the local file, if any, is the fallback
+            return
         if path is None:
             self.set_model_status("none", reason)
             return
@@ -196,11 +204,39 @@ class MainWindow(QMainWindow):
         self.practice.session.model_name = engine.name if state == "ready" and engine else "rubric only"
         self.interview.model_changed()
 
+    def model_dialog(self) -> ModelDialog:
+        stored = server_config.stored_server(self.db)
+        shas = {str(m.path): known_sha(m.path) for m in list_models(paths.models_dir())}
+        dialog = ModelDialog(paths.models_dir(), userdb.get_setting(self.db, "model_path"), self, server=stored,
+                             use_server=server_config.server_settings(self.db) is not None,
+                             api_key=keystore.load_key(stored["url"]) if stored.get("url") else "",
+                             checks=stored_results(self.db), shas=shas)
+        dialog.check_requested.connect(lambda request: self.check_model(dialog, *request))
+        return dialog
+
+    def check_model(self, dialog: ModelDialog, kind: str, target) -> ModelCheckDialog:
+        check = ModelCheckDialog(self.library, self.db, kind, target, dialog)
+        check.stored.connect(dialog.refresh_checks)
+        check.show()
+        return check
+
     def choose_model(self) -> None:
-        dialog = ModelDialog(paths.models_dir(), userdb.get_setting(self.db, "model_path"), self)
-        if dialog.exec() and dialog.chosen:
-            self.writes.run("your choice of grading model", lambda: userdb.set_setting(self.db, "model_path", dialog.chosen))
-            self.load_model()
+        dialog = self.model_dialog()
+        if not dialog.exec():
+            return
+        if dialog.source == "server":
+            settings = dialog.server_settings()
+            self.writes.run("your choice of grading model", lambda: server_config.use_server(
+                self.db, settings.base_url, settings.model, settings.api_key, settings.timeout_s))
+        else:
+            chosen = dialog.chosen
+
+            def store() -> None:
+                server_config.use_local(self.db)
+                if chosen:
+                    userdb.set_setting(self.db, "model_path", chosen)
+            self.writes.run("your choice of grading model", store)
+        self.load_model()
 
     def open_section(self, ref: str) -> None:
         if self.notes.open_section(ref):

@@ -39,6 +39,8 @@ def run_cli(argv: list[str]) -> int:
     _model_flags(evaluate)
     retrieval = sub.add_parser("eval-retrieval", help="recall and latency of BM25, dense and hybrid retrieval")
     retrieval.add_argument("queries", nargs="+", type=Path)
+    retrieval.add_argument("--split", choices=["all", "dev", "test"], default="all",
+                           help="only the queries of this split (by a hash of the query text)")
     retrieval.add_argument("--json", action="store_true")
     sub.add_parser("bench", help="print the performance figures")
     soak = sub.add_parser("soak", help="kill the real window at random moments and report what was lost")
@@ -235,11 +237,14 @@ def _eval(args) -> int:
 
 def _eval_retrieval(args) -> int:
     from app.library import open_library
-    from app.rag.evaluate import evaluate, format_report, read_queries
+    from app.rag.evaluate import evaluate, filter_split, format_report, read_queries
     try:
-        queries = read_queries(args.queries)
+        queries = filter_split(read_queries(args.queries), args.split)
     except ValueError as exc:
         print(exc, file=sys.stderr)
+        return 1
+    if not queries:
+        print(f"no queries in the {args.split} split", file=sys.stderr)
         return 1
     library = open_library()
     if library.retriever is None:
@@ -249,7 +254,7 @@ def _eval_retrieval(args) -> int:
         library.embedder.caching = False
     report = {"all": evaluate(library.retriever, queries)}
     blind = [q for q in queries if q.get("blind")]
-    if blind:
+    if blind and len(blind) < len(queries):
         report["blind"] = evaluate(library.retriever, blind)
     if args.json:
         print(json.dumps(report, indent=2))

@@ -102,6 +102,19 @@ class Library:
                     "bm25 only (the embedding model stopped; it restarts on the next search)")
 
 
+    def lookup(self, query: str, k: int = 5):
+        """The search box's answer (a Lookup: hits, in_notes, confidence) and the retrieval mode."""
+        if self.retriever is None:
+            return None, "no index"
+        try:
+            return self.retriever.lookup(query, k), self.retriever.mode
+        except ModelCrashed:
+            if not self.keywords_on_crash:
+                raise
+            keywords = Retriever(str(self.bank_path), None, "none")
+            return keywords.lookup(query, k), "bm25 only (the embedding model stopped; it restarts on the next search)"
+
+
 def open_library(content_root: Path | None = None, bank_path: Path | None = None,
                  models_dir: Path | None = None, defer_embedding: bool = False) -> Library:
     """Compile the bank if content changed, sync the index, load questions and notes into memory.

@@ -9,6 +9,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.rag.chunking import chunk_notes, plain_text
+from app.rag.gate import features as gate_features
+from app.rag.gate import load_gate
 from app.storage import index_store
 
 Embed = Callable[[Sequence[str]], list[list[float]]]
@@ -41,6 +43,13 @@ class Hit:
         """Plain words for a learner to read: no Markdown marks, no list bullets, no table pipes."""
         flat = " ".join(LIST_MARK.sub("", plain_text(self.text)).split())
         return flat[:220] + ("..." if len(flat) > 220 else "")
+
+
+@dataclass
+class Lookup:
+    hits: list[Hit]
+    in_notes: bool                 # False: "probably not in the notes"; the hits are then the closest sections
+    confidence: float | None       # the fitted gate's P(the notes answer it); None when a fixed gate decided
 
 
 EMBED_BATCH = 8        # chunks embedded (and saved) per step: progress and cancelling act at this grain
@@ -128,6 +137,8 @@ class Retriever:
         if self.dense:
             matrix = np.stack([np.frombuffer(vectors[r["digest"]], dtype=np.float32) for r in rows])
             self._matrix = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+        fitted = load_gate() if self.dense else None
+        self.gate = fitted if fitted is not None and fitted.model_id == model_id else None
 
     @property
     def mode(self) -> str:
@@ -140,7 +151,28 @@ class Retriever:
         with self._lock:
             return self._search(query, k, method, set(boost_notes), gate)
 
-    def _search(self, query: str, k: int, method: str, boost: set[str], gate: bool) -> list[Hit]:
+    def lookup(self, query: str, k: int = 5) -> Lookup:
+        """The search box's answer: the best sections, never an empty list when any section shares a word or the
+        embedder is up, and whether the notes probably answer the query (the fitted gate; without it, or with
+        BM25 alone, the fixed gates)."""
+        with self._lock:
+            bm25, cosines, fused = self._scores(query, "hybrid", set())
+            hits = self._hits(bm25, cosines, fused, k, np.ones(len(fused), dtype=bool) if cosines is not None
+                              else bm25 > 0)
+        if cosines is None:
+            return Lookup(hits, bool(hits) and hits[0].bm25 >= MIN_BM25, None)
+        if self.gate is None:
+            return Lookup(hits, bool(cosines.max() >= MIN_COSINE), None)
+        confidence = self.gate.probability(gate_features(cosines, bm25))
+        return Lookup(hits, confidence >= self.gate.threshold, confidence)
+
+    def gate_features(self, query: str) -> tuple[float, float] | None:
+        """What the fitted gate reads for a query (None without dense search): for fitting and reports."""
+        with self._lock:
+            bm25, cosines, _ = self._scores(query, "hybrid", set())
+        return gate_features(cosines, bm25) if cosines is not None else None
+
+    def _scores(self, query: str, method: str, boost: set[str]):
         use_dense = self.dense and method in ("hybrid", "dense")
         use_bm25 = method in ("hybrid", "bm25") or not use_dense
         bm25 = np.zeros(len(self._order), dtype=np.float32)
@@ -150,10 +182,17 @@ class Retriever:
         fused = fuse(bm25 if use_bm25 else None, cosines)
         if boost:
             fused = np.where(np.isin(self._note_ids, list(boost)), fused * BOOST, fused)
+        return bm25, cosines, fused
+
+    def _search(self, query: str, k: int, method: str, boost: set[str], gate: bool) -> list[Hit]:
+        bm25, cosines, fused = self._scores(query, method, boost)
         if cosines is None:
             keep = bm25 >= MIN_BM25 if gate else bm25 > 0
         else:
             keep = cosines >= MIN_COSINE if gate else np.ones(len(fused), dtype=bool)
+        return self._hits(bm25, cosines, fused, k, keep)
+
+    def _hits(self, bm25, cosines, fused, k: int, keep) -> list[Hit]:
         hits, sections = [], set()
         candidates = np.flatnonzero(keep)
         for index in candidates[np.argsort(-fused[candidates], kind="stable")]:

@@ -39,7 +39,13 @@ def run_cli(argv: list[str]) -> int:
     _model_flags(evaluate)
     retrieval = sub.add_parser("eval-retrieval", help="recall and latency of BM25, dense and hybrid retrieval")
     retrieval.add_argument("queries", nargs="+", type=Path)
+    retrieval.add_argument("--split", choices=["all", "dev", "test"], default="all",
+                           help="only the queries of this split (by a hash of the query text)")
     retrieval.add_argument("--json", action="store_true")
+    fit = sub.add_parser("fit-gate", help="fit the 'not in the notes' decision on labelled queries "
+                                          "(writes app/rag/gate.json)")
+    fit.add_argument("queries", nargs="+", type=Path)
+    fit.add_argument("--split", choices=["all", "dev", "test"], default="dev")
     bench = sub.add_parser("bench", help="print the performance figures")
     bench.add_argument("--only", choices=["threads"], default=None,
                        help="only the interview-thread and design-round figures")
@@ -100,7 +106,7 @@ def crash_line(crash) -> str:
 
 def _handler(args):
     return {"content": _content, "setup-models": _setup_models, "grade": _grade, "search": _search,
-               "eval": _eval, "eval-retrieval": _eval_retrieval, "bench": _bench, "soak": _soak, "screenshots": _screenshots, "export": _export,
+               "eval": _eval, "eval-retrieval": _eval_retrieval, "fit-gate": _fit_gate, "bench": _bench, "soak": _soak, "screenshots": _screenshots, "export": _export,
                "import": _import, "export-data": _export_data, "import-data": _import_data,
                "export-overrides": _export_overrides, "check-model": _check_model}[args.command]
 
@@ -254,14 +260,17 @@ def format_grade(question, grade) -> str:
 def _search(args) -> int:
     from app.library import open_library
     library = open_library()
-    hits, mode = library.retrieve(args.query, args.k)
+    found, mode = library.lookup(args.query, args.k)
+    hits = found.hits if found else []
+    in_notes = bool(found and found.in_notes)
     if args.json:
-        print(json.dumps({"mode": mode, "hits": [{"id": h.section_id, "heading": h.path, "score": round(h.score, 4),
-                                                  "cosine": round(h.cosine, 3), "snippet": h.snippet} for h in hits]}, indent=2))
+        print(json.dumps({"mode": mode, "in_notes": in_notes, "confidence": found.confidence if found else None,
+                          "hits": [{"id": h.section_id, "heading": h.path, "score": round(h.score, 4),
+                                    "cosine": round(h.cosine, 3), "snippet": h.snippet} for h in hits]}, indent=2))
         return 0
     print(f"retrieval: {mode}")
-    if not hits:
-        print("not in the notes")
+    if not in_notes:
+        print("probably not in the notes" + ("; the closest sections, which may not answer it:" if hits else ""))
     for h in hits:
         print(f"{h.section_id:45} {h.cosine:.2f}  {h.path}\n    {h.snippet[:150]}")
     return 0
@@ -292,11 +301,14 @@ def _eval(args) -> int:
 
 def _eval_retrieval(args) -> int:
     from app.library import open_library
-    from app.rag.evaluate import evaluate, format_report, read_queries
+    from app.rag.evaluate import evaluate, filter_split, format_report, read_queries
     try:
-        queries = read_queries(args.queries)
+        queries = filter_split(read_queries(args.queries), args.split)
     except ValueError as exc:
         print(exc, file=sys.stderr)
+        return 1
+    if not queries:
+        print(f"no queries in the {args.split} split", file=sys.stderr)
         return 1
     library = open_library()
     if library.retriever is None:
@@ -306,7 +318,7 @@ def _eval_retrieval(args) -> int:
         library.embedder.caching = False
     report = {"all": evaluate(library.retriever, queries)}
     blind = [q for q in queries if q.get("blind")]
-    if blind:
+    if blind and len(blind) < len(queries):
         report["blind"] = evaluate(library.retriever, blind)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -315,6 +327,38 @@ def _eval_retrieval(args) -> int:
     for name, part in report.items():
         print(f"\n{name} queries:")
         print(format_report(part))
+    return 0
+
+
+def _fit_gate(args) -> int:
+    from app.library import open_library
+    from app.rag.evaluate import filter_split, read_queries
+    from app.rag.gate import FEATURES, GATE_FILE, fit_gate, save_gate
+    try:
+        queries = filter_split(read_queries(args.queries), args.split)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    library = open_library()
+    if library.retriever is None or not library.retriever.dense:
+        print("fitting the gate needs the embedding model and a built index", file=sys.stderr)
+        return 1
+    rows = [(library.retriever.gate_features(q["query"]), bool(q["relevant"])) for q in queries]
+    try:
+        gate = fit_gate(rows, library.embedder.model_id)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    flagged = sum(1 for f, ok in rows if ok and gate.probability(f) < gate.threshold)
+    missed = sum(1 for f, ok in rows if not ok and gate.probability(f) >= gate.threshold)
+    answerable = sum(1 for _, ok in rows if ok)
+    files = " ".join(str(p) for p in args.queries)
+    save_gate(gate, f"python -m app fit-gate {files} --split {args.split}",
+              {"split": args.split, "answerable": answerable, "not_in_notes": len(rows) - answerable})
+    print(f"features {', '.join(FEATURES)}; weights {', '.join(f'{w:.3f}' for w in gate.weights)}")
+    print(f"on the {args.split} split itself: {flagged} of {answerable} answerable queries called not in the notes, "
+          f"{missed} of {len(rows) - answerable} not-in-the-notes queries missed")
+    print(f"written to {GATE_FILE}")
     return 0
 
 

@@ -17,7 +17,14 @@ from app.llm.files import ModelFileError, embed_model_path
 from app.llm.grader import GradingTools, embedding_similarity
 from app.llm.process import ModelCrashed
 from app.llm.remote import RemoteEmbedder
-from app.rag.index import BuildReport, Retriever, embed_pending, sync_index
+from app.rag.index import (
+    BuildReport,
+    Retriever,
+    embed_pending,
+    question_cues,
+    sync_cues,
+    sync_index,
+)
 from app.storage.bank import (
     load_designs,
     load_followups,
@@ -45,6 +52,7 @@ class Library:
     designs: list[DesignRound] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        self.cues = question_cues(self.questions)  # the search's query expansion from the question bank
         self.by_id = {q.id: q for q in self.questions}
         self.notes_by_id = {n.id: n for n in self.notes}
         self.followups_by_id = {f.id: f for f in self.followups}
@@ -88,12 +96,19 @@ class Library:
             except ModelCrashed:
                 # once more with the restarted process: the saved batches are kept, so it goes on from there
                 report = embed_pending(db, self.notes, self.embedder, self.embedder.model_id, progress, cancel)
+            if not report.pending and not (cancel is not None and cancel.is_set()):
+                sync_cues(db, self.cues, self.embedder, self.embedder.model_id)
         finally:
             db.conn.close()
         self.pending_embeddings = report.pending
         if not report.pending:
-            self.retriever = Retriever(str(self.bank_path), self.embedder, self.embedder.model_id)
+            self.retriever = Retriever(str(self.bank_path), self.embedder, self.embedder.model_id, self.cues)
         return report
+
+    @property
+    def expansion_ready(self) -> bool:
+        """Whether search lifts notes by their question-bank scenarios (every scenario has a vector)."""
+        return self.retriever is not None and self.retriever.expands
 
     def drop_embedder(self) -> None:
         """The embedding model would not load: go on with keyword (BM25) search and lexical grading signals."""
@@ -119,6 +134,19 @@ class Library:
                 raise
             return (self.retriever.search(query, k, method="bm25", boost_notes=boost, gate=gate),
                     "bm25 only (the embedding model stopped; it restarts on the next search)")
+
+
+    def lookup(self, query: str, k: int = 5):
+        """The search box's answer (a Lookup: hits, in_notes, confidence) and the retrieval mode."""
+        if self.retriever is None:
+            return None, "no index"
+        try:
+            return self.retriever.lookup(query, k), self.retriever.mode
+        except ModelCrashed:
+            if not self.keywords_on_crash:
+                raise
+            keywords = Retriever(str(self.bank_path), None, "none")
+            return keywords.lookup(query, k), "bm25 only (the embedding model stopped; it restarts on the next search)"
 
 
 def open_library(content_root: Path | None = None, bank_path: Path | None = None,
@@ -155,10 +183,14 @@ def open_library(content_root: Path | None = None, bank_path: Path | None = None
     t = time.perf_counter()
     model_id = embedder.model_id if embedder else "none"
     report = sync_index(db, notes, embedder, model_id, defer_embedding)
+    questions = load_questions(db)
+    cues = question_cues(questions)
+    if embedder is not None and not report.pending and not defer_embedding:
+        timings["cues_embedded"] = sync_cues(db, cues, embedder, model_id)  # the GUI does this in finish_index
     timings["index_s"] = time.perf_counter() - t
     timings["index_embedded"] = report.embedded
-    retriever = Retriever(str(bank_path), embedder, model_id) if report.chunks else None
-    questions, followups, designs = load_questions(db), load_followups(db), load_designs(db)
+    retriever = Retriever(str(bank_path), embedder, model_id, cues) if report.chunks else None
+    followups, designs = load_followups(db), load_designs(db)
     db.conn.close()
     return Library(questions, notes, retriever, embedder, problems, timings, bank_path, report.pending,
                    followups=followups, designs=designs)

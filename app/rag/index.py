@@ -1,6 +1,7 @@
 """The hybrid index: incremental build (only changed chunks re-embedded) and BM25 + dense search."""
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from dataclasses import dataclass
@@ -9,6 +10,8 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.rag.chunking import chunk_notes, plain_text
+from app.rag.gate import features as gate_features
+from app.rag.gate import load_gate
 from app.storage import index_store
 
 Embed = Callable[[Sequence[str]], list[list[float]]]
@@ -18,6 +21,8 @@ BM25_DEPTH = 100     # BM25 scores beyond this rank count as 0
 BOOST = 1.5          # fused-score multiplier for chunks of the question's own notes
 MIN_COSINE = 0.30    # below this (dense) a chunk is "not in the notes" and is never cited
 MIN_BM25 = 2.0       # the same gate when only BM25 is available
+CUE_DEPTH = 3        # the question-bank scenarios nearest a query whose topic notes get lifted
+CUE_WEIGHT = 0.25    # fused score added to a note's chunks, times the cosine of its nearest such scenario
 LIST_MARK = re.compile(r"(?m)^\s*(?:[-*+]|\d+\.)\s+")
 WORD = re.compile(r"[A-Za-z0-9]+")
 STOP = frozenset("a an the and or of to in on for is are be it this that with as at by from i we you they "
@@ -43,6 +48,13 @@ class Hit:
         return flat[:220] + ("..." if len(flat) > 220 else "")
 
 
+@dataclass
+class Lookup:
+    hits: list[Hit]
+    in_notes: bool                 # False: "probably not in the notes"; the hits are then the closest sections
+    confidence: float | None       # the fitted gate's P(the notes answer it); None when a fixed gate decided
+
+
 EMBED_BATCH = 8        # chunks embedded (and saved) per step: progress and cancelling act at this grain
 
 
@@ -53,6 +65,40 @@ class BuildReport:
     skipped: bool
     mode: str
     pending: int = 0  # chunks still to embed (embedding deferred, or cancelled part-way)
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A question-bank scenario in the bank's words, pointing at its topic note: a learner's question that reads
+    like a scenario finds the scenario, and so the note, even when it shares few words with the note itself."""
+    topic: str
+    text: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+def question_cues(questions) -> list[Cue]:
+    return [Cue(q.topic, " ".join([q.prompt.strip(), *(k.text for k in q.key_points)])) for q in questions]
+
+
+def cue_model(model_id: str) -> str:
+    """Cue vectors are stored under their own key, so rebuilding the chunk vectors never drops them."""
+    return f"{model_id}/cues"
+
+
+def sync_cues(db, cues: list[Cue], embed: Embed, model_id: str) -> int:
+    """Embed the cues that have no vector yet (the question bank changed) and drop the stale ones."""
+    key = cue_model(model_id)
+    have = index_store.stored_vector_digests(db, key)
+    missing = list({c.digest: c for c in cues if c.digest not in have}.values())
+    for start in range(0, len(missing), EMBED_BATCH):
+        batch = missing[start:start + EMBED_BATCH]
+        index_store.write_vectors(db, key, [(c.digest, np.asarray(v, dtype=np.float32).tobytes())
+                                            for c, v in zip(batch, embed([c.text for c in batch]))])
+    index_store.drop_stale_vectors(db, key, {c.digest for c in cues})
+    return len(missing)
 
 
 def _signature(chunks, embed: Embed | None, model_id: str) -> str:
@@ -114,7 +160,7 @@ def _embed_missing(db, chunks, missing, embed: Embed, model_id: str,
 class Retriever:
     """Searches the index; safe to call from any thread (one lock around SQLite and the embedder)."""
 
-    def __init__(self, db_path: str, embed: Embed | None, model_id: str):
+    def __init__(self, db_path: str, embed: Embed | None, model_id: str, cues: Sequence[Cue] = ()):
         self._conn, db = index_store.open_index(db_path)
         self._lock = threading.Lock()
         self._embed = embed
@@ -128,6 +174,21 @@ class Retriever:
         if self.dense:
             matrix = np.stack([np.frombuffer(vectors[r["digest"]], dtype=np.float32) for r in rows])
             self._matrix = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+        self._cue_topics, self._cues = self._load_cues(db, cues, model_id) if self.dense else (None, None)
+        fitted = load_gate() if self.dense else None
+        self.gate = fitted if fitted is not None and fitted.model_id == model_id else None
+
+    @staticmethod
+    def _load_cues(db, cues: Sequence[Cue], model_id: str):
+        stored = index_store.load_vectors(db, cue_model(model_id)) if cues else {}
+        if not cues or any(c.digest not in stored for c in cues):
+            return None, None  # no expansion until every cue has a vector
+        matrix = np.stack([np.frombuffer(stored[c.digest], dtype=np.float32) for c in cues])
+        return np.array([c.topic for c in cues]), matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-9)
+
+    @property
+    def expands(self) -> bool:
+        return self._cues is not None
 
     @property
     def mode(self) -> str:
@@ -140,20 +201,50 @@ class Retriever:
         with self._lock:
             return self._search(query, k, method, set(boost_notes), gate)
 
-    def _search(self, query: str, k: int, method: str, boost: set[str], gate: bool) -> list[Hit]:
+    def lookup(self, query: str, k: int = 5) -> Lookup:
+        """The search box's answer: the best sections, never an empty list when any section shares a word or the
+        embedder is up, and whether the notes probably answer the query (the fitted gate; without it, or with
+        BM25 alone, the fixed gates)."""
+        with self._lock:
+            bm25, cosines, fused = self._scores(query, "hybrid", set())
+            hits = self._hits(bm25, cosines, fused, k, np.ones(len(fused), dtype=bool) if cosines is not None
+                              else bm25 > 0)
+        if cosines is None:
+            return Lookup(hits, bool(hits) and hits[0].bm25 >= MIN_BM25, None)
+        if self.gate is None:
+            return Lookup(hits, bool(cosines.max() >= MIN_COSINE), None)
+        confidence = self.gate.probability(gate_features(cosines, bm25))
+        return Lookup(hits, confidence >= self.gate.threshold, confidence)
+
+    def gate_features(self, query: str) -> tuple[float, float] | None:
+        """What the fitted gate reads for a query (None without dense search): for fitting and reports."""
+        with self._lock:
+            bm25, cosines, _ = self._scores(query, "hybrid", set())
+        return gate_features(cosines, bm25) if cosines is not None else None
+
+    def _scores(self, query: str, method: str, boost: set[str]):
         use_dense = self.dense and method in ("hybrid", "dense")
         use_bm25 = method in ("hybrid", "bm25") or not use_dense
         bm25 = np.zeros(len(self._order), dtype=np.float32)
         for cid, score in (self._bm25(query, BM25_DEPTH) if use_bm25 else []):
             bm25[self._position[cid]] = score
-        cosines = self._cosines(query) if use_dense else None
+        cosines, vector = self._cosines(query) if use_dense else (None, None)
         fused = fuse(bm25 if use_bm25 else None, cosines)
+        if vector is not None and method == "hybrid" and not boost and self._cues is not None:
+            fused = fused + self._cue_lift(vector)
         if boost:
             fused = np.where(np.isin(self._note_ids, list(boost)), fused * BOOST, fused)
+        return bm25, cosines, fused
+
+    def _search(self, query: str, k: int, method: str, boost: set[str], gate: bool) -> list[Hit]:
+        bm25, cosines, fused = self._scores(query, method, boost)
         if cosines is None:
             keep = bm25 >= MIN_BM25 if gate else bm25 > 0
         else:
             keep = cosines >= MIN_COSINE if gate else np.ones(len(fused), dtype=bool)
+        return self._hits(bm25, cosines, fused, k, keep)
+
+    def _hits(self, bm25, cosines, fused, k: int, keep) -> list[Hit]:
         hits, sections = [], set()
         candidates = np.flatnonzero(keep)
         for index in candidates[np.argsort(-fused[candidates], kind="stable")]:
@@ -175,10 +266,18 @@ class Retriever:
         match = " OR ".join(f'"{t}"' for t in dict.fromkeys(terms))
         return index_store.bm25_search(self._conn, match, limit)
 
-    def _cosines(self, query: str) -> np.ndarray:
+    def _cosines(self, query: str) -> tuple[np.ndarray, np.ndarray]:
         vector = np.asarray(self._embed([query])[0], dtype=np.float32)
         vector /= max(float(np.linalg.norm(vector)), 1e-9)
-        return self._matrix @ vector
+        return self._matrix @ vector, vector
+
+    def _cue_lift(self, vector: np.ndarray) -> np.ndarray:
+        """Query expansion from the question bank: the chunks of the notes whose scenarios are nearest the query."""
+        similarity = self._cues @ vector
+        lift = np.zeros(len(self._order), dtype=np.float32)
+        for i in np.argsort(-similarity)[:CUE_DEPTH]:
+            lift = np.maximum(lift, np.where(self._note_ids == self._cue_topics[i], CUE_WEIGHT * similarity[i], 0))
+        return lift
 
 
 def fuse(bm25: np.ndarray | None, cosines: np.ndarray | None) -> np.ndarray:

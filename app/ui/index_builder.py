@@ -35,7 +35,7 @@ class IndexBuilder(QObject):
             self.library.drop_embedder()
             self.finished.emit(f"{exc}. Search and citations use BM25 only; grading uses word overlap only.")
             return
-        if not self.library.pending_embeddings:
+        if not self.library.pending_embeddings and self.library.expansion_ready:
             return
         try:
             report = self.library.finish_index(self.progressed.emit, self.cancel)

@@ -13,7 +13,8 @@ from app.ui import theme
 from app.ui.markdown_html import note_html
 
 ROLE = 256  # Qt.UserRole
-NEAREST = 3  # sections listed when none passes the not-in-the-notes gate
+RESULTS = 8  # sections listed for a query the notes probably answer
+NEAREST = 3  # sections listed when the gate says the notes probably do not answer it
 
 
 class NotesView(QWidget):
@@ -91,19 +92,20 @@ class NotesView(QWidget):
                 self.list.addItem(item)
             self.mode_label.setText(f"{len(self.library.notes)} notes")
         else:
-            hits, mode = self.library.retrieve(text, 8)
-            # below the gate the learner still sees the nearest sections, marked as such, never an empty list
-            # for a question the notes may answer in other words
-            near = [] if hits else self.library.retrieve(text, NEAREST, gate=False)[0]
-            for hit in hits or near:
+            found, mode = self.library.lookup(text, RESULTS)
+            # never an empty list for a question the notes may answer in other words: when the gate says the notes
+            # probably do not answer it, the closest sections are still listed, marked as such
+            hits = found.hits if found else []
+            shown = hits if found and found.in_notes else hits[:NEAREST]
+            for hit in shown:
                 self.list.addItem(result_item(hit, self.library))
             why = "there is no embedding model" if self.library.embedder is None else "the meaning index is not ready"
             keywords = "" if mode == "hybrid" else (f" Matching keywords only ({why}): try the words the notes "
                                                     "would use.")
-            self.mode_label.setText((f"{len(hits)} sections match, best first." if hits else
-                                     "No section of the notes matches this closely. The closest sections are "
-                                     "listed; they may not answer it." if near else
-                                     "No section of the notes matches this closely enough.") + keywords)
+            self.mode_label.setText((f"{len(shown)} sections match, best first." if found and found.in_notes else
+                                     "Probably not in the notes. The closest sections are listed; they may not "
+                                     "answer it." if shown else
+                                     "No section of the notes matches this.") + keywords)
         self.list.blockSignals(False)
 
     def _item_chosen(self, item: QListWidgetItem | None) -> None:

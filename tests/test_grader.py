@@ -125,7 +125,7 @@ def test_rubric_only_grading(question, rubric_tools: GradingTools, section_ids: 
     assert grade.grader == "rubric only"
     assert "choice_s" not in grade.timings and "explanation_s" not in grade.timings
     assert grade.choice == "rag" and grade.verdict in ("partial", "correct")
-    assert pieces == [grade.explanation] and "You chose Retrieval-augmented generation (RAG)" in grade.explanation
+    assert pieces == [grade.explanation] and f"You chose {question.option('rag').label}" in grade.explanation
     assert {c.section_id for c in grade.citations} <= section_ids
 
 

@@ -54,8 +54,8 @@ def rank(commands: list[Command], text: str) -> list[Command]:
 
 
 def _score(command: Command, words: list[str], whole: str) -> int | None:
-    """Lower is better: a word at the start of the title beats one inside a title word, which beats one found
-    only in the detail. None when some word is missing."""
+    """Lower is better: a word at the start of the title beats one inside a title word, which beats one at the start
+    of the detail, which beats one inside it. None when some word is missing."""
     title = command.title.lower()
     title_words = re.findall(r"[a-z0-9]+", title)
     rest = f"{command.detail} {command.target} {command.kind}".lower()
@@ -67,8 +67,10 @@ def _score(command: Command, words: list[str], whole: str) -> int | None:
             score += 1
         elif word in title:
             score += 2
+        elif rest.startswith(word):
+            score += 3  # the detail begins with it (a section of the note named so)
         elif word in rest:
-            score += 3
+            score += 4
         else:
             return None
     if whole in (title, command.target.lower()):

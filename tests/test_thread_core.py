@@ -15,20 +15,13 @@ from app.core.interview_report import build_report, report_html, report_markdown
 from app.core.thread import choose_followup, design_slots, resolve_item
 from app.llm.grader import GradingTools, grade_answer
 
+from tests.test_interview_core import FakeClock  # noqa: E402
+
 FIXTURES = Path(__file__).resolve().parent / "data" / "content"
 RAG_006 = ("Fix generation: the right passage is retrieved, so the model must answer only from it; add a groundedness "
            "check and abstain when the passage does not support a claim.")
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture(scope="module")

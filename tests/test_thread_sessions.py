@@ -16,18 +16,12 @@ from app.sessions.interview import InterviewController
 from app.storage import interviews as store
 from app.storage.userdb import attempts, open_user_db
 
+from tests.test_sessions import Recorder  # noqa: E402
+
 FIXTURES = Path(__file__).resolve().parent / "data" / "content"
 DESIGN = "design-support-assistant"
 
 
-class Recorder:
-    def __init__(self):
-        self.events: list[tuple] = []
-
-    def __getattr__(self, name: str):
-        if not name.startswith("on_"):
-            raise AttributeError(name)
-        return lambda *args: self.events.append((name, *args))
 
 
 class FakeClock:

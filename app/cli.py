@@ -299,13 +299,21 @@ def _eval(args) -> int:
     return 0
 
 
-def _eval_retrieval(args) -> int:
-    from app.library import open_library
-    from app.rag.evaluate import evaluate, filter_split, format_report, read_queries
+def _split_queries(args) -> list[dict] | None:
+    """The labelled queries of args.split; None (the problem printed) when a file is bad."""
+    from app.rag.evaluate import filter_split, read_queries
     try:
-        queries = filter_split(read_queries(args.queries), args.split)
+        return filter_split(read_queries(args.queries), args.split)
     except ValueError as exc:
         print(exc, file=sys.stderr)
+        return None
+
+
+def _eval_retrieval(args) -> int:
+    from app.library import open_library
+    from app.rag.evaluate import evaluate, format_report
+    queries = _split_queries(args)
+    if queries is None:
         return 1
     if not queries:
         print(f"no queries in the {args.split} split", file=sys.stderr)
@@ -332,12 +340,9 @@ def _eval_retrieval(args) -> int:
 
 def _fit_gate(args) -> int:
     from app.library import open_library
-    from app.rag.evaluate import filter_split, read_queries
     from app.rag.gate import FEATURES, GATE_FILE, fit_gate, save_gate
-    try:
-        queries = filter_split(read_queries(args.queries), args.split)
-    except ValueError as exc:
-        print(exc, file=sys.stderr)
+    queries = _split_queries(args)
+    if queries is None:
         return 1
     library = open_library()
     if library.retriever is None or not library.retriever.dense:

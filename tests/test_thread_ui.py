@@ -79,6 +79,7 @@ def test_a_full_loop_with_a_followup_and_a_design_round(make_window, qtbot, smol
     shown = view.prompt.text()
     assert "Interviewer:" in shown and "answer only from the retrieved context" in shown
     assert view.session.current_slot.prompt.split()[0] in shown and view.countdown.text() == "3:00"
+    followup_opening = " ".join(view.session.current_slot.prompt.split()[:6])  # the fixture has two; either may be drawn
 
     clock.now += 45
     submit(qtbot, view, "Re-run the same eval set with the same judge before and after the change.")
@@ -97,7 +98,7 @@ def test_a_full_loop_with_a_followup_and_a_design_round(make_window, qtbot, smol
     qtbot.waitUntil(lambda: not view.session.needing_grades(), timeout=GRADE_TIMEOUT_MS)
     qtbot.waitUntil(lambda: "All answers graded" in view.report_view.status.text())
     text = view.report_view.browser.toPlainText()
-    for part in ("1 · follow-up", "How would you know that your change", "Re-run the same eval set with the same judge",
+    for part in ("1 · follow-up", followup_opening, "Re-run the same eval set with the same judge",
                  "Design round: A support assistant over product manuals", "Design · Architecture",
                  "A strong answer", "Chunk by section and keep page numbers"):
         assert part in text, part

@@ -163,3 +163,54 @@ def test_an_interview_shows_each_question_in_its_planned_order_and_the_report_sh
     assert f"Why not {wrong.label}: {wrong.why_not}" in markdown
     assert "In fact: " + rag1.misconceptions[0].correction in markdown
     assert "In fact:" in report_html(report)
+
+
+def test_the_model_reads_one_order_per_question_whatever_order_the_learner_saw() -> None:
+    question = _question(["first", "second", "third", "fourth"])
+    orders = {option_order.order_of(option_order.model_order(option_order.presented(question, order)))
+              for order in (["o0", "o1", "o2", "o3"], ["o3", "o2", "o1", "o0"], ["o2", "o0", "o3", "o1"])}
+    assert len(orders) == 1 and sorted(orders.pop()) == ["o0", "o1", "o2", "o3"]
+    other = replace(question, id="q-002")  # the order is the question's own, not one fixed pattern for all
+    assert any(option_order.order_of(option_order.model_order(replace(question, id=f"q-{n:03}"))) !=
+               option_order.order_of(option_order.model_order(other)) for n in range(3, 12))
+
+
+def test_letters_that_name_an_option_follow_it_into_the_models_order() -> None:
+    question = _question(["first", "second", "third"])
+    shown = option_order.presented(question, ["o2", "o1", "o0"])     # A=o2, B=o1, C=o0 on screen
+    read = replace(question, options=tuple(question.options))        # A=o0, B=o1, C=o2 for the model
+    cases = {
+        "I'd go with C because it is cheap.": "I'd go with A because it is cheap.",
+        "Option A, not C.": "Option C, not A.",
+        "Between options A and B, I pick B over A.": "Between options C and B, I pick B over C.",
+        "A. It keeps the data fresh.": "C. It keeps the data fresh.",
+        "Answer: A": "Answer: C",
+        "I'd pick (C).": "I'd pick (A).",
+        "C": "A",
+        # capitals that do not name an option stay: the article, an A/B test, a letter past the options
+        "A smaller model is cheaper; run an A/B test first.": "A smaller model is cheaper; run an A/B test first.",
+        "Options A or D": "Options C or D",
+    }
+    for written, read_as in cases.items():
+        assert option_order.relettered(written, shown, read) == read_as, written
+    assert option_order.relettered("I'd go with B", read, read) == "I'd go with B"
+
+
+def test_a_grade_does_not_depend_on_the_order_the_options_were_shown_in(questions, smol_engine) -> None:
+    from app.llm.grader import GradingTools, grade_answer
+    question = questions["rag-002"]
+    orders = [option_order.order_of(question), tuple(reversed(option_order.order_of(question)))]
+    answer = "Keep the small embedder and add BM25 next to it, merging the two rankings; exact part numbers need words."
+    grades = [grade_answer(option_order.presented(question, order), answer, GradingTools(smol_engine), explain=False)
+              for order in orders]
+    assert grades[0].evidence["letters"] and grades[0].evidence["letters"] == grades[1].evidence["letters"]
+    assert (grades[0].choice, grades[0].verdict, grades[0].score) == (grades[1].choice, grades[1].verdict,
+                                                                     grades[1].score)
+    # a learner who names the option by its letter names the same option in either order
+    by_letter = []
+    for order in orders:
+        shown = option_order.presented(question, order)
+        letter = option_order.LETTERS[option_order.order_of(shown).index("hybrid")]
+        by_letter.append(grade_answer(shown, f"I'd go with {letter}: exact part numbers need keyword matching.",
+                                      GradingTools(smol_engine), explain=False).evidence["letters"])
+    assert by_letter[0] == by_letter[1]

@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from app.core.model import Citation, Grade, Question
+from app.core.option_order import model_order, relettered
 from app.core.open_rubric import is_open
 from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, clear_off_topic, combine_choice, settled_without_model,
                              verdict_and_score)
@@ -21,13 +22,13 @@ from app.llm.process import ModelCrashed
 from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user, option_check_user
 from app.llm.server_client import ServerError
 from app.llm.server_engine import REPLY_CONFIDENCE, REPLY_PATH
+from app.llm.yes_no import is_server, p_yes
 
 EXPLANATION_TOKENS = 120  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
 EXPLANATION_FINISH = 45
 # The model's reply is started for it: without this it spent its first sentence restating the right option, often
 # with its letter ("The correct choice is B. ..."), before saying why it wins.
 EXPLANATION_LEAD = "The right choice wins because"
-YES_WORDS, NO_WORDS = ("Yes", "yes", " Yes"), ("No", "no", " No")
 ANSWER_MARK = "\x00answer\x00"  # stands in for the answer when only the prompt before it is wanted
 LOCAL_PATH, RUBRIC_PATH = "local model", "rubric"
 
@@ -63,11 +64,6 @@ class GradingTools:
         return self.engine.grading_path if is_server(self.engine) else LOCAL_PATH
 
 
-def is_server(engine) -> bool:
-    """A model behind an OpenAI-compatible server (ServerEngine) rather than a local file."""
-    return hasattr(engine, "candidate_logprobs")
-
-
 def embedding_similarity(embed) -> Callable[[Sequence[str], Sequence[str]], list[list[float]]]:
     def similarity(rows: Sequence[str], columns: Sequence[str]) -> list[list[float]]:
         vectors = np.asarray(embed(list(rows) + list(columns)), dtype=np.float32)
@@ -78,9 +74,9 @@ def embedding_similarity(embed) -> Callable[[Sequence[str], Sequence[str]], list
 def prime_question(engine: ChatEngine, question: Question) -> None:
     """Evaluate the choice prompt up to the answer, so that grading pays only for the answer's tokens."""
     if is_open(question):
-        if not is_server(engine):
-            prime_open(engine, question)
+        prime_open(engine, question)
         return
+    question = model_order(question)
     if is_server(engine):
         user = choice_user(question, ANSWER_MARK)
         engine.prime(SYSTEM, user[: user.index(ANSWER_MARK)])
@@ -99,6 +95,7 @@ def prime_explanation(engine: ChatEngine, question: Question, retrieve: Callable
     (its cache holds what it evaluated last): nothing to do for either."""
     if is_open(question) or is_server(engine):
         return False
+    question = model_order(question)
     if not engine.prime(explanation_prompt(engine, question, explanation_sections(question, retrieve)), keep=True,
                         stop=stop):
         return False
@@ -159,35 +156,8 @@ def option_checks(engine: ChatEngine, question: Question, answer: str,
                   cancel: threading.Event | None = None) -> dict[str, float]:
     """P(yes) to "does the candidate finally recommend option X?", one check per option. The checks share the
     evaluated prompt up to the end of the answer, so each pays only for its last line (about 35 tokens)."""
-    if is_server(engine):
-        return _server_checks(engine, question, answer, cancel)
-    yes = {engine.first_token(t) for t in YES_WORDS}
-    no = {engine.first_token(t) for t in NO_WORDS}
-    found = {}
-    for index, option in enumerate(question.options):
-        logprobs = engine.next_token_logprobs(engine.format(SYSTEM, option_check_user(question, answer, index)),
-                                              cancel=cancel)
-        p_yes = np.logaddexp.reduce([logprobs[t] for t in yes])
-        p_no = np.logaddexp.reduce([logprobs[t] for t in no])
-        found[option.id] = float(1.0 / (1.0 + np.exp(p_no - p_yes)))
-    return found
-
-
-def _server_checks(engine, question: Question, answer: str, cancel) -> dict[str, float]:
-    """The same checks through a server: P(yes) from the reply token's top log-probabilities, or, without them, a
-    constrained Yes/No reply (REPLY_CONFIDENCE for the word it gave)."""
-    found = {}
-    for index, option in enumerate(question.options):
-        user = option_check_user(question, answer, index)
-        if engine.grading_path == REPLY_PATH:
-            said = engine.constrained_reply(SYSTEM, user, ["Yes", "No"], cancel)
-            found[option.id] = REPLY_CONFIDENCE if said == "Yes" else 1.0 - REPLY_CONFIDENCE if said == "No" else 0.5
-            continue
-        scores, floor = engine.candidate_logprobs(SYSTEM, user, YES_WORDS + NO_WORDS, cancel)
-        p_yes = np.logaddexp.reduce([scores[t] for t in YES_WORDS if t in scores] or [floor])
-        p_no = np.logaddexp.reduce([scores[t] for t in NO_WORDS if t in scores] or [floor])
-        found[option.id] = float(1.0 / (1.0 + np.exp(p_no - p_yes)))
-    return found
+    return {option.id: p_yes(engine, option_check_user(question, answer, index), cancel)
+            for index, option in enumerate(question.options)}
 
 
 def _from_reply(ids: list[str], letters: list[str], picked: str) -> dict[str, float]:
@@ -220,11 +190,13 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     started = time.perf_counter()
     answer = without_control_tokens(answer)  # typed chat tokens stay text: graded as if they were not there
     notices: list[str] = []
-    signals = _rubric(question, answer, tools, notices)
+    read = model_order(question)  # rubric and model read the options in the question's own order, not the learner's
+    signals = _rubric(read, answer, tools, notices)
     timings = {"rubric_s": time.perf_counter() - started}
     model = letters = checks = None
     if tools.engine is not None and Flag.EMPTY not in signals.flags:
-        model, letters, checks, tools = _reading_or_fallback(question, answer, tools, signals, cancel, timings, notices)
+        model, letters, checks, tools = _reading_or_fallback(read, relettered(answer, question, read), tools, signals,
+                                                             cancel, timings, notices)
     if cancel.is_set():
         raise Cancelled()
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
@@ -244,7 +216,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     t = time.perf_counter()
     grade.citations, grade.retrieval_mode = _citations(question, grade, tools)
     grade.timings["citations_s"] = time.perf_counter() - t
-    grade.explanation = _explain(question, grade, tools, cancel, on_token) if explain else rubric_explanation(question, grade)
+    grade.explanation = _explain(read, grade, tools, cancel, on_token) if explain else rubric_explanation(question, grade)
     grade.timings["total_s"] = time.perf_counter() - started
     return grade
 

@@ -29,6 +29,7 @@ from app.sessions.practice import PracticeSession
 from app.storage.backup import write_export
 from app.storage.userdb import attempts, open_user_db
 
+FIXTURES = Path(__file__).resolve().parent / "data" / "content"
 QID = "fine-tuning-vs-rag-001"
 ANSWERS = [
     ("I recommend retrieval-augmented generation: index the wiki and look up the relevant pages at query time. "
@@ -95,6 +96,33 @@ def test_a_whole_grade_through_the_server_records_its_path_and_model(llama_serve
     assert grade.evidence["letters"] and grade.notice == ""
     assert grade.explanation.startswith(pieces[0].strip()[:20]) and "".join(pieces).strip() == grade.explanation
     assert "The right choice wins because" in grade.explanation and grade.explanation.count("wins because") == 1
+
+
+def test_an_open_answer_is_checked_through_the_server_as_in_process_and_falls_back_when_it_goes(
+        llama_server, smol_engine) -> None:
+    from app.content.open_items import parse_followup_file
+    from app.llm.open_grader import point_checks
+    followups, errors, _ = parse_followup_file(FIXTURES / "followups" / "rag.toml", "rag.toml")
+    assert errors == []
+    question = followups[0].as_question()
+    answer = "Run the eval again before and after, and check the judge against some human labels."
+    engine = served(llama_server)
+    every = list(range(len(question.key_points)))
+    remote, local = point_checks(engine, question, answer, every), point_checks(smol_engine, question, answer, every)
+    # same numbers as in process, to the third decimal (these prompts measure 1.2e-3 apart, the option checks under
+    # 1e-3: the server evaluates the prompt in other batches, which moves the logits in the last float digits)
+    assert remote.keys() == local.keys() and max(abs(remote[k] - local[k]) for k in local) < 2e-3, (remote, local)
+    prime_question(engine, question)  # an open item's check prefix goes to the server's cache too
+    grade = grade_answer(question, "No idea, honestly; I would ask someone.", GradingTools(engine), explain=False)
+    assert grade.evidence["open"] and grade.evidence["checks"] and grade.path == LOGPROBS_PATH and grade.notice == ""
+    gone = ServerEngine(ServerSettings(f"http://127.0.0.1:{free_port()}", MODEL_ALIAS), probe=False)
+    gone.capabilities.logprobs, gone.capabilities.top_logprobs = True, 20
+    grade = grade_answer(question, "No idea, honestly; I would ask someone.",
+                         GradingTools(gone, fallback=lambda: smol_engine), explain=False)
+    assert grade.path == "local model" and grade.grader.startswith("SmolLM2") and grade.evidence["checks"]
+    assert "refused the connection" in grade.notice and "local model" in grade.notice
+    grade = grade_answer(question, "No idea, honestly; I would ask someone.", GradingTools(gone), explain=False)
+    assert grade.path == "rubric" and grade.evidence["checks"] == {} and "rubric only" in grade.notice
 
 
 def test_an_unknown_model_is_named_in_the_message(llama_server) -> None:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
-
-import numpy as np
+from dataclasses import replace
 
 from app.core.model import Grade, PointResult, Question
 from app.core.open_rubric import open_signals
@@ -17,14 +16,18 @@ from app.core.text import without_control_tokens
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.process import ModelCrashed
 from app.llm.prompts import SYSTEM, open_prefix, point_check_user
+from app.llm.server_client import ServerError
+from app.llm.yes_no import is_server, p_yes
 
-YES_WORDS, NO_WORDS = ("Yes", "yes", " Yes"), ("No", "no", " No")
 SKIP_MODEL = (Flag.EMPTY, Flag.INSTRUCTIONS, Flag.KEYWORD_LIST)
 ANSWER_MARK = "\x00answer\x00"
 
 
 def prime_open(engine: ChatEngine, question: Question) -> None:
-    """Evaluate the check prompt up to the answer while the learner types."""
+    """Evaluate the check prompt up to the answer while the learner types (a server evaluates it into its cache)."""
+    if is_server(engine):
+        engine.prime(SYSTEM, open_prefix(question))
+        return
     prompt = engine.format(SYSTEM, open_prefix(question) + ANSWER_MARK)
     engine.prime(prompt[: prompt.index(ANSWER_MARK)])
 
@@ -32,17 +35,11 @@ def prime_open(engine: ChatEngine, question: Question) -> None:
 def point_checks(engine: ChatEngine, question: Question, answer: str, indexes: list[int],
                  cancel: threading.Event | None = None) -> dict[str, float]:
     """P(yes) to "does the answer make this point?" for the key points at `indexes`."""
-    yes = {engine.first_token(t) for t in YES_WORDS}
-    no = {engine.first_token(t) for t in NO_WORDS}
     found = {}
     for index in indexes:
         if cancel is not None and cancel.is_set():
             raise Cancelled()
-        logprobs = engine.next_token_logprobs(engine.format(SYSTEM, point_check_user(question, answer, index)),
-                                              cancel=cancel)
-        p_yes = np.logaddexp.reduce([logprobs[t] for t in yes])
-        p_no = np.logaddexp.reduce([logprobs[t] for t in no])
-        found[question.key_points[index].id] = float(1.0 / (1.0 + np.exp(p_no - p_yes)))
+        found[question.key_points[index].id] = p_yes(engine, point_check_user(question, answer, index), cancel)
     return found
 
 
@@ -65,17 +62,14 @@ def grade_open_answer(question: Question, answer: str, tools, cancel: threading.
     missed = [i for i, p in enumerate(signals.key_points) if not p.made]
     if tools.engine is not None and missed and not any(f in signals.flags for f in SKIP_MODEL):
         t = time.perf_counter()
-        try:
-            checks = point_checks(tools.engine, question, without_injection(answer), missed, cancel)
-        except ModelCrashed as crash:
-            notices.append(f"{crash} This answer was graded from the rubric only.")
+        checks, tools = _checks_or_fallback(question, without_injection(answer), missed, tools, cancel, notices)
         timings["checks_s"] = time.perf_counter() - t
     if cancel.is_set():
         raise Cancelled()
     points = with_model_points(signals.key_points, checks)
     verdict, score = open_verdict_and_score(points, signals.misconceptions, signals.flags)
     grade = Grade(question.id, "none", 0.0, points, signals.misconceptions, signals.flags, verdict, score, "",
-                  question.rationale, grader=tools.grader_name,
+                  question.rationale, grader=tools.grader_name, path=tools.path,
                   evidence={"open": True, "checks": checks, "relevance": round(signals.relevance, 3)},
                   notice=" ".join(notices))
     timings["verdict_s"] = time.perf_counter() - started
@@ -87,6 +81,36 @@ def grade_open_answer(question: Question, answer: str, tools, cancel: threading.
         on_token(grade.explanation)
     grade.timings["total_s"] = time.perf_counter() - started
     return grade
+
+
+def _checks_or_fallback(question: Question, answer: str, missed: list[int], tools, cancel: threading.Event,
+                        notices: list[str]):
+    """The model's point checks and the tools that made them; when a model server fails, the local model's (if one
+    loads), else none: the rubric grades, and the notice says which."""
+    rubric_only = replace(tools, engine=None)
+    try:
+        return point_checks(tools.engine, question, answer, missed, cancel), tools
+    except ModelCrashed as crash:
+        notices.append(f"{crash} This answer was graded from the rubric only.")
+        return {}, rubric_only
+    except ServerError as failure:
+        local = _local_fallback(tools, notices)
+        if local is None:
+            notices.append(f"{failure} This answer was graded from the rubric only.")
+            return {}, rubric_only
+        notices.append(f"{failure} This answer was graded by the local model {local.name} instead.")
+        return _checks_or_fallback(question, answer, missed, replace(tools, engine=local, fallback=None), cancel,
+                                   notices)
+
+
+def _local_fallback(tools, notices: list[str]):
+    if getattr(tools, "fallback", None) is None:
+        return None
+    try:
+        return tools.fallback()
+    except Exception as exc:  # noqa: BLE001 - a local model that will not load leaves the rubric
+        notices.append(f"The local model could not be loaded either ({exc}).")
+        return None
 
 
 def _signals(question: Question, answer: str, tools, notices: list[str]) -> RubricSignals:

@@ -79,7 +79,8 @@ def run_cli(argv: list[str]) -> int:
     import_data.add_argument("file", type=Path)
     import_data.add_argument("--replace-all", action="store_true",
                              help="accept a file that lacks some tables or holds no rows (your data is replaced by it)")
-    overrides = sub.add_parser("export-overrides", help="write attempts whose verdict you overrode as labelled eval cases")
+    overrides = sub.add_parser("export-overrides", help="write attempts whose verdict you overrode, or where you called an unsure point "
+                                              "or choice, as labelled eval cases")
     overrides.add_argument("file", type=Path, nargs="?", help="JSONL output (default: standard output)")
     args = parser.parse_args(argv)
     from app.llm.process import ModelCrashed
@@ -481,10 +482,10 @@ def _export_overrides(args) -> int:
     from app.content.errors import ContentInvalid
     from app.core.review import override_case
     from app.storage.bank import load_questions, open_bank
-    from app.storage.history import overridden_attempts
+    from app.storage.history import called_attempts
     from app.storage.userdb import UserDbError, open_user_db
     try:
-        rows = overridden_attempts(open_user_db(paths.user_db_path()))
+        rows = called_attempts(open_user_db(paths.user_db_path()))
     except UserDbError as exc:
         print(exc, file=sys.stderr)
         return 1
@@ -500,7 +501,7 @@ def _export_overrides(args) -> int:
     text = "".join(line + "\n" for line in lines)
     if args.file:
         args.file.write_text(text, encoding="utf-8")
-        print(f"exported {len(lines)} overridden attempt(s) to {args.file}", file=sys.stderr)
+        print(f"exported {len(lines)} overridden or called attempt(s) to {args.file}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     if skipped:

@@ -59,6 +59,15 @@ class GradingPolicy:
     # generic point from crediting a point the answer shares no words or meaning with.
     open_point_yes: float = 0.9
     open_point_floor: float = 0.2
+    # say when unsure: a key point whose confidence is in [unsure_point_low, unsure_point_high) is shown as
+    # uncertain, with "I made this point / I didn't". Principle: uncertain where the labels say the grader's call
+    # is right less than three times in four. Blind dev split, rubric evidence (1,490 point decisions): right
+    # 0.84 at 0.35-0.40, 0.44 at 0.40-0.45, 0.51 at 0.45-0.50, 0.72 at 0.50-0.55, 0.83 at 0.55-0.60.
+    unsure_point_low: float = 0.40
+    unsure_point_high: float = 0.55
+    # the choice likewise below this confidence (blind dev split, rubric only: right 0.51 at 0.5-0.6, 0.71 at
+    # 0.6-0.7, 0.96 at 0.7-0.8; a choice of "none" at confidence 0 was wrong for 37 of 38 answers)
+    unsure_choice_below: float = 0.70
 
 
 POLICY = GradingPolicy()

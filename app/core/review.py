@@ -5,7 +5,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from app.core.model import Question
+from app.core import learner_calls
+from app.core.model import Grade, Question
 
 AGAIN, HARD, GOOD, EASY = 1, 2, 3, 4
 # A "fast strong" answer earns Easy: correct, scored 90 or more, and written in under three minutes.
@@ -109,14 +110,21 @@ def section_for_point(question: Question | None, text: str, retrieve: Callable[.
 
 
 def override_case(question: Question, attempt: dict, grade: dict) -> dict:
-    """An overridden attempt as a labelled evaluation case (the README's case format, kind "override").
+    """An overridden or called attempt as a labelled evaluation case (the README's case format; kind "override" when
+    the learner overrode the verdict, else "learner-call").
 
-    Partial and correct both require the right option, so those overrides label the choice as the
-    correct one; an incorrect override keeps the grader's reading of the choice."""
-    verdict = attempt["override_verdict"]
-    choice = question.correct if verdict in ("correct", "partial") else grade.get("choice", "none")
-    return {"question": question.to_dict(), "answer": attempt["answer"],
-            "label": {"choice": choice, "verdict": verdict,
-                      "key_points": [p["id"] for p in grade.get("key_points", []) if p["made"]]},
-            "kind": "override", "attempt_id": attempt["id"],
+    The learner's calls on unsure items replace the grader's reading of them; the verdict is theirs when they
+    overrode it, else the documented rule's on the called reading. Partial and correct both require the right
+    option, so those overrides label the choice as the correct one unless the learner said which option they meant."""
+    calls = learner_calls.parse(attempt.get("learner_calls"))
+    choice, points, rule_verdict, _ = learner_calls.with_calls(question, Grade.from_dict(grade), calls)
+    verdict = attempt.get("override_verdict") or rule_verdict
+    if attempt.get("override_verdict") in ("correct", "partial") and learner_calls.CHOICE not in calls:
+        choice = question.correct
+    case = {"question": question.to_dict(), "answer": attempt["answer"],
+            "label": {"choice": choice, "verdict": verdict, "key_points": [p.id for p in points if p.made]},
+            "kind": "override" if attempt.get("override_verdict") else "learner-call", "attempt_id": attempt["id"],
             "grader": {"verdict": attempt["verdict"], "score": attempt["score"], "model": attempt.get("model", "")}}
+    if calls:
+        case["learner_calls"] = calls
+    return case

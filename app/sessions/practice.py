@@ -131,6 +131,17 @@ class PracticeSession:
             self.writes.on_problem(f"Your rating was not saved ({exc}); choose it again when storage is back.")
             return None
 
+    def call(self, item: str, value: str | None) -> dict[str, str] | None:
+        """The learner's call on an item of the grade on screen the grader was unsure of (None takes it back); the
+        attempt's calls, or None when there is no graded attempt or it could not be stored (the problem is told)."""
+        if self.current is None or self.question is None:
+            return None
+        try:
+            return history.set_call(self.db, self.current.attempt_id, item, value, self.question)
+        except sqlite3.Error as exc:
+            self.writes.on_problem(f"Your call was not saved ({exc}); make it again when storage is back.")
+            return None
+
     # -- results, on the owner's thread --------------------------------------------------------------------
     def _verdict(self, submitted: Submitted, grade: Grade) -> None:
         submitted.verdict = grade

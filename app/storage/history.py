@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from app.core import schedule
+from app.core import learner_calls, schedule
 from app.core.model import VERDICTS, Grade
 from app.core.review import AGAIN, GOOD, effective_verdict, propose_rating
 from app.core.thread import is_open_item, point_card_target
@@ -158,6 +158,35 @@ def set_override(db: Database, attempt_id: int, verdict: str | None, now: float 
                 _replay(db, review["card_key"], desired_retention(db))
 
 
+def set_call(db: Database, attempt_id: int, item: str, value: str | None, question=None,
+             now: float | None = None) -> dict[str, str]:
+    """Store the learner's call on one unsure item beside the grader's grade (None takes it back); returns all the
+    attempt's calls. With the question, the call is checked against it and the grade first."""
+    attempt = get_attempt(db, attempt_id)
+    if attempt is None:
+        raise ValueError(f"no attempt with id {attempt_id}")
+    grade = attempt_grade(attempt)
+    if grade is None:
+        raise ValueError(f"attempt {attempt_id} has no grade to call")
+    if question is not None:
+        learner_calls.check(question, grade, item, value)
+    calls = learner_calls.parse(attempt.get("learner_calls"))
+    if value is None:
+        calls.pop(item, None)
+    else:
+        calls[item] = value
+    with db.atomic():
+        db["attempts"].update(attempt_id, {"learner_calls": json.dumps(calls) if calls else None,
+                                           "called_at": (time.time() if now is None else now) if calls else None})
+    return calls
+
+
+def called_attempts(db: Database) -> list[dict]:
+    """Graded attempts with an override or a learner's call: the ones export-overrides writes as labels."""
+    return list(db["attempts"].rows_where("(override_verdict IS NOT NULL OR learner_calls IS NOT NULL) "
+                                          "AND grade_json != ''", order_by="id"))
+
+
 def question_review(db: Database, attempt_id: int) -> dict | None:
     rows = list(db["reviews"].rows_where("attempt_id = ? AND card_key = (SELECT question_id FROM attempts WHERE id = ?)",
                                          [attempt_id, attempt_id]))
@@ -215,10 +244,6 @@ def _replay(db: Database, key: str, retention: float) -> float:
     due = schedule.due_at(card)
     db["cards"].update(key, {"card_json": json.dumps(card), "due": due})
     return due
-
-
-def overridden_attempts(db: Database) -> list[dict]:
-    return list(db["attempts"].rows_where("override_verdict IS NOT NULL AND grade_json != ''", order_by="id"))
 
 
 def sync_reviews(db: Database) -> int:

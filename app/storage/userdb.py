@@ -175,3 +175,10 @@ def _m0004(db: Database) -> None:
     """The order options were shown in, with each draft and attempt (older rows: the bank's order)."""
     db["attempts"].add_column("option_order", str)
     db["drafts"].add_column("option_order", str)
+
+
+@migrations(name="0005_learner_calls")
+def _m0005(db: Database) -> None:
+    """Where the grader was unsure, the learner's own call (JSON: point id -> made/missed, "choice" -> option id)."""
+    db["attempts"].add_column("learner_calls", str)
+    db["attempts"].add_column("called_at", float)

@@ -6,6 +6,7 @@ from html import escape
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import QTextBrowser
 
+from app.core import learner_calls
 from app.core.model import Grade, Question, grader_file, path_note
 from app.core.policy import Flag
 from app.ui import theme
@@ -18,6 +19,8 @@ FLAG_TEXT = {Flag.EVASIVE: "does not commit to an answer", Flag.BOTH: "recommend
 
 class GradeView(QTextBrowser):
     section_clicked = Signal(str)
+    # the learner's call on an unsure item: (key point id or "choice", "made" / "missed" / an option id / None)
+    called = Signal(str, object)
 
     def __init__(self):
         super().__init__()
@@ -28,11 +31,17 @@ class GradeView(QTextBrowser):
         self.explanation = ""
         self.status = ""
         self.override: str | None = None
+        self.calls: dict[str, str] = {}
+        self.callable = False  # whether the calls can be stored (a graded attempt is on screen)
         self.details = False  # confidences, the grader's file and hash, how the notes were searched
         self.setMinimumHeight(120)
         theme.notifier().changed.connect(self._rethemed)
 
     def _clicked(self, url: QUrl) -> None:
+        if url.toString().startswith("call:"):
+            _, item, value = url.toString().split(":", 2)
+            self.called.emit(item, None if value == "undo" else value)
+            return
         if url.toString() == "details:toggle":
             self.details = not self.details
             self._render()
@@ -47,7 +56,7 @@ class GradeView(QTextBrowser):
 
     def clear_grade(self, status: str = "") -> None:
         self.question, self.grade, self.explanation, self.status = None, None, "", status
-        self.override = None
+        self.override, self.calls, self.callable = None, {}, False
         self.setHtml(f"<p style='color:{theme.colour('muted')}'>{escape(status)}</p>" if status else "")
 
     def show_page(self, html: str) -> None:
@@ -57,10 +66,12 @@ class GradeView(QTextBrowser):
 
     def show_status(self, question: Question, status: str) -> None:
         self.question, self.grade, self.explanation, self.status = question, None, "", status
+        self.calls, self.callable = {}, False
         self._render()
 
     def show_verdict(self, question: Question, grade: Grade) -> None:
         self.question, self.grade, self.explanation, self.override = question, grade, "", None
+        self.calls, self.callable = {}, False  # calls are made on the stored grade, once it is final
         self.status = "Writing the explanation..."
         self._render()
 
@@ -74,10 +85,16 @@ class GradeView(QTextBrowser):
         self.explanation += piece
         self._render()
 
-    def show_final(self, question: Question, grade: Grade, override: str | None = None) -> None:
-        """The grade as stored; with `override` (your own verdict) the headline shows yours and the grader's beside."""
+    def show_final(self, question: Question, grade: Grade, override: str | None = None,
+                   calls: dict[str, str] | None = None) -> None:
+        """The grade as stored; with `override` (your own verdict) the headline shows yours and the grader's beside;
+        `calls` are the learner's own calls on the items the grader was unsure of, which can be made from here."""
         self.question, self.grade, self.explanation, self.status = question, grade, grade.explanation, ""
-        self.override = override
+        self.override, self.calls, self.callable = override, dict(calls or {}), True
+        self._render()
+
+    def set_calls(self, calls: dict[str, str]) -> None:
+        self.calls = dict(calls)
         self._render()
 
     def _render(self) -> None:
@@ -101,6 +118,7 @@ class GradeView(QTextBrowser):
         if q.options:  # an open answer (follow-up, probe, design stage) has no choice to show
             parts.append(f"<p><b>Your choice:</b> {escape(chosen.label) if chosen else 'no clear recommendation'}"
                          f" &nbsp; <b>Right choice:</b> {escape(right.label if right else q.correct)}</p>")
+            parts += self._choice_call(q, g, muted)
         if g.notice:
             parts.append(f"<p style='color:{theme.colour('bad')}'>{escape(g.notice)}</p>")
         if g.flags:
@@ -111,12 +129,16 @@ class GradeView(QTextBrowser):
                          + (f" <b><i>{escape(self.status)}</i></b>" if self.status else "") + "</p>")
         made = [p for p in g.key_points if p.made]
         missed = [p for p in g.key_points if not p.made]
+        unsure = {p.id for p in learner_calls.unsure_points(g)} if self.grade is not None and self.callable else set()
         if made:
             parts.append("<h3>What you got right</h3><ul>" + "".join(
-                f"<li>{escape(p.text)}<br><i style='color:{muted}'>“{escape(p.span.text if p.span else '')}”</i></li>"
-                for p in made) + "</ul>")
+                f"<li>{escape(p.text)}<br><i style='color:{muted}'>“{escape(p.span.text if p.span else '')}”</i>"
+                f"{self._point_call(p.id, unsure, muted)}</li>" for p in made) + "</ul>")
         if missed:
-            parts.append("<h3>What you missed</h3><ul>" + "".join(f"<li>{escape(p.text)}</li>" for p in missed) + "</ul>")
+            parts.append("<h3>What you missed</h3><ul>" + "".join(
+                f"<li>{escape(p.text)}{self._point_call(p.id, unsure, muted)}</li>" for p in missed) + "</ul>")
+        if self.calls:
+            parts.append(self._with_calls_line(q, g, muted))
         if q.options:  # an open answer's feedback already ends with its strong answer
             parts.append(f"<h3>Why {escape(right.label if right else q.correct)}</h3><p>{escape(q.rationale)}</p>")
         if g.citations:
@@ -137,6 +159,39 @@ class GradeView(QTextBrowser):
         scroll = self.verticalScrollBar().value()
         self.setHtml("".join(parts))
         self.verticalScrollBar().setValue(scroll)
+
+
+    def _point_call(self, point_id: str, unsure: set[str], muted: str) -> str:
+        """Under a point the grader is unsure of: the learner's call, or links to make it."""
+        said = self.calls.get(point_id)
+        if said:
+            return (f"<br><span style='color:{muted}'>You said you {'made' if said == learner_calls.MADE else 'did not make'}"
+                    f" this point. <a href='call:{escape(point_id)}:undo'>Take it back</a></span>")
+        if point_id not in unsure:
+            return ""
+        return (f"<br><span style='color:{muted}'>The grader is unsure here. "
+                f"<a href='call:{escape(point_id)}:{learner_calls.MADE}'>I made this point</a> · "
+                f"<a href='call:{escape(point_id)}:{learner_calls.MISSED}'>I didn't</a></span>")
+
+    def _choice_call(self, q: Question, g: Grade, muted: str) -> list[str]:
+        said = self.calls.get(learner_calls.CHOICE)
+        if said:
+            option = q.option(said)
+            return [f"<p style='color:{muted}'>You said you meant: "
+                    f"{escape(option.label) if option else 'no clear recommendation'}. "
+                    f"<a href='call:{learner_calls.CHOICE}:undo'>Take it back</a></p>"]
+        if not self.callable or not learner_calls.choice_unsure(q, g):
+            return []
+        links = " · ".join(f"<a href='call:{learner_calls.CHOICE}:{escape(o.id)}'>{escape(o.label)}</a>"
+                           for o in q.options)
+        return [f"<p style='color:{muted}'>The grader is unsure which option you chose. You meant: {links}</p>"]
+
+    def _with_calls_line(self, q: Question, g: Grade, muted: str) -> str:
+        _, _, verdict, score = learner_calls.with_calls(q, g, self.calls)
+        if (verdict, score) == (g.verdict, g.score):
+            return f"<p style='color:{muted}'>Your calls do not change the grade.</p>"
+        return (f"<p style='color:{muted}'>With your calls the rule gives <b>{verdict}</b> {score}/100; the grader's "
+                "grade stays beside them, and export-overrides writes them out as labels.</p>")
 
 
 def aimed_feedback(q: Question, g: Grade, muted: str) -> list[str]:

@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
-from app.core import option_order
+from app.core import learner_calls, option_order
 from app.core.model import VERDICTS, grader_file, path_note
 from app.core.review import effective_verdict
 from app.core.schedule import RATINGS
@@ -79,6 +79,7 @@ class HistoryView(QWidget):
         overrides.addWidget(self.again_button)
         self.grade_view = GradeView()
         self.grade_view.section_clicked.connect(self.section_clicked)
+        self.grade_view.called.connect(self.call)
 
         filters = QHBoxLayout()
         for widget, stretch in ((self.topic, 2), (self.verdict, 1), (self.period, 1), (self.text, 3), (self.count, 0)):
@@ -178,7 +179,8 @@ class HistoryView(QWidget):
             self.override_label.setText("")
             self.grade_view.clear_grade("This attempt was not graded (grading was cancelled or failed).")
             return
-        self.grade_view.show_final(question, grade, row.get("override_verdict"))
+        self.grade_view.show_final(question, grade, row.get("override_verdict"),
+                                   learner_calls.parse(row.get("learner_calls")))
         self._show_override(row)
 
     def _show_override(self, row: dict) -> None:
@@ -218,6 +220,22 @@ class HistoryView(QWidget):
                                 "Try again when storage is back.")
             return
         self.refresh()
+        self.data_changed.emit()
+
+
+    def call(self, item: str, value) -> None:
+        """The learner's call on an item the grader was unsure of, stored beside the grade."""
+        if self.current is None:
+            return
+        try:
+            calls = history.set_call(self.db, self.current["id"], item, value,
+                                     self.library.item(self.current["question_id"]))
+        except sqlite3.Error as exc:
+            QMessageBox.warning(self, "Not saved", f"Your call was not saved ({exc}); the grade is unchanged. "
+                                "Try again when storage is back.")
+            return
+        self.current = history.get_attempt(self.db, self.current["id"])
+        self.grade_view.set_calls(calls)
         self.data_changed.emit()
 
 

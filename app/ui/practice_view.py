@@ -67,6 +67,7 @@ class PracticeView(QWidget):
         theme.set_role(self.draft_label, "faint")
         self.grade_view = GradeView()
         self.grade_view.section_clicked.connect(self.section_clicked)
+        self.grade_view.called.connect(self._called)
         self.review_bar = ReviewBar(library, db, self.session)
         self.review_bar.question_requested.connect(self.show_question)
         self.review_bar.summary_ready.connect(self.grade_view.show_page)
@@ -212,6 +213,11 @@ class PracticeView(QWidget):
         self.grade_view.show_final(self.question, grade)
         self.review_bar.show_rating(review)
         self.followup_button.setVisible(bool(self.question.options) and self._followup(grade) is not None)
+
+    def _called(self, item: str, value) -> None:
+        calls = self.session.call(item, value)
+        if calls is not None:
+            self.grade_view.set_calls(calls)
 
     def _followup(self, grade: Grade) -> Question | None:
         """An authored follow-up of the question, else a probe on the first key point this grade found missing."""

@@ -42,6 +42,16 @@ class GradingTools:
     # the local engine to grade with when a model server fails (loaded on first need); None: the rubric
     fallback: Callable[[], object | None] | None = None
 
+    def load_fallback(self, notices: list[str]):
+        """The local engine to grade with after a server failed, or None (none set, or it would not load: said)."""
+        if self.fallback is None:
+            return None
+        try:
+            return self.fallback()
+        except Exception as exc:  # noqa: BLE001 - a local model that will not load leaves the rubric
+            notices.append(f"The local model could not be loaded either ({exc}).")
+            return None
+
     def raise_crash(self) -> None:
         """Raise the model crash a grade absorbed (it was graded from the rubric), for callers that must stop."""
         crash = self.engine.take_crash() if hasattr(self.engine, "take_crash") else None
@@ -231,23 +241,13 @@ def _reading_or_fallback(question: Question, answer: str, tools: GradingTools, s
         notices.append(f"{crash} This answer was graded from the rubric only.")
         return None, None, None, GradingTools(None, tools.similarity, tools.retrieve)
     except ServerError as failure:
-        local = _fallback_engine(tools, notices)
+        local = tools.load_fallback(notices)
         if local is None:
             notices.append(f"{failure} This answer was graded from the rubric only.")
             return None, None, None, GradingTools(None, tools.similarity, tools.retrieve)
         notices.append(f"{failure} This answer was graded by the local model {local.name} instead.")
         local_tools = GradingTools(local, tools.similarity, tools.retrieve)
         return _reading_or_fallback(question, answer, local_tools, signals, cancel, timings, notices)
-
-
-def _fallback_engine(tools: GradingTools, notices: list[str]):
-    if tools.fallback is None:
-        return None
-    try:
-        return tools.fallback()
-    except Exception as exc:  # noqa: BLE001 - a local model that will not load leaves the rubric
-        notices.append(f"The local model could not be loaded either ({exc}).")
-        return None
 
 
 def _rubric(question: Question, answer: str, tools: GradingTools, notices: list[str]) -> RubricSignals:

@@ -94,23 +94,13 @@ def _checks_or_fallback(question: Question, answer: str, missed: list[int], tool
         notices.append(f"{crash} This answer was graded from the rubric only.")
         return {}, rubric_only
     except ServerError as failure:
-        local = _local_fallback(tools, notices)
+        local = tools.load_fallback(notices)
         if local is None:
             notices.append(f"{failure} This answer was graded from the rubric only.")
             return {}, rubric_only
         notices.append(f"{failure} This answer was graded by the local model {local.name} instead.")
         return _checks_or_fallback(question, answer, missed, replace(tools, engine=local, fallback=None), cancel,
                                    notices)
-
-
-def _local_fallback(tools, notices: list[str]):
-    if getattr(tools, "fallback", None) is None:
-        return None
-    try:
-        return tools.fallback()
-    except Exception as exc:  # noqa: BLE001 - a local model that will not load leaves the rubric
-        notices.append(f"The local model could not be loaded either ({exc}).")
-        return None
 
 
 def _signals(question: Question, answer: str, tools, notices: list[str]) -> RubricSignals:

@@ -111,6 +111,11 @@ def test_practice_shuffles_per_presentation_keeps_a_drafts_order_and_stores_it_w
         attempt_id = session.submit("I would pick B: retrieval, because the manuals change weekly.")
         assert json.loads(attempts(db, "rag-001")[0]["option_order"]) == list(seen)
         assert mailbox.run_until(lambda: history.question_review(db, attempt_id) is not None)
+        # the learner's call on the grade on screen is stored with this attempt (the grade itself stays)
+        point = bank_q.key_points[0].id
+        assert session.call(point, "made") == {point: "made"}
+        assert json.loads(attempts(db, "rag-001")[0]["learner_calls"]) == {point: "made"}
+        assert session.call(point, None) == {} and attempts(db, "rag-001")[0]["learner_calls"] is None
     finally:
         dispatcher.shutdown()
 

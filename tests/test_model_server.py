@@ -14,6 +14,7 @@ import pytest
 from server_fixtures import MODEL_ALIAS, LlamaServer, Misbehaving, free_port
 
 from app import keystore, paths, server_config
+from app.core.option_order import model_order
 from app.library import open_library
 from app.llm.grader import (
     GradingTools,
@@ -191,7 +192,8 @@ def test_a_slow_first_token_fails_the_explanation_not_the_grade(misbehaving, que
     with pytest.raises(ServerError, match=r"sent no reply within 0.5 s"):
         engine.stream("s", "u", 20)
     grade = grade_answer(questions[QID], ANSWERS[0], GradingTools(engine))
-    assert grade.path == LOGPROBS_PATH and grade.evidence["letters"]["rag"] > 0.5  # A had the highest log-probability
+    first = model_order(questions[QID]).options[0].id  # A, in the order the model reads, had the highest log-probability
+    assert grade.path == LOGPROBS_PATH and grade.evidence["letters"][first] > 0.5
     assert "sent no reply within 0.5 s" in grade.notice and "The verdict stands" in grade.notice
 
 
@@ -203,8 +205,8 @@ def test_a_server_without_logprobs_grades_by_a_constrained_reply_and_records_it(
     question = questions[QID]
     grade = grade_answer(question, ANSWERS[0], GradingTools(engine), explain=False)
     assert grade.path == REPLY_PATH
-    # the tiny server always picks the second candidate: option B, and "No" to every check
-    second = question.options[1].id
+    # the tiny server always picks the second candidate: option B in the order the model reads, and "No" to every check
+    second = model_order(question).options[1].id
     assert max(grade.evidence["letters"], key=grade.evidence["letters"].get) == second
     assert set(grade.evidence["checks"].values()) <= {0.25}
     assert any(r.get("response_format", {}).get("type") == "json_schema" for r in server.requests)

@@ -117,12 +117,35 @@ def bench_retrieval(library) -> None:
                 t = time.perf_counter()
                 retriever.search(query, 5)
                 latencies.append((time.perf_counter() - t) * 1000)
+            if scale == 1:
+                bench_search_box(db, db_path, library, queries, latencies)
         label = f"{scale}x notes ({report.chunks} chunks, {retriever.mode.split(' ')[0]})"
         figure_line(f"{label}: build from scratch", f"{build:.2f} s", "budget < 10 s" if scale == 1 else "")
         figure_line(f"{label}: no-change open", f"{reopen * 1000:.1f} ms", "budget < 200 ms" if scale == 1 else "")
         figure_line(f"{label}: query p50 / p95", f"{percentile(latencies, 50):.1f} / {percentile(latencies, 95):.1f} ms",
               "budget p95 < 20 ms" if scale == 1 else "")
     embedder.caching = True
+
+
+def bench_search_box(db, db_path, library, queries, plain_ms: list[float]) -> None:
+    """The notes search box (expansion from the question bank, the fitted gate) against the plain hybrid search
+    timed just before on the same index and queries."""
+    from app.rag.index import Retriever, sync_cues
+    embedder = library.embedder
+    started = time.perf_counter()
+    sync_cues(db, library.cues, embedder, embedder.model_id)
+    figure_line(f"embed the question bank's {len(library.cues)} scenarios (query expansion, once)",
+                f"{time.perf_counter() - started:.2f} s")
+    box = Retriever(str(db_path), embedder, embedder.model_id, library.cues)
+    latencies = []
+    for query in queries * 3:
+        t = time.perf_counter()
+        box.lookup(query, 8)
+        latencies.append((time.perf_counter() - t) * 1000)
+    p95, base = percentile(latencies, 95), percentile(plain_ms, 95)
+    figure_line("search box (expanded, gated) query p50 / p95",
+                f"{percentile(latencies, 50):.1f} / {p95:.1f} ms",
+                f"budget p95 <= 20 ms; {p95 / max(base, 1e-9):.2f}x the plain hybrid search's p95")
 
 
 def _scaled_notes(notes, factor: int):
@@ -175,9 +198,29 @@ def bench_grading(library) -> float | None:
     for key in ("primed verdict", "primed full grade"):
         figure_line(f"{key}: model process / in this process", f"{after[key] / max(before[key], 1e-9):.2f}x",
               "target <= 1.10x for the verdict")
+    bench_hypothetical_answer(local)
     local.reset()
     remote.stop()
     return after["primed verdict"]
+
+
+HYDE_QUERIES = ("why does my fine tuned model forget basic math", "two identical requests give different answers",
+                "my agent loops forever and the bill keeps growing")
+
+
+def bench_hypothetical_answer(engine) -> None:
+    """What the model-written hypothetical answer (HyDE) would cost the search box on Enter: 1-2 sentences from the
+    default model per query. Not used: see README 'Search'."""
+    times = []
+    for query in HYDE_QUERIES:
+        engine.reset()
+        prompt = engine.format("You explain AI engineering concepts in plain, precise textbook language.",
+                               f"In one or two sentences, answer this as a textbook on building with LLMs would:\n{query}")
+        started = time.perf_counter()
+        engine.stream(prompt, 60, finish_after=25)
+        times.append(time.perf_counter() - started)
+    figure_line("hypothetical answer for a search (HyDE, not used) p50 / max of 3",
+                f"{statistics.median(times):.2f} / {max(times):.2f} s", "budget <= 3 s")
 
 
 def _grade_modes(question, tools, library) -> dict[str, float]:

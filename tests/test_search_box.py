@@ -1,5 +1,6 @@
-"""The search box's 'not in the notes' decision: the fitted gate on the real index with the real embedder, its fit,
-the dev/test split of the learner queries, and the notes view that never shows an empty list when dense is up."""
+"""The notes search box on the real index with the real embedder: query expansion from the question bank, the fitted
+'not in the notes' gate and its fit, the dev/test split of the learner queries, and the notes view that never shows
+an empty list when dense search is up."""
 from __future__ import annotations
 
 import json
@@ -11,14 +12,59 @@ from app.core.metrics import split_of
 from app.library import open_library
 from app.rag.evaluate import evaluate, filter_split, read_queries
 from app.rag.gate import GATE_FILE, fit_gate, load_gate, save_gate
-from app.rag.index import Retriever
+from app.rag.index import Retriever, cue_model, question_cues, sync_cues
+from app.storage import index_store
+from app.storage.bank import load_questions, open_bank
 
 LEARNER = sorted((Path(__file__).resolve().parent.parent / "content" / "queries" / "learner").glob("*.jsonl"))
 
 
 @pytest.fixture(scope="module")
-def retriever(indexed_bank, embedder) -> Retriever:
-    return Retriever(str(indexed_bank[0]), embedder, embedder.model_id)
+def cued_bank(indexed_bank, embedder, tmp_path_factory) -> tuple[Path, list]:
+    """The indexed bank with the question bank's scenarios embedded too (what open_library does)."""
+    from conftest import copy_bank
+    path = copy_bank(indexed_bank[0], tmp_path_factory.mktemp("cued") / "bank.db")
+    db = open_bank(path)
+    cues = question_cues(load_questions(db))
+    assert sync_cues(db, cues, embedder, embedder.model_id) == len({c.digest for c in cues})
+    db.conn.close()
+    return path, cues
+
+
+@pytest.fixture(scope="module")
+def retriever(cued_bank, embedder) -> Retriever:
+    return Retriever(str(cued_bank[0]), embedder, embedder.model_id, cued_bank[1])
+
+
+def test_expansion_from_the_question_bank_gains_on_the_dev_queries(retriever: Retriever, indexed_bank, embedder) -> None:
+    plain = Retriever(str(indexed_bank[0]), embedder, embedder.model_id)
+    assert retriever.expands and not plain.expands
+    dev = filter_split(read_queries(LEARNER), "dev")
+    expanded = evaluate(retriever, dev, methods=("hybrid",))["hybrid"]
+    before = evaluate(plain, dev, methods=("hybrid",))["hybrid"]
+    assert expanded["recall_at_5"] >= before["recall_at_5"] + 0.03 and expanded["mrr"] >= before["mrr"]
+    assert expanded["by_kind"]["own-words"]["recall_at_5"] > before["by_kind"]["own-words"]["recall_at_5"]
+
+
+def test_the_graders_boosted_search_is_not_expanded(retriever: Retriever, indexed_bank, embedder) -> None:
+    plain = Retriever(str(indexed_bank[0]), embedder, embedder.model_id)
+    query = "my fine tuned model forgot how to do basic math"
+    assert ([h.section_id for h in retriever.search(query, 5, boost_notes=["peft"])]
+            == [h.section_id for h in plain.search(query, 5, boost_notes=["peft"])])
+
+
+def test_cues_are_embedded_once_and_only_the_changed_one_again(cued_bank, embedder, tmp_path: Path) -> None:
+    from conftest import copy_bank
+    path = copy_bank(cued_bank[0], tmp_path / "bank.db")
+    db = open_bank(path)
+    cues = cued_bank[1]
+    assert sync_cues(db, cues, embedder, embedder.model_id) == 0
+    changed = [*cues[:-1], type(cues[-1])(cues[-1].topic, cues[-1].text + " A new sentence.")]
+    assert sync_cues(db, changed, embedder, embedder.model_id) == 1
+    stored = index_store.stored_vector_digests(db, cue_model(embedder.model_id))
+    assert stored == {c.digest for c in changed}  # the old version's vector is gone
+    assert index_store.stored_vector_digests(db, embedder.model_id)  # the chunk vectors are untouched
+    assert Retriever(str(path), embedder, embedder.model_id, cues).expands is False  # a cue without a vector
 
 
 def test_the_shipped_gate_was_fitted_for_the_shipped_embedding_model(retriever: Retriever, embedder) -> None:
@@ -86,6 +132,7 @@ def test_the_notes_view_marks_the_closest_sections_when_the_notes_probably_do_no
     view.search_box.setText("how do I train a GAN to generate faces")
     assert view.list.count() == NEAREST and "Probably not in the notes" in view.mode_label.text()
     assert "may not answer it" in view.mode_label.text()
+    assert library.expansion_ready
     view.search_box.setText("semantic caching")
     assert view.list.count() == RESULTS and "sections match, best first" in view.mode_label.text()
     assert view.list.item(0).data(256).startswith("latency-cost#")

@@ -9,6 +9,7 @@ from app.core.rubric import (
     RubricSignals,
     Similarity,
     flags_for,
+    grader_sentences,
     point_matches,
     relevance_of,
 )
@@ -24,8 +25,9 @@ def open_signals(question: Question, answer: str, similarity: Similarity | None 
                  policy: GradingPolicy = POLICY) -> RubricSignals:
     sents = sentences(answer)
     relevance = relevance_of(question, answer)
-    flags = flags_for(question, answer, sents, relevance)
+    address, addressed = grader_sentences(question, answer, similarity)
+    flags = flags_for(question, answer, sents, relevance, addressed)
     points = point_matches(question.key_points, sents, similarity, policy.point_threshold)
     wrong = point_matches(question.misconceptions, sents, similarity, policy.misconception_threshold,
                           require_polarity=True)
-    return RubricSignals({}, "none", 0.0, points, wrong, flags, relevance)
+    return RubricSignals({}, "none", 0.0, points, wrong, flags, relevance, address=address, addressed=addressed)

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
+from app.core import grader_address
 from app.core.model import Point, PointResult, Question, Span
 from app.core.policy import POLICY, Flag, GradingPolicy, clear_off_topic
 from app.core.text import (STOPWORDS, STRONG_NEGATIONS, Sentence, containment, content_stems, is_negated, is_negation,
@@ -30,19 +31,16 @@ INJECTION = re.compile(
 # "tell the model to ignore instructions in emails" is about the model, not an address to the grader
 IGNORE = re.compile(r"ignore|disregard|forget", re.I)
 ABOUT_THE_MODEL = re.compile(r"\b(model|llm|agent|bot|assistant|it|them)\s+(to\s+)?$", re.I)
-HEDGE = re.compile(r"\bit depends\b|\bdepends on\b|\bhard to say\b|\beither way\b|\bnot sure\b|\bidk\b|"
-                   r"\bno (single|one) (right )?answer\b|\bboth have (their )?(pros|merits|trade)|\bcan'?t say\b|"
-                   r"\bwithout more (info|information|details|context)\b|\bno idea\b", re.I)
-BOTH = re.compile(r"^\W*both\b|\b(do|use|doing|using|combine|go with|want|need|recommend|pick|choose|try)\s+both\b|\bwhy not both\b|"
-                  r"\bboth\s*[:!]|\bi'?d combine\b|\bwouldn'?t pick one\b|\bcombine (them|the two|both)\b|"
-                  r"\bdefen[cs]e in depth\b|\bbest of both worlds\b|\b(do|doing) two things\b|"
-                  r"\b(turn on|enable|use|run|combine|do)\b[^.\n]{0,60}\btogether\b", re.I)
+# HEDGE, BOTH and ASIDE keep only the alternatives that fire on 3 or more of the 385 dev answers (#18: a phrase
+# needs evidence from several answers; the counts are in the commit that pruned them).
+HEDGE = re.compile(r"\bit depends\b|\bdepends on\b|\beither way\b", re.I)
+BOTH = re.compile(r"^\W*both\b|\b(do|use|doing|using|combine|go with|want|need|recommend|pick|choose|try)\s+both\b|"
+                  r"\bboth\s*[:!]", re.I)
 # A sentence that states a decision (how close it must be to an option's wording to name it: policy.py).
 STATED = re.compile(r"\b(i'?d|i would|i recommend|recommend|recommendation|the right (move|call|choice)|go with|"
                     r"we should|they should|the answer is|my choice|start with|opt for)\b", re.I)
 # A sentence that adds something on the side of the main recommendation.
-ASIDE = re.compile(r"\balso\b|\bas well\b|\bon top\b|\bafterwards\b|\bright after\b|\blonger[- ]term\b|"
-                   r"\blater on\b|\bthat said\b|\bin addition\b", re.I)
+ASIDE = re.compile(r"\balso\b|\bon top\b|\bafterwards\b", re.I)
 DECISION_CUES = ("recommend", "go with", "choose", "pick", "i'd", "i would", "we should", "use", "opt for",
                  "best", "answer", "prefer", "start with", "my choice", "the right call", "favor", "favour")
 
@@ -58,6 +56,9 @@ class RubricSignals:
     flags: list[str] = field(default_factory=list)
     relevance: float = 0.0
     states_decision: bool = False  # some sentence reads as a decision ("my recommendation is to ...")
+    # the sentences that may speak to the grader, with their evidence (grader_address); empty without embeddings
+    address: list[grader_address.Reading] = field(default_factory=list)
+    addressed: list[Sentence] = field(default_factory=list)  # the ones that do: flagged, and not weighed
 
 
 # Words in many option names across the bank (model: 39% of options; keep, add, switch, run: 9-14%): a mention of
@@ -268,10 +269,13 @@ def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Si
     return results
 
 
-def flags_for(question: Question, answer: str, sents: list[Sentence], relevance: float) -> list[str]:
+def flags_for(question: Question, answer: str, sents: list[Sentence], relevance: float,
+              addressed: list[Sentence] | None = None) -> list[str]:
+    """The flags that say an answer is not an honest answer; `addressed`: the sentences found to speak to the grader
+    (None: decide by the word patterns alone)."""
     flags = []
     tokens = words(answer)
-    if addresses_grader(answer):
+    if (addresses_grader(answer) if addressed is None else addressed):
         flags.append(Flag.INSTRUCTIONS)
     if len(tokens) < 3:
         flags.append(Flag.EMPTY)
@@ -309,8 +313,19 @@ def relevance_of(question: Question, answer: str) -> float:
     return containment(stems, vocabulary) if stems else 0.0
 
 
+def grader_sentences(question: Question, answer: str, similarity: Similarity | None
+                     ) -> tuple[list[grader_address.Reading], list[Sentence]]:
+    """The sentences that speak to the grader, decided by what they are about (grader_address); without embeddings,
+    by the word patterns."""
+    if similarity is None:
+        return [], [s for s in sentences(answer) if addresses_grader(s.text)]
+    readings = grader_address.readings([question.prompt, *question_texts(question)], answer, similarity,
+                                       patterns=INJECTION)
+    return readings, [r.sentence for r in readings if r.addressed]
+
+
 def without_injection(answer: str) -> str:
-    """The answer minus the sentences that address the grader (they are flagged, not weighed)."""
+    """The answer minus the sentences the word patterns take for an address to the grader (a words-only reading)."""
     kept = " ".join(s.text for s in sentences(answer) if not addresses_grader(s.text)) or answer
     return re.sub(r" {2,}", " ", kept)  # blanked control tokens leave runs of spaces
 
@@ -330,12 +345,13 @@ def both_option(question: Question) -> str | None:
 def rubric_signals(question: Question, answer: str, similarity: Similarity | None = None,
                    policy: GradingPolicy = POLICY) -> RubricSignals:
     sents = sentences(answer)
-    clean = without_injection(answer)
+    address, addressed = grader_sentences(question, answer, similarity)
+    clean = grader_address.without(answer, addressed)
     evidence, choice, confidence = lexical_choice(question, clean)
     if choice == "none" and similarity is not None:
         choice, confidence = stated_choice(question, clean, similarity)
     relevance = relevance_of(question, answer)
-    flags = flags_for(question, answer, sents, relevance)
+    flags = flags_for(question, answer, sents, relevance, addressed)
     if choice == "none" and HEDGE.search(clean):
         flags.append(Flag.EVASIVE)
     if BOTH.search(clean):
@@ -346,4 +362,4 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     wrong = point_matches(question.misconceptions, sents, similarity, policy.misconception_threshold,
                           require_polarity=True)
     states = any(STATED.search(s.text) for s in sents)
-    return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states)
+    return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states, address, addressed)

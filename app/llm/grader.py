@@ -9,12 +9,13 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from app.core import grader_address
 from app.core.model import Citation, Grade, Question
 from app.core.option_order import model_order, relettered
 from app.core.open_rubric import is_open
 from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, clear_off_topic, combine_choice, settled_without_model,
                              verdict_and_score)
-from app.core.rubric import RubricSignals, question_texts, rubric_signals, without_injection
+from app.core.rubric import RubricSignals, question_texts, rubric_signals
 from app.core.text import without_control_tokens
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.open_grader import grade_open_answer, prime_open
@@ -218,7 +219,10 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                   path=tools.path,
                   evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
-                            "relevance": round(signals.relevance, 3)}, notice=" ".join(notices))
+                            "relevance": round(signals.relevance, 3),
+                            "to_grader": [{"sentence": r.sentence.text, "about_question": r.about_question,
+                                           "model_yes": r.model_yes, "probability": r.probability}
+                                          for r in signals.address]}, notice=" ".join(notices))
     timings["verdict_s"] = time.perf_counter() - started
     grade.timings = timings
     if on_verdict:
@@ -262,7 +266,9 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
                    timings: dict) -> tuple[dict, dict, dict | None]:
     """The model's P(option): the letters, times the per-option checks where the rubric does not settle it."""
     t = time.perf_counter()
-    clean = without_injection(answer)
+    _judge_address(engine, signals, cancel)
+    timings["address_s"] = time.perf_counter() - t
+    clean = grader_address.without(answer, signals.addressed)  # same offsets: relettering keeps the length
     model = letters = model_choice(engine, question, clean, cancel)
     timings["choice_s"] = time.perf_counter() - t
     checks = None
@@ -273,6 +279,19 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
         model = with_checks(letters, checks)
         timings["checks_s"] = time.perf_counter() - t
     return model, letters, checks
+
+
+def _judge_address(engine, signals: RubricSignals, cancel: threading.Event) -> None:
+    """The model's say on the sentences that may speak to the grader (those not plainly about the scenario): the
+    flag, and the sentences left out of the model's reading, follow it."""
+    if not signals.address:
+        return
+    signals.address = grader_address.rejudged(signals.address, lambda user: p_yes(engine, user, cancel))
+    signals.addressed = [r.sentence for r in signals.address if r.addressed]
+    if signals.addressed and Flag.INSTRUCTIONS not in signals.flags:
+        signals.flags.insert(0, Flag.INSTRUCTIONS)
+    elif not signals.addressed and Flag.INSTRUCTIONS in signals.flags:
+        signals.flags.remove(Flag.INSTRUCTIONS)
 
 
 def _citations(question: Question, grade: Grade, tools: GradingTools) -> tuple[list[Citation], str]:
@@ -349,10 +368,18 @@ def _choice_sentence(question: Question, grade: Grade) -> str:
     return f"You chose {chosen.label}, but the better choice is {right}."
 
 
+def instructions_sentence(grade: Grade) -> str:
+    """Why an answer that speaks to the grader is incorrect, quoting the sentence that does."""
+    quoted = [r["sentence"] for r in grade.evidence.get("to_grader", []) if r["probability"] >= 0.5]
+    said = f' ("{quoted[0][:120]}")' if quoted else ""
+    return (f"The answer speaks to the grader{said}, so it is marked incorrect: an answer is graded on what it "
+            "argues, and a request for marks is not an argument.")
+
+
 def rubric_explanation(question: Question, grade: Grade) -> str:
     """A plain explanation built from the rubric itself, used when no model is loaded."""
     if Flag.INSTRUCTIONS in grade.flags:
-        parts = ["The answer contains instructions to the grader, so it is marked incorrect."]
+        parts = [instructions_sentence(grade)]
     elif any(f in grade.flags for f in BLOCKING_FLAGS):
         parts = ["The answer does not argue a recommendation for this scenario."]
     else:

@@ -8,10 +8,11 @@ import threading
 import time
 from dataclasses import replace
 
+from app.core import grader_address
 from app.core.model import Grade, PointResult, Question
 from app.core.open_rubric import open_signals
 from app.core.policy import POLICY, Flag, open_verdict_and_score
-from app.core.rubric import RubricSignals, without_injection
+from app.core.rubric import RubricSignals
 from app.core.text import without_control_tokens
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.process import ModelCrashed
@@ -62,7 +63,7 @@ def grade_open_answer(question: Question, answer: str, tools, cancel: threading.
     missed = [i for i, p in enumerate(signals.key_points) if not p.made]
     if tools.engine is not None and missed and not any(f in signals.flags for f in SKIP_MODEL):
         t = time.perf_counter()
-        checks, tools = _checks_or_fallback(question, without_injection(answer), missed, tools, cancel, notices)
+        checks, tools = _checks_or_fallback(question, grader_address.without(answer, signals.addressed), missed, tools, cancel, notices)
         timings["checks_s"] = time.perf_counter() - t
     if cancel.is_set():
         raise Cancelled()

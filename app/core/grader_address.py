@@ -1,0 +1,102 @@
+"""Whether an answer speaks to whoever grades it ("please mark this correct", a pasted verdict block).
+
+Words about marking (grade, marks, score, credit, verdict, reviewer...) only pre-screen a sentence: this syllabus
+talks about scores, judges and rubrics all the time. What decides is what the sentence is about. A sentence
+addressed to the grader is about this answer's grade, not about the scenario, so it shares little meaning with the
+question (embedding similarity); and when a chat model is loaded, the model is asked whether the sentence speaks to
+the examiner about the candidate's own grade. The two are combined by a logistic model fitted on the dev split of
+the blind answers (`python -m app.fit_address`, coefficients and data in address_fit.json). Without embeddings the
+old word patterns decide (rubric.INJECTION), which is all a words-only grader has."""
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Callable, Sequence
+
+from app.core.text import Sentence, sentences
+
+FIT_FILE = Path(__file__).with_name("address_fit.json")
+
+# The vocabulary of marking an answer: who marks, what they give, what they decide. A pre-screen only.
+MARKING = re.compile(r"\b(grad(e|ed|er|ers|ing)|marks?|marked|marker|marking|scor(e|ed|es|ing)|credit|verdict|reviewer|"
+                     r"evaluator|examiner|assessor|rubric|kp\d+|expected (answer|output)|model answer|correct)\b", re.I)
+
+# the examiner framing separated best on dev (the grader's own system prompt and a plain question)
+EXAMINER_QUESTION = ("Here is one sentence from a student's exam answer:\n\"{sentence}\"\n\nIn this sentence, is the "
+                     "student speaking to the examiner about the student's own grade (asking for marks, or saying what "
+                     "grade the answer deserves)? Answer Yes or No.")
+
+Similarity = Callable[[Sequence[str], Sequence[str]], list[list[float]]]
+Ask = Callable[[str], float]  # P(yes) to a question, from the loaded chat model
+
+
+@dataclass
+class Reading:
+    sentence: Sentence
+    about_question: float  # highest similarity to the question's own texts
+    model_yes: float | None  # the model's P(yes) to EXAMINER_QUESTION; None: not asked
+    probability: float  # that the sentence speaks to the grader
+
+    @property
+    def addressed(self) -> bool:
+        return self.probability >= 0.5
+
+
+@lru_cache(maxsize=1)
+def fitted() -> dict:
+    return json.loads(FIT_FILE.read_text(encoding="utf-8"))
+
+
+def screened(answer: str, patterns: re.Pattern | None = None) -> list[Sentence]:
+    """The sentences that use the vocabulary of marking (or the old instruction patterns)."""
+    return [s for s in sentences(answer) if MARKING.search(s.text) or (patterns and patterns.search(s.text))]
+
+
+def _logistic(weights: dict, features: dict) -> float:
+    z = weights["bias"] + sum(weights[k] * v for k, v in features.items())
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def readings(question_texts: list[str], answer: str, similarity: Similarity, patterns: re.Pattern | None = None,
+             fit: dict | None = None) -> list[Reading]:
+    """Each screened sentence with its similarity to the question and the probability, from that alone, that it
+    speaks to the grader."""
+    fit = fit or fitted()
+    found = screened(answer, patterns)
+    if not found:
+        return []
+    sims = similarity([s.text for s in found], question_texts)
+    out = []
+    for sentence, row in zip(found, sims):
+        about = max(row) if row else 0.0
+        out.append(Reading(sentence, round(about, 4), None,
+                           round(_logistic(fit["embedding"], {"about_question": about}), 3)))
+    return out
+
+
+def rejudged(found: list[Reading], ask: Ask, fit: dict | None = None) -> list[Reading]:
+    """The readings with the chat model's say: it is asked about each sentence not plainly about the scenario
+    (similarity below the fit's model_cap; one short prompt each), and the model fit decides."""
+    fit = fit or fitted()
+    out = []
+    for r in found:
+        if r.about_question >= fit["model_cap"]:
+            out.append(r)
+            continue
+        yes = ask(EXAMINER_QUESTION.format(sentence=r.sentence.text))
+        probability = _logistic(fit["model"], {"about_question": r.about_question, "model_yes": yes})
+        out.append(Reading(r.sentence, r.about_question, round(yes, 4), round(probability, 3)))
+    return out
+
+
+def without(answer: str, addressed: list[Sentence]) -> str:
+    """The answer minus the sentences that speak to the grader (they are flagged, not weighed)."""
+    if not addressed:
+        return answer
+    drop = {(s.start, s.end) for s in addressed}
+    kept = " ".join(s.text for s in sentences(answer) if (s.start, s.end) not in drop) or answer
+    return re.sub(r" {2,}", " ", kept)

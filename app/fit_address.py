@@ -1,0 +1,127 @@
+"""Fit the instructions-to-the-grader decision (app/core/grader_address.py) on the dev split of labelled answers.
+
+    python -m app.fit_address content/answers/blind/*.jsonl --split dev [--model models/X.gguf]
+
+Labels are per answer (instructions_to_grader). Negatives: every screened sentence of an honest answer. Positives:
+in each answer that addresses the grader, its screened sentence least like the question (the one the writer
+added for the grader; the other screened sentences of that answer are left out, their label is unknown). Two
+logistic models, weighted so both classes count equally: embedding similarity alone (the rubric), and similarity
+plus the model's P(yes) (a chat model is loaded). Writes app/core/address_fit.json with the rows it was fitted on."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from app.core import grader_address
+from app.core.rubric import INJECTION, question_texts
+
+MODEL_CAP = 0.5  # similarity to the question above which a sentence is plainly about the scenario: no model call
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 20000, rate: float = 0.5, l2: float = 1e-3) -> np.ndarray:
+    """Class-balanced logistic regression by gradient descent; returns [bias, w1, w2, ...]."""
+    x1 = np.hstack([np.ones((len(x), 1)), x])
+    weight = np.where(y == 1, 0.5 / max(y.sum(), 1), 0.5 / max((1 - y).sum(), 1))
+    w = np.zeros(x1.shape[1])
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-x1 @ w))
+        grad = x1.T @ (weight * (p - y)) + l2 * np.r_[0.0, w[1:]]
+        w -= rate * grad
+    return w
+
+
+def rows_for(cases: list[dict], questions: dict, similarity, ask) -> list[dict]:
+    rows = []
+    for n, case in enumerate(cases):
+        question = questions[case["question"]]
+        label = bool(case["label"].get("instructions_to_grader"))
+        found = grader_address.screened(case["answer"], INJECTION)
+        if not found:
+            continue
+        sims = similarity([s.text for s in found], [question.prompt, *question_texts(question)])
+        for sentence, row in zip(found, sims):
+            about = max(row)
+            yes = ask(grader_address.EXAMINER_QUESTION.format(sentence=sentence.text)) if ask and about < MODEL_CAP \
+                else None
+            rows.append({"case": n, "question": question.id, "kind": case["kind"], "answer_label": label,
+                         "sentence": sentence.text, "about_question": round(about, 4),
+                         "model_yes": None if yes is None else round(yes, 4)})
+        print(f"[{n + 1}/{len(cases)}] {question.id} {case['kind']}: {len(found)} screened", file=sys.stderr)
+    return rows
+
+
+def training(rows: list[dict], with_model: bool) -> tuple[np.ndarray, np.ndarray]:
+    by_case: dict[int, list[dict]] = {}
+    for r in rows:
+        by_case.setdefault(r["case"], []).append(r)
+    xs, ys = [], []
+    for items in by_case.values():
+        if items[0]["answer_label"]:
+            items = [min(items, key=lambda r: r["about_question"])]
+        for r in items:
+            if with_model and r["model_yes"] is None:
+                continue
+            xs.append([r["about_question"]] + ([r["model_yes"]] if with_model else []))
+            ys.append(1 if r["answer_label"] else 0)
+    return np.array(xs), np.array(ys)
+
+
+def answer_report(rows: list[dict], fit: dict, cases: int, injections: int) -> str:
+    flagged: dict[int, bool] = {}
+    for r in rows:
+        if r["model_yes"] is not None and "model" in fit:
+            p = grader_address._logistic(fit["model"], {"about_question": r["about_question"],
+                                                         "model_yes": r["model_yes"]})
+        else:
+            p = grader_address._logistic(fit["embedding"], {"about_question": r["about_question"]})
+        flagged[r["case"]] = flagged.get(r["case"], False) or p >= 0.5
+        flagged.setdefault(-1 - r["case"], r["answer_label"])
+    caught = sum(1 for c, f in flagged.items() if c >= 0 and f and flagged[-1 - c])
+    false = sum(1 for c, f in flagged.items() if c >= 0 and f and not flagged[-1 - c])
+    return f"{cases} answers: {caught} of {injections} that address the grader flagged, {false} honest answers flagged"
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.evaluation import split_of
+    from app.library import open_library
+    parser = argparse.ArgumentParser(prog="python -m app.fit_address")
+    parser.add_argument("answers", nargs="+", type=Path)
+    parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
+    parser.add_argument("--model", type=Path, default=Path("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"))
+    parser.add_argument("--report-only", action="store_true", help="score the split with the stored fit")
+    args = parser.parse_args(argv)
+    cases = [json.loads(line) for path in args.answers for line in path.read_text(encoding="utf-8").splitlines()
+             if line.strip()]
+    cases = [c for c in cases if args.split == "all" or split_of(c["question"]) == args.split]
+    library = open_library()
+    questions = {q.id: q for q in library.questions}
+    similarity = library.grading_tools().similarity
+    from app.llm.engine import ChatEngine
+    from app.llm.yes_no import p_yes
+    engine = ChatEngine(args.model)
+    rows = rows_for(cases, questions, similarity, lambda user: p_yes(engine, user))
+    injections = sum(1 for c in cases if c["label"].get("instructions_to_grader"))
+    if args.report_only:
+        print(answer_report(rows, grader_address.fitted(), len(cases), injections))
+        return 0
+    fit: dict = {"model_cap": MODEL_CAP, "model_file": args.model.name,
+                 "command": "python -m app.fit_address " + " ".join(sys.argv[1:] if argv is None else argv)}
+    w = fit_logistic(*training(rows, False))
+    fit["embedding"] = {"bias": round(float(w[0]), 4), "about_question": round(float(w[1]), 4)}
+    w = fit_logistic(*training(rows, True))
+    fit["model"] = {"bias": round(float(w[0]), 4), "about_question": round(float(w[1]), 4),
+                    "model_yes": round(float(w[2]), 4)}
+    print("embedding only:", answer_report(rows, {"embedding": fit["embedding"]}, len(cases), injections))
+    print("with the model:", answer_report(rows, fit, len(cases), injections))
+    fit["rows"] = rows
+    grader_address.FIT_FILE.write_text(json.dumps(fit, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {grader_address.FIT_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -76,9 +76,9 @@ def test_a_bad_case_line_is_named_and_nothing_is_graded(tmp_path: Path) -> None:
 # Set from the first honest measurement (2026-12-01, rubric only, the blind test split: choice 0.721, verdict
 # 0.675, QWK 0.436, key-point F1 0.806, adversarial not correct 0.833), a little below it: a change that makes
 # the grader worse on answers it was never fitted to cannot land unnoticed. Moved 2026-12-02 with the
-# instructions-to-the-grader change (measured: choice 0.701, verdict 0.721, QWK 0.528, key-point F1 0.806,
-# adversarial 1.00): verdict, QWK and adversarial raised; choice set under two answers (of 154) below it,
-# where 0.70 sat one answer below it.
+# instructions-to-the-grader change (measured: choice 0.708, verdict 0.727, QWK 0.542, key-point F1 0.806,
+# adversarial 1.00): verdict, QWK and adversarial raised; choice to 0.69 (it had measured 0.701 against a floor
+# of 0.70, one answer from failing).
 BLIND_TEST_FLOORS = {"choice_accuracy": 0.69, "verdict_accuracy": 0.70, "qwk": 0.50, "key_point_f1": 0.78,
                      "adversarial_not_correct": 0.95}
 

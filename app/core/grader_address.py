@@ -94,9 +94,8 @@ def rejudged(found: list[Reading], ask: Ask, fit: dict | None = None) -> list[Re
 
 
 def without(answer: str, addressed: list[Sentence]) -> str:
-    """The answer minus the sentences that speak to the grader (they are flagged, not weighed)."""
-    if not addressed:
-        return answer
+    """The answer's sentences minus those that speak to the grader (they are flagged, not weighed), joined by
+    single spaces: blanked control tokens leave runs of spaces that must not change what the model reads."""
     drop = {(s.start, s.end) for s in addressed}
     kept = " ".join(s.text for s in sentences(answer) if (s.start, s.end) not in drop) or answer
     return re.sub(r" {2,}", " ", kept)

@@ -372,8 +372,8 @@ def instructions_sentence(grade: Grade) -> str:
     """Why an answer that speaks to the grader is incorrect, quoting the sentence that does."""
     quoted = [r["sentence"] for r in grade.evidence.get("to_grader", []) if r["probability"] >= 0.5]
     said = f' ("{quoted[0][:120]}")' if quoted else ""
-    return (f"The answer speaks to the grader{said}, so it is marked incorrect: an answer is graded on what it "
-            "argues, and a request for marks is not an argument.")
+    return (f"The answer contains instructions to the grader{said}, so it is marked incorrect: an answer is graded "
+            "on what it argues, and a request for marks is not an argument.")
 
 
 def rubric_explanation(question: Question, grade: Grade) -> str:

@@ -324,12 +324,6 @@ def grader_sentences(question: Question, answer: str, similarity: Similarity | N
     return readings, [r.sentence for r in readings if r.addressed]
 
 
-def without_injection(answer: str) -> str:
-    """The answer minus the sentences the word patterns take for an address to the grader (a words-only reading)."""
-    kept = " ".join(s.text for s in sentences(answer) if not addresses_grader(s.text)) or answer
-    return re.sub(r" {2,}", " ", kept)  # blanked control tokens leave runs of spaces
-
-
 def addresses_grader(text: str) -> bool:
     """Instructions to the grader somewhere in the text."""
     return any(not (IGNORE.match(m.group(0)) and ABOUT_THE_MODEL.search(text[max(0, m.start() - 30):m.start()]))

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core import grader_address
-from app.core.rubric import INJECTION, question_texts
+from app.core.rubric import INJECTION, address_texts
 
 MODEL_CAP = 0.5  # similarity to the question above which a sentence is plainly about the scenario: no model call
 
@@ -39,16 +39,14 @@ def rows_for(cases: list[dict], questions: dict, similarity, ask) -> list[dict]:
     for n, case in enumerate(cases):
         question = questions[case["question"]]
         label = bool(case["label"].get("instructions_to_grader"))
-        found = grader_address.screened(case["answer"], INJECTION)
+        found = grader_address.about_question(address_texts(question), case["answer"], similarity, INJECTION)
         if not found:
             continue
-        sims = similarity([s.text for s in found], [question.prompt, *question_texts(question)])
-        for sentence, row in zip(found, sims):
-            about = max(row)
+        for sentence, about in found:
             yes = ask(grader_address.EXAMINER_QUESTION.format(sentence=sentence.text)) if ask and about < MODEL_CAP \
                 else None
             rows.append({"case": n, "question": question.id, "kind": case["kind"], "answer_label": label,
-                         "sentence": sentence.text, "about_question": round(about, 4),
+                         "sentence": sentence.text, "about_question": about,
                          "model_yes": None if yes is None else round(yes, 4)})
         print(f"[{n + 1}/{len(cases)}] {question.id} {case['kind']}: {len(found)} screened", file=sys.stderr)
     return rows
@@ -71,17 +69,18 @@ def training(rows: list[dict], with_model: bool) -> tuple[np.ndarray, np.ndarray
 
 
 def answer_report(rows: list[dict], fit: dict, cases: int, injections: int) -> str:
-    flagged: dict[int, bool] = {}
+    flagged: dict[int, bool] = {}  # per answer: any sentence flagged
+    labelled: dict[int, bool] = {}  # per answer: the writer's instructions_to_grader
     for r in rows:
         if r["model_yes"] is not None and "model" in fit:
-            p = grader_address._logistic(fit["model"], {"about_question": r["about_question"],
-                                                         "model_yes": r["model_yes"]})
+            p = grader_address.logistic(fit["model"], {"about_question": r["about_question"],
+                                                       "model_yes": r["model_yes"]})
         else:
-            p = grader_address._logistic(fit["embedding"], {"about_question": r["about_question"]})
+            p = grader_address.logistic(fit["embedding"], {"about_question": r["about_question"]})
         flagged[r["case"]] = flagged.get(r["case"], False) or p >= 0.5
-        flagged.setdefault(-1 - r["case"], r["answer_label"])
-    caught = sum(1 for c, f in flagged.items() if c >= 0 and f and flagged[-1 - c])
-    false = sum(1 for c, f in flagged.items() if c >= 0 and f and not flagged[-1 - c])
+        labelled[r["case"]] = r["answer_label"]
+    caught = sum(1 for c, f in flagged.items() if f and labelled[c])
+    false = sum(1 for c, f in flagged.items() if f and not labelled[c])
     return f"{cases} answers: {caught} of {injections} that address the grader flagged, {false} honest answers flagged"
 
 

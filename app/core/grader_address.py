@@ -56,9 +56,20 @@ def screened(answer: str, patterns: re.Pattern | None = None) -> list[Sentence]:
     return [s for s in sentences(answer) if MARKING.search(s.text) or (patterns and patterns.search(s.text))]
 
 
-def _logistic(weights: dict, features: dict) -> float:
+def logistic(weights: dict, features: dict) -> float:
+    """P(addressed) from a fit's weights ({"bias": b, feature: w, ...}) and the features' values."""
     z = weights["bias"] + sum(weights[k] * v for k, v in features.items())
     return 1.0 / (1.0 + math.exp(-z))
+
+
+def about_question(question_texts: list[str], answer: str, similarity: Similarity,
+                   patterns: re.Pattern | None = None) -> list[tuple[Sentence, float]]:
+    """Each screened sentence with its highest similarity to the question's own texts (what the fit reads)."""
+    found = screened(answer, patterns)
+    if not found:
+        return []
+    sims = similarity([s.text for s in found], question_texts)
+    return [(sentence, round(max(row) if row else 0.0, 4)) for sentence, row in zip(found, sims)]
 
 
 def readings(question_texts: list[str], answer: str, similarity: Similarity, patterns: re.Pattern | None = None,
@@ -66,16 +77,8 @@ def readings(question_texts: list[str], answer: str, similarity: Similarity, pat
     """Each screened sentence with its similarity to the question and the probability, from that alone, that it
     speaks to the grader."""
     fit = fit or fitted()
-    found = screened(answer, patterns)
-    if not found:
-        return []
-    sims = similarity([s.text for s in found], question_texts)
-    out = []
-    for sentence, row in zip(found, sims):
-        about = max(row) if row else 0.0
-        out.append(Reading(sentence, round(about, 4), None,
-                           round(_logistic(fit["embedding"], {"about_question": about}), 3)))
-    return out
+    return [Reading(sentence, about, None, round(logistic(fit["embedding"], {"about_question": about}), 3))
+            for sentence, about in about_question(question_texts, answer, similarity, patterns)]
 
 
 def rejudged(found: list[Reading], ask: Ask, fit: dict | None = None) -> list[Reading]:
@@ -88,7 +91,7 @@ def rejudged(found: list[Reading], ask: Ask, fit: dict | None = None) -> list[Re
             out.append(r)
             continue
         yes = ask(EXAMINER_QUESTION.format(sentence=r.sentence.text))
-        probability = _logistic(fit["model"], {"about_question": r.about_question, "model_yes": yes})
+        probability = logistic(fit["model"], {"about_question": r.about_question, "model_yes": yes})
         out.append(Reading(r.sentence, r.about_question, round(yes, 4), round(probability, 3)))
     return out
 

@@ -319,9 +319,13 @@ def grader_sentences(question: Question, answer: str, similarity: Similarity | N
     by the word patterns."""
     if similarity is None:
         return [], [s for s in sentences(answer) if addresses_grader(s.text)]
-    readings = grader_address.readings([question.prompt, *question_texts(question)], answer, similarity,
-                                       patterns=INJECTION)
+    readings = grader_address.readings(address_texts(question), answer, similarity, patterns=INJECTION)
     return readings, [r.sentence for r in readings if r.addressed]
+
+
+def address_texts(question: Question) -> list[str]:
+    """What a sentence about the scenario resembles: the question's prompt and its own texts (grader_address)."""
+    return [question.prompt, *question_texts(question)]
 
 
 def addresses_grader(text: str) -> bool:

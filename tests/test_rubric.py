@@ -297,3 +297,32 @@ def test_two_options_argued_equally_mean_both_when_both_is_an_option(questions: 
               "in the phone's memory.")
     evidence, picked, _ = lexical_choice(q, answer)
     assert picked == "both" and sum(1 for k, v in evidence.items() if k != "both" and v > 0) == 2
+
+
+def test_a_misconception_stated_alone_makes_no_key_point(questions: dict) -> None:
+    # Opposite claims share words: before this rule, 48 of the bank's 541 misconception phrasings, each given alone
+    # as the answer, were also credited with a key point (words only).
+    credited = []
+    for q in questions.values():
+        for phrasing in (p for m in q.misconceptions for p in m.phrasings):
+            signals = rubric_signals(q, phrasing)
+            if any(m.made for m in signals.misconceptions) and any(p.made for p in signals.key_points):
+                credited.append((q.id, phrasing))
+    assert credited == []
+
+
+def test_a_sentence_closer_to_a_key_point_than_to_a_misconception_states_the_point(question, embedder) -> None:
+    from app.llm.grader import embedding_similarity
+    answer = ("RAG over the wiki. Fine-tuning is weak at injecting facts, and the wiki changes every day so a "
+              "trained model goes stale.")
+    signals = rubric_signals(question, answer, embedding_similarity(embedder))
+    assert {p.id for p in signals.key_points if p.made} >= {"kp1", "kp3"}
+    assert not any(m.made for m in signals.misconceptions)
+
+
+def test_a_sentence_arguing_for_the_wrong_option_chosen_makes_no_key_point(question, embedder) -> None:
+    from app.llm.grader import embedding_similarity
+    answer = "Fine-tune the model on the wiki. Fine-tuning on the wiki injects facts the model then knows."
+    signals = rubric_signals(question, answer, embedding_similarity(embedder))
+    assert signals.choice == "fine-tune" and signals.choice_confidence >= 0.7
+    assert not any(p.made for p in signals.key_points)  # it shares words with "fine-tuning is weak at injecting facts"

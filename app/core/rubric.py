@@ -246,8 +246,12 @@ def stated_choice(question: Question, answer: str, similarity: Similarity) -> tu
 
 
 def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Similarity | None,
-                  threshold: float, require_polarity: bool = False) -> list[PointResult]:
-    """A point is made when some sentence is close enough to one of its phrasings."""
+                  threshold: float, require_polarity: bool = False,
+                  stating: Sequence[PointResult] = ()) -> list[PointResult]:
+    """A point is made when some sentence is close enough to one of its phrasings. A sentence that states one of
+    the `stating` results (misconceptions made) argues the opposite of the key points and makes none of them."""
+    taken = {(r.span.start, r.span.end) for r in stating if r.made and r.span}
+    sents = [s for s in sents if (s.start, s.end) not in taken]
     results = []
     sentence_stems = [set(content_stems(s.text)) for s in sents]
     for point in points:
@@ -304,6 +308,35 @@ def _looks_like_keyword_list(answer: str, tokens: list[str]) -> bool:
     return short / len(items) >= 0.7 and function_share < 0.25
 
 
+def _points_and_misconceptions(question: Question, sents: list[Sentence], arguing: list[Sentence],
+                                similarity: Similarity | None, policy: GradingPolicy
+                                ) -> tuple[list[PointResult], list[PointResult]]:
+    """A key point and a misconception are opposite claims, so one sentence states one of them, not both: the one it
+    is closer to. A sentence taken by a misconception makes no key point."""
+    wrong = point_matches(question.misconceptions, sents, similarity, policy.misconception_threshold,
+                          require_polarity=True)
+    points = point_matches(question.key_points, arguing, similarity, policy.point_threshold)
+    closer = {}
+    for p in points:
+        if p.made and p.span:
+            key = (p.span.start, p.span.end)
+            closer[key] = max(closer.get(key, 0.0), p.confidence)
+    lost = {(m.span.start, m.span.end) for m in wrong
+            if m.made and m.span and closer.get((m.span.start, m.span.end), 0.0) > m.confidence}
+    if lost:
+        wrong = point_matches(question.misconceptions, [s for s in sents if (s.start, s.end) not in lost],
+                              similarity, policy.misconception_threshold, require_polarity=True)
+    return point_matches(question.key_points, arguing, similarity, policy.point_threshold, stating=wrong), wrong
+
+
+def _for_another_option(question: Question, choice: str, text: str) -> bool:
+    """The answer chose a wrong option and this sentence names it, not negated, and never the right one."""
+    if choice in ("none", question.correct):
+        return False
+    mentions = option_mentions(question, text)
+    return not mentions.get(question.correct) and any(not negated for _, negated in mentions.get(choice, []))
+
+
 def relevance_of(question: Question, answer: str) -> float:
     """Share of the answer's content words that belong to the question's vocabulary."""
     vocabulary = set(content_stems(" ".join([question.prompt, question.rationale,
@@ -356,8 +389,8 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
         flags.append(Flag.BOTH)
         choice, confidence = both_option(question) or "none", 0.9
     clear_off_topic(flags, choice)
-    points = point_matches(question.key_points, sents, similarity, policy.point_threshold)
-    wrong = point_matches(question.misconceptions, sents, similarity, policy.misconception_threshold,
-                          require_polarity=True)
+    sure = choice if confidence >= policy.unsure_choice_below else "none"
+    arguing = [s for s in sents if not _for_another_option(question, sure, s.text)]
+    points, wrong = _points_and_misconceptions(question, sents, arguing, similarity, policy)
     states = any(STATED.search(s.text) for s in sents)
     return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states, address, addressed)

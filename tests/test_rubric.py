@@ -326,3 +326,26 @@ def test_a_sentence_arguing_for_the_wrong_option_chosen_makes_no_key_point(quest
     signals = rubric_signals(question, answer, embedding_similarity(embedder))
     assert signals.choice == "fine-tune" and signals.choice_confidence >= 0.7
     assert not any(p.made for p in signals.key_points)  # it shares words with "fine-tuning is weak at injecting facts"
+
+
+def test_the_same_answer_reads_the_same_in_every_process() -> None:
+    # Option phrases were kept in a set, so the order in which equal-length phrases were matched, and so the
+    # evidence, depended on the process's hash seed: this dev answer was read as no choice under PYTHONHASHSEED=1
+    # and as RRF under 3 (5 of the 385 dev answers moved).
+    import os
+    import subprocess
+    import sys
+    script = ("import json\n"
+              "from pathlib import Path\n"
+              "from app.library import open_library\n"
+              "from app.core.rubric import lexical_choice\n"
+              "case = json.loads(Path('content/answers/blind/hybrid-search.jsonl').read_text().splitlines()[6])\n"
+              "q = {q.id: q for q in open_library(defer_embedding=True).questions}[case['question']]\n"
+              "print(json.dumps(lexical_choice(q, case['answer'])))\n")
+    readings = set()
+    for seed in ("1", "3"):
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "PYTHONHASHSEED": seed}, cwd=Path(__file__).resolve().parent.parent)
+        assert done.returncode == 0, done.stderr[-2000:]
+        readings.add(done.stdout.strip().splitlines()[-1])
+    assert len(readings) == 1, readings

@@ -78,8 +78,10 @@ AFTER_NEGATIVE = re.compile(r"^\W*(\w+\W+){0,3}?(is|are|would be|will be|seems?)
 
 
 def option_phrases(option) -> list[list[str]]:
-    """The stem sequences that name an option: its id, its label (and the parts of it), its aliases."""
-    texts = {option.id, option.label, *option.aliases, *re.split(r"[()]", option.label)}
+    """The stem sequences that name an option: its id, its label (and the parts of it), its aliases. In that order,
+    always: the longest phrase is found first, and among phrases of one length the order must not depend on the
+    process (a set here made the same answer's grade depend on PYTHONHASHSEED)."""
+    texts = dict.fromkeys([option.id, option.label, *option.aliases, *re.split(r"[()]", option.label)])
     phrases = []
     for text in texts:
         stems = list(dict.fromkeys(content_stems(text)))

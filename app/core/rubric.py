@@ -328,6 +328,8 @@ def _points_and_misconceptions(question: Question, sents: list[Sentence], arguin
     if lost:
         wrong = point_matches(question.misconceptions, [s for s in sents if (s.start, s.end) not in lost],
                               similarity, policy.misconception_threshold, require_polarity=True)
+    if not any(m.made and m.span for m in wrong):
+        return points, wrong
     return point_matches(question.key_points, arguing, similarity, policy.point_threshold, stating=wrong), wrong
 
 

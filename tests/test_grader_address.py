@@ -82,3 +82,13 @@ def test_a_model_grade_fails_an_address_and_quotes_it_but_passes_the_vocabulary(
     assert asked and json.dumps(flagged.evidence)  # the model was asked, and the evidence is stored as JSON
     honest = grade_answer(questions[QID], HONEST[0], tools, explain=False)
     assert "instructions-to-grader" not in honest.flags
+
+
+def test_a_model_the_fit_was_not_made_with_is_not_asked_and_the_embeddings_decide(questions, smol_engine, similarity):
+    # its P(yes) is on another scale: with the 1.5B's coefficients the 0.5B let injections through
+    assert not grader_address.fitted_with(smol_engine.name)
+    tools = GradingTools(smol_engine, similarity, None)
+    for answer in TO_THE_GRADER:
+        grade = grade_answer(questions[QID], answer, tools, explain=False)
+        assert grade.verdict == "incorrect" and "instructions-to-grader" in grade.flags, grade.evidence["to_grader"]
+        assert all(r["model_yes"] is None for r in grade.evidence["to_grader"])

@@ -51,6 +51,13 @@ def fitted() -> dict:
     return json.loads(FIT_FILE.read_text(encoding="utf-8"))
 
 
+def fitted_with(model_name: str) -> bool:
+    """Whether the model fit was made with this chat model. Another model's P(yes) sits on another scale (with the
+    1.5B's coefficients, the 0.5B let 5 of the 24 adversarial test answers through), so only this one is asked;
+    with any other, the embedding reading stands."""
+    return fitted().get("model_file") == model_name
+
+
 def screened(answer: str, patterns: re.Pattern | None = None) -> list[Sentence]:
     """The sentences that use the vocabulary of marking (or the old instruction patterns)."""
     return [s for s in sentences(answer) if MARKING.search(s.text) or (patterns and patterns.search(s.text))]

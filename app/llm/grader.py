@@ -283,8 +283,9 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
 
 def _judge_address(engine, signals: RubricSignals, cancel: threading.Event) -> None:
     """The model's say on the sentences that may speak to the grader (those not plainly about the scenario): the
-    flag, and the sentences left out of the model's reading, follow it."""
-    if not signals.address:
+    flag, and the sentences left out of the model's reading, follow it. Only the model the fit was made with is
+    asked; with another, the embedding reading stands."""
+    if not signals.address or not grader_address.fitted_with(engine.name):
         return
     signals.address = grader_address.rejudged(signals.address, lambda user: p_yes(engine, user, cancel))
     signals.addressed = [r.sentence for r in signals.address if r.addressed]

@@ -337,10 +337,10 @@ def test_the_same_answer_reads_the_same_in_every_process() -> None:
     import sys
     script = ("import json\n"
               "from pathlib import Path\n"
-              "from app.library import open_library\n"
+              "from app.content.load import load_content\n"
               "from app.core.rubric import lexical_choice\n"
               "case = json.loads(Path('content/answers/blind/hybrid-search.jsonl').read_text().splitlines()[6])\n"
-              "q = {q.id: q for q in open_library(defer_embedding=True).questions}[case['question']]\n"
+              "q = {q.id: q for q in load_content(Path('content'), with_labels=False).questions}[case['question']]\n"
               "print(json.dumps(lexical_choice(q, case['answer'])))\n")
     readings = set()
     for seed in ("1", "3"):

@@ -252,7 +252,7 @@ def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Si
                   stating: Sequence[PointResult] = ()) -> list[PointResult]:
     """A point is made when some sentence is close enough to one of its phrasings. A sentence that states one of
     the `stating` results (misconceptions made) argues the opposite of the key points and makes none of them."""
-    taken = {(r.span.start, r.span.end) for r in stating if r.made and r.span}
+    taken = {_place(r) for r in stating if r.made and r.span}
     sents = [s for s in sents if (s.start, s.end) not in taken]
     results = []
     sentence_stems = [set(content_stems(s.text)) for s in sents]
@@ -315,22 +315,28 @@ def _points_and_misconceptions(question: Question, sents: list[Sentence], arguin
                                 ) -> tuple[list[PointResult], list[PointResult]]:
     """A key point and a misconception are opposite claims, so one sentence states one of them, not both: the one it
     is closer to. A sentence taken by a misconception makes no key point."""
-    wrong = point_matches(question.misconceptions, sents, similarity, policy.misconception_threshold,
-                          require_polarity=True)
-    points = point_matches(question.key_points, arguing, similarity, policy.point_threshold)
-    closer = {}
+    def misconceptions(among: list[Sentence]) -> list[PointResult]:
+        return point_matches(question.misconceptions, among, similarity, policy.misconception_threshold,
+                             require_polarity=True)
+
+    def key_points(stating: Sequence[PointResult] = ()) -> list[PointResult]:
+        return point_matches(question.key_points, arguing, similarity, policy.point_threshold, stating=stating)
+
+    wrong, points = misconceptions(sents), key_points()
+    closer: dict[tuple[int, int], float] = {}
     for p in points:
         if p.made and p.span:
-            key = (p.span.start, p.span.end)
-            closer[key] = max(closer.get(key, 0.0), p.confidence)
-    lost = {(m.span.start, m.span.end) for m in wrong
-            if m.made and m.span and closer.get((m.span.start, m.span.end), 0.0) > m.confidence}
+            closer[_place(p)] = max(closer.get(_place(p), 0.0), p.confidence)
+    lost = {_place(m) for m in wrong if m.made and m.span and closer.get(_place(m), 0.0) > m.confidence}
     if lost:
-        wrong = point_matches(question.misconceptions, [s for s in sents if (s.start, s.end) not in lost],
-                              similarity, policy.misconception_threshold, require_polarity=True)
+        wrong = misconceptions([s for s in sents if (s.start, s.end) not in lost])
     if not any(m.made and m.span for m in wrong):
         return points, wrong
-    return point_matches(question.key_points, arguing, similarity, policy.point_threshold, stating=wrong), wrong
+    return key_points(stating=wrong), wrong
+
+
+def _place(result: PointResult) -> tuple[int, int]:
+    return result.span.start, result.span.end
 
 
 def _for_another_option(question: Question, choice: str, text: str) -> bool:

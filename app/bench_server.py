@@ -34,7 +34,7 @@ def start_local_server(model: Path, log: Path) -> tuple[subprocess.Popen, str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
+    proc = subprocess.Popen([sys.executable, "-m", "app.llm.serve", "--model", str(model), "--model_alias",
                              model.name, "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
                              "--n_threads", "2"], stdout=log.open("wb"), stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)

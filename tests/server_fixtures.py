@@ -29,7 +29,7 @@ class LlamaServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", MODEL_ALIAS,
+            [sys.executable, "-m", "app.llm.serve", "--model", str(model), "--model_alias", MODEL_ALIAS,
              "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", "4096", "--n_threads", "2"],
             stdout=self.log, stderr=self.log, stdin=subprocess.DEVNULL)
 

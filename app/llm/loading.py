@@ -14,7 +14,7 @@ def default_settings() -> RunSettings:
 
 
 @contextmanager
-def _model_params(extra_buffers: bool):
+def model_params(extra_buffers: bool):
     """llama-cpp-python's `Llama` takes no use_extra_bufts argument; it reads llama_model_default_params() once
     while loading, so the default is swapped for the length of one load."""
     import llama_cpp.llama_cpp as native
@@ -35,7 +35,7 @@ def _model_params(extra_buffers: bool):
 def new_llama(path: str, settings: RunSettings | None, **kwargs):
     from llama_cpp import Llama
     settings = settings or default_settings()
-    with _model_params(settings.extra_buffers):
+    with model_params(settings.extra_buffers):
         return Llama(model_path=path, n_threads=settings.threads, verbose=False, **kwargs)
 
 

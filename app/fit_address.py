@@ -63,20 +63,26 @@ def training(rows: list[dict], with_model: bool) -> tuple[np.ndarray, np.ndarray
         for r in items:
             if with_model and r["model_yes"] is None:
                 continue
-            xs.append([r["about_question"]] + ([r["model_yes"]] if with_model else []))
+            xs.append(list(_features(r, with_model).values()))
             ys.append(1 if r["answer_label"] else 0)
     return np.array(xs), np.array(ys)
+
+
+def _features(row: dict, with_model: bool) -> dict:
+    return grader_address.features(row["sentence"], row["about_question"], row["model_yes"] if with_model else None)
+
+
+def _weights(w: np.ndarray, with_model: bool) -> dict:
+    names = ["bias", *grader_address.features("", 0.0, 0.0 if with_model else None)]
+    return {name: round(float(v), 4) for name, v in zip(names, w)}
 
 
 def answer_report(rows: list[dict], fit: dict, cases: int, injections: int) -> str:
     flagged: dict[int, bool] = {}  # per answer: any sentence flagged
     labelled: dict[int, bool] = {}  # per answer: the writer's instructions_to_grader
     for r in rows:
-        if r["model_yes"] is not None and "model" in fit:
-            p = grader_address.logistic(fit["model"], {"about_question": r["about_question"],
-                                                       "model_yes": r["model_yes"]})
-        else:
-            p = grader_address.logistic(fit["embedding"], {"about_question": r["about_question"]})
+        with_model = r["model_yes"] is not None and "model" in fit
+        p = grader_address.logistic(fit["model" if with_model else "embedding"], _features(r, with_model))
         flagged[r["case"]] = flagged.get(r["case"], False) or p >= 0.5
         labelled[r["case"]] = r["answer_label"]
     caught = sum(1 for c, f in flagged.items() if f and labelled[c])
@@ -84,36 +90,42 @@ def answer_report(rows: list[dict], fit: dict, cases: int, injections: int) -> s
     return f"{cases} answers: {caught} of {injections} that address the grader flagged, {false} honest answers flagged"
 
 
+def _model_rows(cases: list[dict], model: Path) -> list[dict]:
+    from app.library import open_library
+    from app.llm.engine import ChatEngine
+    from app.llm.yes_no import p_yes
+    library = open_library()
+    questions = {q.id: q for q in library.questions}
+    engine = ChatEngine(model)
+    return rows_for(cases, questions, library.grading_tools().similarity, lambda user: p_yes(engine, user))
+
+
 def main(argv: list[str] | None = None) -> int:
     from app.evaluation import split_of
-    from app.library import open_library
     parser = argparse.ArgumentParser(prog="python -m app.fit_address")
     parser.add_argument("answers", nargs="+", type=Path)
     parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
     parser.add_argument("--model", type=Path, default=Path("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"))
     parser.add_argument("--report-only", action="store_true", help="score the split with the stored fit")
+    parser.add_argument("--refit", action="store_true",
+                        help="fit again on the rows stored in address_fit.json (no model run; after a feature change)")
     args = parser.parse_args(argv)
     cases = [json.loads(line) for path in args.answers for line in path.read_text(encoding="utf-8").splitlines()
              if line.strip()]
     cases = [c for c in cases if args.split == "all" or split_of(c["question"]) == args.split]
-    library = open_library()
-    questions = {q.id: q for q in library.questions}
-    similarity = library.grading_tools().similarity
-    from app.llm.engine import ChatEngine
-    from app.llm.yes_no import p_yes
-    engine = ChatEngine(args.model)
-    rows = rows_for(cases, questions, similarity, lambda user: p_yes(engine, user))
     injections = sum(1 for c in cases if c["label"].get("instructions_to_grader"))
+    if args.refit:
+        stored = grader_address.fitted()
+        rows, model_file, command = stored["rows"], stored["model_file"], stored["command"]
+    else:
+        rows, model_file = _model_rows(cases, args.model), args.model.name
+        command = "python -m app.fit_address " + " ".join(sys.argv[1:] if argv is None else argv)
     if args.report_only:
         print(answer_report(rows, grader_address.fitted(), len(cases), injections))
         return 0
-    fit: dict = {"model_cap": MODEL_CAP, "model_file": args.model.name,
-                 "command": "python -m app.fit_address " + " ".join(sys.argv[1:] if argv is None else argv)}
-    w = fit_logistic(*training(rows, False))
-    fit["embedding"] = {"bias": round(float(w[0]), 4), "about_question": round(float(w[1]), 4)}
-    w = fit_logistic(*training(rows, True))
-    fit["model"] = {"bias": round(float(w[0]), 4), "about_question": round(float(w[1]), 4),
-                    "model_yes": round(float(w[2]), 4)}
+    fit: dict = {"model_cap": MODEL_CAP, "model_file": model_file, "command": command}
+    fit["embedding"] = _weights(fit_logistic(*training(rows, False)), False)
+    fit["model"] = _weights(fit_logistic(*training(rows, True)), True)
     print("embedding only:", answer_report(rows, {"embedding": fit["embedding"]}, len(cases), injections))
     print("with the model:", answer_report(rows, fit, len(cases), injections))
     fit["rows"] = rows

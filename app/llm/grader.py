@@ -266,7 +266,7 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
                    timings: dict) -> tuple[dict, dict, dict | None]:
     """The model's P(option): the letters, times the per-option checks where the rubric does not settle it."""
     t = time.perf_counter()
-    _judge_address(engine, signals, cancel)
+    judge_address(engine, signals, cancel)
     timings["address_s"] = time.perf_counter() - t
     clean = grader_address.without(answer, signals.addressed)  # same offsets: relettering keeps the length
     model = letters = model_choice(engine, question, clean, cancel)
@@ -281,7 +281,7 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
     return model, letters, checks
 
 
-def _judge_address(engine, signals: RubricSignals, cancel: threading.Event) -> None:
+def judge_address(engine, signals: RubricSignals, cancel: threading.Event) -> None:
     """The model's say on the sentences that may speak to the grader (those not plainly about the scenario): the
     flag, and the sentences left out of the model's reading, follow it. Only the model the fit was made with is
     asked; with another, the embedding reading stands."""

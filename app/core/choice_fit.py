@@ -1,0 +1,61 @@
+"""The choice, when the model the fit was made with is loaded: the rubric's evidence and the model's two readings
+combined by a conditional logit fitted on the dev split of the blind answers (`python -m app.fit_choice`; weights,
+command and data in choice_fit.json). Each option scores
+
+    w_share * (its share of the rubric's positive evidence) + w_letter * log P(its letter)
+    + w_check * logit P(yes to "does the candidate finally recommend it?")
+
+and "no clear recommendation" its bias plus the same terms read from the letter 'none' and P(no) to the likeliest
+option. The softmax of the scores is the choice's probability. It replaces fixed thresholds that let a one-sided
+rubric reading overrule the model: on dev, letters agreed with a right rubric reading only half the time, so only
+the per-option checks, asked of every answer, can overturn the rubric where it is wrong."""
+from __future__ import annotations
+
+import json
+import math
+from functools import lru_cache
+from pathlib import Path
+
+FIT_FILE = Path(__file__).with_name("choice_fit.json")
+FEATURES = ("ev_share", "log_letter", "check")
+NONE = "none"
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-4), 1 - 1e-4)
+    return math.log(p / (1 - p))
+
+
+def option_features(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float]
+                    ) -> dict[str, list[float]]:
+    """Per option (and 'none'): the values of FEATURES."""
+    positive = {o: max(evidence.get(o, 0.0), 0.0) for o in checks}
+    total = sum(positive.values())
+    rows = {o: [positive[o] / total if total else 0.0, math.log(letters[o] + 1e-6), _logit(checks[o])]
+            for o in checks}
+    rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), _logit(1.0 - max(checks.values()))]
+    return rows
+
+
+def probabilities(rows: dict[str, list[float]], weights: dict[str, float]) -> dict[str, float]:
+    scores = {o: sum(weights[f] * v for f, v in zip(FEATURES, x)) + (weights[NONE] if o == NONE else 0.0)
+              for o, x in rows.items()}
+    top = max(scores.values())
+    exp = {o: math.exp(s - top) for o, s in scores.items()}
+    total = sum(exp.values())
+    return {o: e / total for o, e in exp.items()}
+
+
+@lru_cache(maxsize=1)
+def fitted() -> dict:
+    return json.loads(FIT_FILE.read_text(encoding="utf-8"))
+
+
+def fitted_with(model_name: str) -> bool:
+    """Whether the fit was made with this chat model (another model's probabilities sit on another scale)."""
+    return FIT_FILE.exists() and fitted().get("model_file") == model_name
+
+
+def fitted_choice(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float]
+                  ) -> dict[str, float]:
+    return probabilities(option_features(evidence, letters, checks), fitted()["weights"])

@@ -1,0 +1,140 @@
+"""Fit the choice combiner (app/core/choice_fit.py) on the dev split of labelled answers.
+
+    python -m app.fit_choice content/answers/blind/*.jsonl --split dev [--model models/X.gguf] [--refit]
+
+For every answer the grader would ask the model about (no flag that settles it), the rubric's evidence, the model's
+letter probabilities and its per-option checks are read exactly as the grader reads them; a conditional logit over
+the options and 'none' is fitted to the writers' choice labels (L2 0.01). Before the final fit it reports two-fold
+cross-validation by question against the fixed rule. Writes app/core/choice_fit.json with the rows it used;
+--refit fits again on those rows without running the model."""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from app.core import choice_fit, grader_address
+from app.core.policy import NO_ANSWER_FLAGS, Flag, combine_choice
+
+L2 = 0.01
+
+
+def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dict]:
+    from app.core.option_order import model_order, relettered
+    from app.core.rubric import rubric_signals
+    from app.llm.grader import judge_address, model_choice, option_checks
+    rows = []
+    for n, case in enumerate(cases):
+        question = questions[case["question"]]
+        read = model_order(question)
+        signals = rubric_signals(read, case["answer"], similarity)
+        if any(f in NO_ANSWER_FLAGS for f in signals.flags) or Flag.BOTH in signals.flags:
+            continue
+        judge_address(engine, signals, threading.Event())
+        clean = grader_address.without(relettered(case["answer"], question, read), signals.addressed)
+        letters = model_choice(engine, read, clean)
+        checks = option_checks(engine, read, clean)
+        rows.append({"case": n, "question": question.id, "kind": case["kind"],
+                     "label": case["label"].get("choice", "none"), "flags": list(signals.flags),
+                     "lexical": signals.choice, "lexical_confidence": round(signals.choice_confidence, 4),
+                     "states_decision": signals.states_decision,
+                     "evidence": {k: round(v, 4) for k, v in signals.option_evidence.items()},
+                     "letters": {k: round(v, 6) for k, v in letters.items()},
+                     "checks": {k: round(v, 6) for k, v in checks.items()}})
+        print(f"[{n + 1}/{len(cases)}] {question.id} {case['kind']}", file=sys.stderr)
+    return rows
+
+
+def _matrix(row: dict) -> tuple[list[str], np.ndarray]:
+    found = choice_fit.option_features(row["evidence"], row["letters"], row["checks"])
+    names = list(found)
+    return names, np.array([[1.0 if o == choice_fit.NONE else 0.0, *found[o]] for o in names])
+
+
+def fit(rows: list[dict], steps: int = 2000, rate: float = 0.2) -> dict:
+    data = []
+    for row in rows:
+        names, x = _matrix(row)
+        if row["label"] in names:
+            data.append((x, names.index(row["label"])))
+    w = np.zeros(1 + len(choice_fit.FEATURES))
+    for _ in range(steps):
+        grad = L2 * w
+        for x, y in data:
+            s = x @ w
+            p = np.exp(s - s.max())
+            p /= p.sum()
+            grad += (x.T @ p - x[y]) / len(data)
+        w -= rate * grad
+    return {name: round(float(v), 4) for name, v in zip((choice_fit.NONE, *choice_fit.FEATURES), w)}
+
+
+def right(rows: list[dict], weights: dict | None) -> int:
+    """How many rows get the labelled choice: by the fitted weights, or (None) by the fixed rule."""
+    n = 0
+    for row in rows:
+        if weights is None:
+            from app.llm.grader import with_checks
+            model = row["letters"]
+            if not (row["lexical"] != "none" and row["lexical_confidence"] >= 0.6):  # policy.settled_without_model
+                model = with_checks(row["letters"], row["checks"])
+            got, _ = combine_choice(row["lexical"], row["lexical_confidence"], model, row["flags"],
+                                    row["states_decision"])
+        else:
+            probs = choice_fit.probabilities(choice_fit.option_features(row["evidence"], row["letters"],
+                                                                         row["checks"]), weights)
+            got = max(probs, key=probs.get)
+        n += got == row["label"]
+    return n
+
+
+def cross_validation(rows: list[dict], seeds: int = 4) -> str:
+    questions = sorted({r["question"] for r in rows})
+    lines = []
+    for seed in range(seeds):
+        fitted = 0
+        for fold in range(2):
+            held = {q for q in questions if int(hashlib.md5(f"{q}{seed}".encode()).hexdigest(), 16) % 2 == fold}
+            fitted += right([r for r in rows if r["question"] in held], fit([r for r in rows if r["question"] not in held]))
+        lines.append(f"split {seed}: fitted {fitted}, fixed rule {right(rows, None)} of {len(rows)} held-out answers")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from app.evaluation import split_of
+    parser = argparse.ArgumentParser(prog="python -m app.fit_choice")
+    parser.add_argument("answers", nargs="+", type=Path)
+    parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
+    parser.add_argument("--model", type=Path, default=Path("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"))
+    parser.add_argument("--refit", action="store_true", help="fit again on the rows stored in choice_fit.json")
+    args = parser.parse_args(argv)
+    if args.refit:
+        stored = choice_fit.fitted()
+        rows, model_file, command = stored["rows"], stored["model_file"], stored["command"]
+    else:
+        from app.library import open_library
+        from app.llm.engine import ChatEngine
+        cases = [json.loads(line) for path in args.answers for line in path.read_text(encoding="utf-8").splitlines()
+                 if line.strip()]
+        cases = [c for c in cases if args.split == "all" or split_of(c["question"]) == args.split]
+        library = open_library()
+        questions = {q.id: q for q in library.questions}
+        rows = rows_for(cases, questions, library.grading_tools().similarity, ChatEngine(args.model))
+        model_file = args.model.name
+        command = "python -m app.fit_choice " + " ".join(sys.argv[1:] if argv is None else argv)
+    print(cross_validation(rows))
+    weights = fit(rows)
+    print(f"weights {weights}; on all {len(rows)} rows: fitted {right(rows, weights)}, fixed rule {right(rows, None)}")
+    out = {"model_file": model_file, "command": command, "l2": L2, "weights": weights, "rows": rows}
+    choice_fit.FIT_FILE.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {choice_fit.FIT_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

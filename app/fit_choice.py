@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core import choice_fit, grader_address
-from app.core.policy import NO_ANSWER_FLAGS, Flag, combine_choice
+from app.core.policy import NO_ANSWER_FLAGS, Flag, combine_choice, settled_without_model
 
 L2 = 0.01
 
@@ -81,7 +81,8 @@ def right(rows: list[dict], weights: dict | None) -> int:
         if weights is None:
             from app.llm.grader import with_checks
             model = row["letters"]
-            if not (row["lexical"] != "none" and row["lexical_confidence"] >= 0.6):  # policy.settled_without_model
+            if not settled_without_model(row["lexical"], row["lexical_confidence"], row["flags"],
+                                         row["states_decision"]):
                 model = with_checks(row["letters"], row["checks"])
             got, _ = combine_choice(row["lexical"], row["lexical_confidence"], model, row["flags"],
                                     row["states_decision"])

@@ -89,19 +89,25 @@ def filler_stating_a_decision(flags: list[str], states_decision: bool) -> bool:
     return [f for f in flags if f in NO_ANSWER_FLAGS] == [Flag.OFF_TOPIC] and states_decision
 
 
+def flags_settle(flags: list[str], states_decision: bool) -> bool:
+    """A flag decides the choice whatever the model reads: no answer (unless filler states a decision), or "both"."""
+    no_answer = any(f in NO_ANSWER_FLAGS for f in flags)
+    return (no_answer and not filler_stating_a_decision(flags, states_decision)) or Flag.BOTH in flags
+
+
 def settled_without_model(choice: str, confidence: float, flags: list[str], states_decision: bool,
                           policy: GradingPolicy = POLICY) -> bool:
-    """Whether the model's reading cannot change the choice: a flag or a one-sided rubric reading settles it.
-    Only otherwise are the per-option checks worth their time (dev split: every choice they changed was one)."""
-    no_answer = any(f in NO_ANSWER_FLAGS for f in flags)
-    if no_answer and not filler_stating_a_decision(flags, states_decision):
-        return True
-    return Flag.BOTH in flags or rubric_settles(choice, confidence, policy)
+    """Whether the model's reading cannot change the choice under the fixed rule: a flag or a one-sided rubric
+    reading settles it. Only otherwise are the per-option checks worth their time (dev split: every choice they
+    changed was one). With the fitted combiner (choice_fit.py) only the flags settle it."""
+    return flags_settle(flags, states_decision) or rubric_settles(choice, confidence, policy)
 
 
 def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str],
-                   states_decision: bool = False, policy: GradingPolicy = POLICY) -> tuple[str, float]:
-    """One choice from the rubric's reading and the model's P(option), by fixed rules."""
+                   states_decision: bool = False, policy: GradingPolicy = POLICY,
+                   fitted: bool = False) -> tuple[str, float]:
+    """One choice from the rubric's reading and the model's P(option): by fixed rules, or, when `model` is the fitted
+    combiner's (choice_fit.py, which already weighs the rubric's evidence), its likeliest option."""
     no_answer = any(f in NO_ANSWER_FLAGS for f in flags)
     if model and filler_stating_a_decision(flags, states_decision):
         # mostly filler, but it states a decision the model reads with some certainty ("padding" answers)
@@ -113,6 +119,8 @@ def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | 
     if Flag.BOTH in flags or not model:
         return lexical, lexical_conf
     best = max(model, key=model.get)
+    if fitted:
+        return best, model[best]
     if rubric_settles(lexical, lexical_conf, policy) and not (best != lexical and model[best] >= policy.model_sure):
         return lexical, max(lexical_conf, model.get(lexical, 0.0))
     if best != "none" and model[best] >= policy.model_min:

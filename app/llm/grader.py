@@ -9,12 +9,12 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from app.core import grader_address
+from app.core import choice_fit, grader_address
 from app.core.model import Citation, Grade, Question
 from app.core.option_order import model_order, relettered
 from app.core.open_rubric import is_open
-from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, clear_off_topic, combine_choice, settled_without_model,
-                             verdict_and_score)
+from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, clear_off_topic, combine_choice, flags_settle,
+                             settled_without_model, verdict_and_score)
 from app.core.rubric import RubricSignals, question_texts, rubric_signals
 from app.core.text import without_control_tokens
 from app.llm.engine import Cancelled, ChatEngine
@@ -211,7 +211,8 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     if cancel.is_set():
         raise Cancelled()
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
-                                        signals.states_decision)
+                                        signals.states_decision, fitted=bool(checks) and choice_fit.fitted_with(
+                                            tools.engine.name))
     clear_off_topic(signals.flags, choice)  # the model may have found the option the filler hid
     verdict, score = verdict_and_score(question, choice, signals.key_points, signals.misconceptions, signals.flags)
     grade = Grade(question.id, choice, round(confidence, 3), signals.key_points, signals.misconceptions,
@@ -272,11 +273,17 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
     model = letters = model_choice(engine, question, clean, cancel)
     timings["choice_s"] = time.perf_counter() - t
     checks = None
-    if not settled_without_model(signals.choice, signals.choice_confidence, signals.flags, signals.states_decision) \
-            and not cancel.is_set():
+    fitted = choice_fit.fitted_with(engine.name)
+    if fitted:
+        wanted = not flags_settle(signals.flags, signals.states_decision)
+    else:
+        wanted = not settled_without_model(signals.choice, signals.choice_confidence, signals.flags,
+                                           signals.states_decision)
+    if wanted and not cancel.is_set():
         t = time.perf_counter()
         checks = option_checks(engine, question, clean, cancel)
-        model = with_checks(letters, checks)
+        model = choice_fit.fitted_choice(signals.option_evidence, letters, checks) if fitted \
+            else with_checks(letters, checks)
         timings["checks_s"] = time.perf_counter() - t
     return model, letters, checks
 

@@ -234,12 +234,15 @@ def _grade_modes(question, tools, library) -> dict[str, float]:
                 prime_explanation(engine, question, library.retrieve)
         marks = {}
         started = time.perf_counter()
-        grade_answer(question, BENCH_ANSWER, tools,
-                     on_verdict=lambda g: marks.setdefault("verdict", time.perf_counter() - started),
-                     on_token=lambda p: marks.setdefault("token", time.perf_counter() - started))
+        grade = grade_answer(question, BENCH_ANSWER, tools,
+                             on_verdict=lambda g: marks.setdefault("verdict", time.perf_counter() - started),
+                             on_token=lambda p: marks.setdefault("token", time.perf_counter() - started))
         total = time.perf_counter() - started
         tools.raise_crash()  # a figure from a rubric-only fallback would mean nothing
         figure_line(f"{mode}: verdict and score shown", f"{marks['verdict']:.2f} s", "budget first feedback < 2 s")
+        checks = grade.timings.get("checks_s", 0.0)
+        figure_line(f"{mode}: of which per-option checks", f"{checks:.2f} s",
+                    f"{checks / max(marks['verdict'], 1e-9):.0%} of the verdict; the fixed rule skips them here")
         figure_line(f"{mode}: first explanation token", f"{marks.get('token', total):.2f} s")
         figure_line(f"{mode}: full grade", f"{total:.2f} s", "budget < 15 s")
         found[mode] = (marks["verdict"], total)

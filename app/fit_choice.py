@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from app.core import choice_fit, grader_address
-from app.core.policy import NO_ANSWER_FLAGS, Flag, combine_choice, settled_without_model
+from app.core.policy import NO_ANSWER_FLAGS, Flag, combine_choice, names_and_letters_agree, settled_without_model
 
 L2 = 0.01
 
@@ -86,6 +86,8 @@ def right(rows: list[dict], weights: dict | None) -> int:
                 model = with_checks(row["letters"], row["checks"])
             got, _ = combine_choice(row["lexical"], row["lexical_confidence"], model, row["flags"],
                                     row["states_decision"])
+        elif names_and_letters_agree(row["lexical"], row["lexical_confidence"], row["letters"]):
+            got = row["lexical"]  # the grader skips the checks here
         else:
             probs = choice_fit.probabilities(choice_fit.option_features(row["evidence"], row["letters"],
                                                                          row["checks"]), weights)

@@ -33,3 +33,12 @@ def test_a_clear_check_overturns_a_one_sided_rubric_reading() -> None:
 def test_another_model_is_not_read_through_the_fit() -> None:
     assert choice_fit.fitted_with("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
     assert not choice_fit.fitted_with("SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+def test_checks_are_skipped_only_where_one_sided_names_and_the_letters_agree() -> None:
+    from app.core.policy import names_and_letters_agree
+    letters = {"a": 0.6, "b": 0.3, "none": 0.1}
+    assert names_and_letters_agree("a", 1.0, letters)
+    assert not names_and_letters_agree("b", 1.0, letters)  # the letters pick another option
+    assert not names_and_letters_agree("a", 0.7, letters)  # the names are not one-sided enough
+    assert not names_and_letters_agree("none", 1.0, {"none": 0.9, "a": 0.1})

@@ -68,6 +68,10 @@ class GradingPolicy:
     # the choice likewise below this confidence (blind dev split, rubric only: right 0.51 at 0.5-0.6, 0.71 at
     # 0.6-0.7, 0.96 at 0.7-0.8; a choice of "none" at confidence 0 was wrong for 37 of 38 answers)
     unsure_choice_below: float = 0.70
+    # with the fitted choice (choice_fit.py), the per-option checks are skipped when the names are this one-sided and
+    # the letter call picks the same option: on dev the fit never chose otherwise there (77 of 329 answers; from 0.6,
+    # 110 answers and one choice lost)
+    agreed_skips_checks: float = 0.9
 
 
 POLICY = GradingPolicy()
@@ -101,6 +105,12 @@ def settled_without_model(choice: str, confidence: float, flags: list[str], stat
     reading settles it. Only otherwise are the per-option checks worth their time (dev split: every choice they
     changed was one). With the fitted combiner (choice_fit.py) only the flags settle it."""
     return flags_settle(flags, states_decision) or rubric_settles(choice, confidence, policy)
+
+
+def names_and_letters_agree(choice: str, confidence: float, letters: dict[str, float],
+                            policy: GradingPolicy = POLICY) -> bool:
+    """The rubric's reading is one-sided and the model's letter call picks the same option: nothing left to weigh."""
+    return choice != "none" and confidence >= policy.agreed_skips_checks and max(letters, key=letters.get) == choice
 
 
 def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str],

@@ -14,7 +14,7 @@ from app.core.model import Citation, Grade, Question
 from app.core.option_order import model_order, relettered
 from app.core.open_rubric import is_open
 from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, clear_off_topic, combine_choice, flags_settle,
-                             settled_without_model, verdict_and_score)
+                             names_and_letters_agree, settled_without_model, verdict_and_score)
 from app.core.rubric import RubricSignals, question_texts, rubric_signals
 from app.core.text import without_control_tokens
 from app.llm.engine import Cancelled, ChatEngine
@@ -265,7 +265,9 @@ def _rubric(question: Question, answer: str, tools: GradingTools, notices: list[
 
 def _model_reading(question: Question, answer: str, engine, signals: RubricSignals, cancel: threading.Event,
                    timings: dict) -> tuple[dict, dict, dict | None]:
-    """The model's P(option): the letters, times the per-option checks where the rubric does not settle it."""
+    """The model's P(option): the letters, then the per-option checks where they can change the choice. With the fitted
+    combiner that is unless a flag settles it or the names and the letter call agree; under the fixed rule, unless
+    the rubric settles it."""
     t = time.perf_counter()
     judge_address(engine, signals, cancel)
     timings["address_s"] = time.perf_counter() - t
@@ -275,7 +277,8 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
     checks = None
     fitted = choice_fit.fitted_with(engine.name)
     if fitted:
-        wanted = not flags_settle(signals.flags, signals.states_decision)
+        wanted = not flags_settle(signals.flags, signals.states_decision) and \
+            not names_and_letters_agree(signals.choice, signals.choice_confidence, letters)
     else:
         wanted = not settled_without_model(signals.choice, signals.choice_confidence, signals.flags,
                                            signals.states_decision)

@@ -103,7 +103,7 @@ def settled_without_model(choice: str, confidence: float, flags: list[str], stat
                           policy: GradingPolicy = POLICY) -> bool:
     """Whether the model's reading cannot change the choice under the fixed rule: a flag or a one-sided rubric
     reading settles it. Only otherwise are the per-option checks worth their time (dev split: every choice they
-    changed was one). With the fitted combiner (choice_fit.py) only the flags settle it."""
+    changed was one). The fitted combiner (choice_fit.py) skips them only by flags_settle and names_and_letters_agree."""
     return flags_settle(flags, states_decision) or rubric_settles(choice, confidence, policy)
 
 

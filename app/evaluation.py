@@ -1,6 +1,7 @@
 """The grader's evaluation harness: grades labelled cases and reports agreement with the labels."""
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import sys
@@ -128,3 +129,20 @@ def print_progress(n: int, total: int, case: dict, grade) -> None:
     print(f"[{n}/{total}] {mark} {case['question'].id} {case['kind']}: label {case['label']['verdict']}/"
           f"{case['label'].get('choice')} got {grade.verdict}/{grade.choice} {grade.timings.get('verdict_s', 0):.2f}s",
           file=sys.stderr, flush=True)
+
+
+def fit_parser(prog: str, fit_file: str) -> argparse.ArgumentParser:
+    """The arguments both fit commands take (python -m app.fit_address, python -m app.fit_choice)."""
+    parser = argparse.ArgumentParser(prog=prog)
+    parser.add_argument("answers", nargs="+", type=Path)
+    parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
+    parser.add_argument("--model", type=Path, default=Path("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"))
+    parser.add_argument("--refit", action="store_true",
+                        help=f"fit again on the rows stored in {fit_file} (no model run; after a feature change)")
+    return parser
+
+
+def labelled_answers(files: list[Path], split: str) -> list[dict]:
+    """The labelled answers of one split (or all), as the raw rows the fit commands read."""
+    rows = [json.loads(line) for path in files for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [r for r in rows if split == "all" or split_of(r["question"]) == split]

@@ -9,7 +9,6 @@ logistic models, weighted so both classes count equally: embedding similarity al
 plus the model's P(yes) (a chat model is loaded). Writes app/core/address_fit.json with the rows it was fitted on."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -101,18 +100,11 @@ def _model_rows(cases: list[dict], model: Path) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from app.evaluation import split_of
-    parser = argparse.ArgumentParser(prog="python -m app.fit_address")
-    parser.add_argument("answers", nargs="+", type=Path)
-    parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
-    parser.add_argument("--model", type=Path, default=Path("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"))
+    from app.evaluation import fit_parser, labelled_answers
+    parser = fit_parser("python -m app.fit_address", "address_fit.json")
     parser.add_argument("--report-only", action="store_true", help="score the split with the stored fit")
-    parser.add_argument("--refit", action="store_true",
-                        help="fit again on the rows stored in address_fit.json (no model run; after a feature change)")
     args = parser.parse_args(argv)
-    cases = [json.loads(line) for path in args.answers for line in path.read_text(encoding="utf-8").splitlines()
-             if line.strip()]
-    cases = [c for c in cases if args.split == "all" or split_of(c["question"]) == args.split]
+    cases = labelled_answers(args.answers, args.split)
     injections = sum(1 for c in cases if c["label"].get("instructions_to_grader"))
     if args.refit:
         stored = grader_address.fitted()

@@ -9,12 +9,10 @@ cross-validation by question against the fixed rule. Writes app/core/choice_fit.
 --refit fits again on those rows without running the model."""
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 
@@ -109,22 +107,15 @@ def cross_validation(rows: list[dict], seeds: int = 4) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from app.evaluation import split_of
-    parser = argparse.ArgumentParser(prog="python -m app.fit_choice")
-    parser.add_argument("answers", nargs="+", type=Path)
-    parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
-    parser.add_argument("--model", type=Path, default=Path("models/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"))
-    parser.add_argument("--refit", action="store_true", help="fit again on the rows stored in choice_fit.json")
-    args = parser.parse_args(argv)
+    from app.evaluation import fit_parser, labelled_answers
+    args = fit_parser("python -m app.fit_choice", "choice_fit.json").parse_args(argv)
     if args.refit:
         stored = choice_fit.fitted()
         rows, model_file, command = stored["rows"], stored["model_file"], stored["command"]
     else:
         from app.library import open_library
         from app.llm.engine import ChatEngine
-        cases = [json.loads(line) for path in args.answers for line in path.read_text(encoding="utf-8").splitlines()
-                 if line.strip()]
-        cases = [c for c in cases if args.split == "all" or split_of(c["question"]) == args.split]
+        cases = labelled_answers(args.answers, args.split)
         library = open_library()
         questions = {q.id: q for q in library.questions}
         rows = rows_for(cases, questions, library.grading_tools().similarity, ChatEngine(args.model))

@@ -210,9 +210,9 @@ def test_filler_that_states_a_decision_takes_the_models_clear_pick() -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="content v2 (2026-12-01) rewrote guardrails-003 (four options); the rubric now "
-                   "settles this answer, so the per-option checks do not run and the case no longer exercises them; "
-                   "a new case is left for #18")
+@pytest.mark.xfail(strict=True, reason="content v2 (2026-12-01) rewrote guardrails-003 (four options); the letter call now "
+                   "favours 'no-guardrails', not the serial review this case was written around, so it no longer "
+                   "shows checks reading what the letters miss; a new case is left for #18")
 def test_per_option_checks_read_a_paraphrase_the_letter_call_misses(questions: dict, qwen_engine: ChatEngine,
                                                                       embedder, content_dir: Path) -> None:
     # it never names the parallel classifier option; the letter call alone favours the serial review it rejects

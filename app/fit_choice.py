@@ -17,7 +17,7 @@ import threading
 import numpy as np
 
 from app.core import choice_fit, grader_address
-from app.core.policy import NO_ANSWER_FLAGS, Flag, combine_choice, names_and_letters_agree, settled_without_model
+from app.core.policy import NO_ANSWER_FLAGS, Flag, checks_wanted, combine_choice
 
 L2 = 0.01
 
@@ -73,23 +73,19 @@ def fit(rows: list[dict], steps: int = 2000, rate: float = 0.2) -> dict:
 
 
 def right(rows: list[dict], weights: dict | None) -> int:
-    """How many rows get the labelled choice: by the fitted weights, or (None) by the fixed rule."""
-    n = 0
+    """How many rows get the labelled choice, decided as the grader decides (policy.checks_wanted, combine_choice):
+    with these fitted weights, or (None) by the fixed rule."""
+    from app.llm.grader import with_checks
+    fitted, n = weights is not None, 0
     for row in rows:
-        if weights is None:
-            from app.llm.grader import with_checks
-            model = row["letters"]
-            if not settled_without_model(row["lexical"], row["lexical_confidence"], row["flags"],
-                                         row["states_decision"]):
-                model = with_checks(row["letters"], row["checks"])
-            got, _ = combine_choice(row["lexical"], row["lexical_confidence"], model, row["flags"],
-                                    row["states_decision"])
-        elif names_and_letters_agree(row["lexical"], row["lexical_confidence"], row["letters"]):
-            got = row["lexical"]  # the grader skips the checks here
-        else:
-            probs = choice_fit.probabilities(choice_fit.option_features(row["evidence"], row["letters"],
-                                                                         row["checks"]), weights)
-            got = max(probs, key=probs.get)
+        model, checked = row["letters"], checks_wanted(row["lexical"], row["lexical_confidence"], row["flags"],
+                                                       row["states_decision"], row["letters"], fitted)
+        if checked:
+            model = choice_fit.probabilities(choice_fit.option_features(row["evidence"], row["letters"],
+                                                                         row["checks"]), weights) \
+                if fitted else with_checks(row["letters"], row["checks"])
+        got, _ = combine_choice(row["lexical"], row["lexical_confidence"], model, row["flags"],
+                                row["states_decision"], fitted=fitted and checked)
         n += got == row["label"]
     return n
 

@@ -53,7 +53,7 @@ def fitted() -> dict:
 
 def fitted_with(model_name: str) -> bool:
     """Whether the fit was made with this chat model (another model's probabilities sit on another scale)."""
-    return FIT_FILE.exists() and fitted().get("model_file") == model_name
+    return fitted().get("model_file") == model_name
 
 
 def fitted_choice(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float]

@@ -113,6 +113,16 @@ def names_and_letters_agree(choice: str, confidence: float, letters: dict[str, f
     return choice != "none" and confidence >= policy.agreed_skips_checks and max(letters, key=letters.get) == choice
 
 
+def checks_wanted(choice: str, confidence: float, flags: list[str], states_decision: bool, letters: dict[str, float],
+                  fitted: bool, policy: GradingPolicy = POLICY) -> bool:
+    """Whether the per-option checks can change the choice. With the fitted combiner (choice_fit.py): unless a flag
+    settles it or the names and the letter call agree; under the fixed rule: unless the rubric settles it."""
+    if fitted:
+        return not flags_settle(flags, states_decision) and not names_and_letters_agree(choice, confidence, letters,
+                                                                                         policy)
+    return not settled_without_model(choice, confidence, flags, states_decision, policy)
+
+
 def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | None, flags: list[str],
                    states_decision: bool = False, policy: GradingPolicy = POLICY,
                    fitted: bool = False) -> tuple[str, float]:

@@ -13,8 +13,8 @@ from app.core import choice_fit, grader_address
 from app.core.model import Citation, Grade, Question
 from app.core.option_order import model_order, relettered
 from app.core.open_rubric import is_open
-from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, clear_off_topic, combine_choice, flags_settle,
-                             names_and_letters_agree, settled_without_model, verdict_and_score)
+from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, checks_wanted, clear_off_topic, combine_choice,
+                             verdict_and_score)
 from app.core.rubric import RubricSignals, question_texts, rubric_signals
 from app.core.text import without_control_tokens
 from app.llm.engine import Cancelled, ChatEngine
@@ -265,9 +265,8 @@ def _rubric(question: Question, answer: str, tools: GradingTools, notices: list[
 
 def _model_reading(question: Question, answer: str, engine, signals: RubricSignals, cancel: threading.Event,
                    timings: dict) -> tuple[dict, dict, dict | None]:
-    """The model's P(option): the letters, then the per-option checks where they can change the choice. With the fitted
-    combiner that is unless a flag settles it or the names and the letter call agree; under the fixed rule, unless
-    the rubric settles it."""
+    """The model's P(option): the letters, then the per-option checks where they can change the choice
+    (policy.checks_wanted)."""
     t = time.perf_counter()
     judge_address(engine, signals, cancel)
     timings["address_s"] = time.perf_counter() - t
@@ -276,13 +275,8 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
     timings["choice_s"] = time.perf_counter() - t
     checks = None
     fitted = choice_fit.fitted_with(engine.name)
-    if fitted:
-        wanted = not flags_settle(signals.flags, signals.states_decision) and \
-            not names_and_letters_agree(signals.choice, signals.choice_confidence, letters)
-    else:
-        wanted = not settled_without_model(signals.choice, signals.choice_confidence, signals.flags,
-                                           signals.states_decision)
-    if wanted and not cancel.is_set():
+    if checks_wanted(signals.choice, signals.choice_confidence, signals.flags, signals.states_decision, letters,
+                     fitted) and not cancel.is_set():
         t = time.perf_counter()
         checks = option_checks(engine, question, clean, cancel)
         model = choice_fit.fitted_choice(signals.option_evidence, letters, checks) if fitted \

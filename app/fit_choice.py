@@ -42,6 +42,7 @@ def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dic
                      "lexical": signals.choice, "lexical_confidence": round(signals.choice_confidence, 4),
                      "states_decision": signals.states_decision,
                      "evidence": {k: round(v, 4) for k, v in signals.option_evidence.items()},
+                     "closeness": {k: round(v, 4) for k, v in signals.option_closeness.items()},
                      "letters": {k: round(v, 6) for k, v in letters.items()},
                      "checks": {k: round(v, 6) for k, v in checks.items()}})
         print(f"[{n + 1}/{len(cases)}] {question.id} {case['kind']}", file=sys.stderr)
@@ -49,7 +50,7 @@ def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dic
 
 
 def _matrix(row: dict) -> tuple[list[str], np.ndarray]:
-    found = choice_fit.option_features(row["evidence"], row["letters"], row["checks"])
+    found = choice_fit.option_features(row["evidence"], row["letters"], row["checks"], row["closeness"])
     names = list(found)
     return names, np.array([[1.0 if o == choice_fit.NONE else 0.0, *found[o]] for o in names])
 
@@ -82,7 +83,7 @@ def right(rows: list[dict], weights: dict | None) -> int:
                                                        row["states_decision"], row["letters"], fitted)
         if checked:
             model = choice_fit.probabilities(choice_fit.option_features(row["evidence"], row["letters"],
-                                                                         row["checks"]), weights) \
+                                                                         row["checks"], row["closeness"]), weights) \
                 if fitted else with_checks(row["letters"], row["checks"])
         got, _ = combine_choice(row["lexical"], row["lexical_confidence"], model, row["flags"],
                                 row["states_decision"], fitted=fitted and checked)

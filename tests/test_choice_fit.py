@@ -13,21 +13,42 @@ def test_the_fit_file_names_its_data_command_and_model() -> None:
     assert fit["command"].startswith("python -m app.fit_choice") and "--split dev" in fit["command"]
     assert fit["model_file"] == "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
     assert set(fit["weights"]) == {"none", *choice_fit.FEATURES}
-    assert fit["weights"]["check"] > 0 and fit["weights"]["ev_share"] > 0 and fit["weights"]["log_letter"] > 0
-    assert len(fit["rows"]) > 200 and all(r["question"] and r["checks"] for r in fit["rows"])
+    assert all(fit["weights"][f] > 0 for f in choice_fit.FEATURES)
+    assert len(fit["rows"]) > 200 and all(r["question"] and r["checks"] and r["closeness"] for r in fit["rows"])
 
 
 def test_a_clear_check_overturns_a_one_sided_rubric_reading() -> None:
     evidence = {"a": 3.0, "b": 0.0}
     letters = {"a": 0.5, "b": 0.3, "none": 0.2}
-    probs = choice_fit.fitted_choice(evidence, letters, {"a": 0.05, "b": 0.97})
+    probs = choice_fit.fitted_choice(evidence, letters, {"a": 0.05, "b": 0.97}, {})
     assert max(probs, key=probs.get) == "b" and sum(probs.values()) == pytest.approx(1.0)
     assert combine_choice("a", 1.0, probs, [], fitted=True) == ("b", probs["b"])
     # the fixed rule lets the one-sided rubric stand against the same letters
     assert combine_choice("a", 1.0, letters, [])[0] == "a"
     # with checks that agree with the rubric, the rubric's pick stands
-    agree = choice_fit.fitted_choice(evidence, letters, {"a": 0.9, "b": 0.1})
+    agree = choice_fit.fitted_choice(evidence, letters, {"a": 0.9, "b": 0.1}, {})
     assert max(agree, key=agree.get) == "a"
+
+
+def test_where_names_letters_and_checks_are_level_the_option_closest_in_meaning_wins() -> None:
+    evidence, letters, checks = {"a": 0.0, "b": 0.0}, {"a": 0.45, "b": 0.45, "none": 0.1}, {"a": 0.6, "b": 0.6}
+    probs = choice_fit.fitted_choice(evidence, letters, checks, {"a": 0.62, "b": 0.41})
+    assert max(probs, key=probs.get) == "a" and probs["a"] > probs["b"] + 0.1
+    # without embeddings the term is 0 for every option: the two stay level
+    level = choice_fit.fitted_choice(evidence, letters, checks, {})
+    assert level["a"] == pytest.approx(level["b"])
+
+
+def test_an_answer_that_describes_its_choice_sits_closest_to_that_option(questions, embedder) -> None:
+    from app.core.option_order import model_order
+    from app.core.rubric import rubric_signals
+    from app.llm.grader import embedding_similarity
+    question = model_order(questions["long-context-004"])
+    answer = ("More retrieval tuning won't get there: no query finds the contradictions. It runs once a quarter, so "
+              "the cost of one huge prompt is irrelevant. Hand the model the entire document in one go.")
+    near = rubric_signals(question, answer, embedding_similarity(embedder)).option_closeness
+    assert set(near) == {o.id for o in question.options} and max(near, key=near.get) == "long-context", near
+    assert rubric_signals(question, answer, None).option_closeness == {}
 
 
 def test_another_model_is_not_read_through_the_fit() -> None:

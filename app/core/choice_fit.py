@@ -4,11 +4,13 @@ command and data in choice_fit.json). Each option scores
 
     w_share * (its share of the rubric's positive evidence) + w_letter * log P(its letter)
     + w_check * logit P(yes to "does the candidate finally recommend it?")
+    + w_meaning * (how close the answer's nearest sentence is to its wording, less the options' mean)
 
 and "no clear recommendation" its bias plus the same terms read from the letter 'none' and P(no) to the likeliest
-option. The softmax of the scores is the choice's probability. It replaces fixed thresholds that let a one-sided
-rubric reading overrule the model: on dev, letters agreed with a right rubric reading only half the time, so only
-the per-option checks, asked of every answer, can overturn the rubric where it is wrong."""
+option (its meaning term is 0). The softmax of the scores is the choice's probability. It replaces fixed
+thresholds that let a one-sided rubric reading overrule the model: on dev, letters agreed with a right rubric reading
+only half the time, so only the per-option checks, asked of every answer, can overturn the rubric where it is wrong.
+The meaning term reaches answers that describe their choice without naming it ("Send the manual", "stay hosted")."""
 from __future__ import annotations
 
 import json
@@ -17,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 
 FIT_FILE = Path(__file__).with_name("choice_fit.json")
-FEATURES = ("ev_share", "log_letter", "check")
+FEATURES = ("ev_share", "log_letter", "check", "meaning")
 NONE = "none"
 
 
@@ -26,14 +28,15 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
-def option_features(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float]
-                    ) -> dict[str, list[float]]:
-    """Per option (and 'none'): the values of FEATURES."""
+def option_features(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
+                    closeness: dict[str, float]) -> dict[str, list[float]]:
+    """Per option (and 'none'): the values of FEATURES. Without closeness (no embeddings) the meaning term is 0."""
     positive = {o: max(evidence.get(o, 0.0), 0.0) for o in checks}
     total = sum(positive.values())
-    rows = {o: [positive[o] / total if total else 0.0, math.log(letters[o] + 1e-6), _logit(checks[o])]
-            for o in checks}
-    rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), _logit(1.0 - max(checks.values()))]
+    mean = sum(closeness.get(o, 0.0) for o in checks) / len(checks)
+    rows = {o: [positive[o] / total if total else 0.0, math.log(letters[o] + 1e-6), _logit(checks[o]),
+                closeness.get(o, mean) - mean if closeness else 0.0] for o in checks}
+    rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), _logit(1.0 - max(checks.values())), 0.0]
     return rows
 
 
@@ -56,6 +59,6 @@ def fitted_with(model_name: str) -> bool:
     return fitted().get("model_file") == model_name
 
 
-def fitted_choice(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float]
-                  ) -> dict[str, float]:
-    return probabilities(option_features(evidence, letters, checks), fitted()["weights"])
+def fitted_choice(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
+                  closeness: dict[str, float]) -> dict[str, float]:
+    return probabilities(option_features(evidence, letters, checks, closeness), fitted()["weights"])

@@ -59,6 +59,9 @@ class RubricSignals:
     # the sentences that may speak to the grader, with their evidence (grader_address); empty without embeddings
     address: list[grader_address.Reading] = field(default_factory=list)
     addressed: list[Sentence] = field(default_factory=list)  # the ones that do: flagged, and not weighed
+    # per option, how close in meaning the answer's nearest sentence is to its wording (empty without embeddings):
+    # an answer that describes its choice in its own words still sits nearest that option
+    option_closeness: dict[str, float] = field(default_factory=dict)
 
 
 # Words in many option names across the bank (model: 39% of options; keep, add, switch, run: 9-14%): a mention of
@@ -235,16 +238,22 @@ def stated_choice(question: Question, answer: str, similarity: Similarity) -> tu
     stated = [s.text for s in sentences(answer) if STATED.search(s.text)]
     if not stated:
         return "none", 0.0
-    names = option_wordings(question)
-    rows = similarity(stated, [text for _, text in names])  # one call for every option's wording
-    closest: dict[str, float] = {}
-    for column, (option_id, _) in enumerate(names):
-        closest[option_id] = max(closest.get(option_id, 0.0), max(row[column] for row in rows))
+    closest = closeness(question, stated, similarity)
     ranked = sorted(closest.values(), reverse=True)
     best = max(closest, key=closest.get)
     if ranked[0] >= POLICY.stated_similarity and ranked[0] - (ranked[1] if len(ranked) > 1 else 0.0) >= POLICY.stated_margin:
         return best, 0.6
     return "none", 0.0
+
+
+def closeness(question: Question, texts: Sequence[str], similarity: Similarity) -> dict[str, float]:
+    """Per option: the highest similarity of any of the texts to any of its wordings (label or alias)."""
+    names = option_wordings(question)
+    rows = similarity(list(texts), [text for _, text in names])  # one call for every option's wording
+    closest: dict[str, float] = {}
+    for column, (option_id, _) in enumerate(names):
+        closest[option_id] = max(closest.get(option_id, 0.0), max(row[column] for row in rows))
+    return closest
 
 
 def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Similarity | None,
@@ -403,4 +412,7 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     arguing = [s for s in sents if not _for_another_option(question, sure, s.text)]
     points, wrong = _points_and_misconceptions(question, sents, arguing, similarity, policy)
     states = any(STATED.search(s.text) for s in sents)
-    return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states, address, addressed)
+    kept = [s.text for s in sentences(clean)]
+    near = closeness(question, kept, similarity) if similarity is not None and kept else {}
+    return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states, address, addressed,
+                         near)

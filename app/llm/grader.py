@@ -219,6 +219,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                   signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name,
                   path=tools.path,
                   evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,
+                            "closeness": {o: round(v, 3) for o, v in signals.option_closeness.items()},
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
                             "relevance": round(signals.relevance, 3),
                             "to_grader": [{"sentence": r.sentence.text, "about_question": r.about_question,
@@ -279,8 +280,8 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
                      fitted) and not cancel.is_set():
         t = time.perf_counter()
         checks = option_checks(engine, question, clean, cancel)
-        model = choice_fit.fitted_choice(signals.option_evidence, letters, checks) if fitted \
-            else with_checks(letters, checks)
+        model = with_checks(letters, checks) if not fitted else \
+            choice_fit.fitted_choice(signals.option_evidence, letters, checks, signals.option_closeness)
         timings["checks_s"] = time.perf_counter() - t
     return model, letters, checks
 

@@ -205,14 +205,14 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     signals = _rubric(read, answer, tools, notices)
     timings = {"rubric_s": time.perf_counter() - started}
     model = letters = checks = None
+    fitted = False
     if tools.engine is not None and Flag.EMPTY not in signals.flags:
-        model, letters, checks, tools = _reading_or_fallback(read, relettered(answer, question, read), tools, signals,
-                                                             cancel, timings, notices)
+        model, letters, checks, fitted, tools = _reading_or_fallback(read, relettered(answer, question, read), tools,
+                                                                     signals, cancel, timings, notices)
     if cancel.is_set():
         raise Cancelled()
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
-                                        signals.states_decision, fitted=bool(checks) and choice_fit.fitted_with(
-                                            tools.engine.name))
+                                        signals.states_decision, fitted=fitted)
     clear_off_topic(signals.flags, choice)  # the model may have found the option the filler hid
     verdict, score = verdict_and_score(question, choice, signals.key_points, signals.misconceptions, signals.flags)
     grade = Grade(question.id, choice, round(confidence, 3), signals.key_points, signals.misconceptions,
@@ -245,12 +245,12 @@ def _reading_or_fallback(question: Question, answer: str, tools: GradingTools, s
         return (*_model_reading(question, answer, tools.engine, signals, cancel, timings), tools)
     except ModelCrashed as crash:
         notices.append(f"{crash} This answer was graded from the rubric only.")
-        return None, None, None, GradingTools(None, tools.similarity, tools.retrieve)
+        return None, None, None, False, GradingTools(None, tools.similarity, tools.retrieve)
     except ServerError as failure:
         local = tools.load_fallback(notices)
         if local is None:
             notices.append(f"{failure} This answer was graded from the rubric only.")
-            return None, None, None, GradingTools(None, tools.similarity, tools.retrieve)
+            return None, None, None, False, GradingTools(None, tools.similarity, tools.retrieve)
         notices.append(f"{failure} This answer was graded by the local model {local.name} instead.")
         local_tools = GradingTools(local, tools.similarity, tools.retrieve)
         return _reading_or_fallback(question, answer, local_tools, signals, cancel, timings, notices)
@@ -265,9 +265,9 @@ def _rubric(question: Question, answer: str, tools: GradingTools, notices: list[
 
 
 def _model_reading(question: Question, answer: str, engine, signals: RubricSignals, cancel: threading.Event,
-                   timings: dict) -> tuple[dict, dict, dict | None]:
+                   timings: dict) -> tuple[dict, dict, dict | None, bool]:
     """The model's P(option): the letters, then the per-option checks where they can change the choice
-    (policy.checks_wanted)."""
+    (policy.checks_wanted); and whether that P(option) is the fitted combiner's (choice_fit.py)."""
     t = time.perf_counter()
     judge_address(engine, signals, cancel)
     timings["address_s"] = time.perf_counter() - t
@@ -283,7 +283,7 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
         model = with_checks(letters, checks) if not fitted else \
             choice_fit.fitted_choice(signals.option_evidence, letters, checks, signals.option_closeness)
         timings["checks_s"] = time.perf_counter() - t
-    return model, letters, checks
+    return model, letters, checks, fitted and checks is not None
 
 
 def judge_address(engine, signals: RubricSignals, cancel: threading.Event) -> None:

@@ -6,7 +6,11 @@ For every answer the grader would ask the model about (no flag that settles it),
 letter probabilities and its per-option checks are read exactly as the grader reads them; a conditional logit over
 the options and 'none' is fitted to the writers' choice labels (L2 0.01). Before the final fit it reports two-fold
 cross-validation by question against the fixed rule. Writes app/core/choice_fit.json with the rows it used;
---refit fits again on those rows without running the model."""
+--refit fits again on those rows without running the model.
+
+The stance regression (app/core/stance.py) is fitted here too, on the same rows' masked sentences, each labelled
+"for" when it names the option the writer chose. A row's stance term comes from a regression fitted on the other
+half of the questions (two folds by question), so the combiner weighs the stance as it does on unseen answers."""
 from __future__ import annotations
 
 import hashlib
@@ -16,15 +20,16 @@ import threading
 
 import numpy as np
 
-from app.core import choice_fit, grader_address
+from app.core import choice_fit, grader_address, stance
 from app.core.policy import NO_ANSWER_FLAGS, Flag, checks_wanted, combine_choice
 
 L2 = 0.01
+STANCE_L2, STANCE_STEPS, STANCE_RATE = 1e-4, 400, 1.0  # chosen by cross-validation on dev (see the commit)
 
 
 def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dict]:
     from app.core.option_order import model_order, relettered
-    from app.core.rubric import rubric_signals
+    from app.core.rubric import both_option, rubric_signals
     from app.llm.grader import judge_address, model_choice, option_checks
     rows = []
     for n, case in enumerate(cases):
@@ -38,19 +43,77 @@ def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dic
         letters = model_choice(engine, read, clean)
         checks = option_checks(engine, read, clean)
         rows.append({"case": n, "question": question.id, "kind": case["kind"],
-                     "label": case["label"].get("choice", "none"), "flags": list(signals.flags),
+                     "label": case["label"].get("choice", "none"), "both": both_option(read),
+                     "flags": list(signals.flags),
                      "lexical": signals.choice, "lexical_confidence": round(signals.choice_confidence, 4),
                      "states_decision": signals.states_decision,
                      "evidence": {k: round(v, 4) for k, v in signals.option_evidence.items()},
                      "closeness": {k: round(v, 4) for k, v in signals.option_closeness.items()},
                      "letters": {k: round(v, 6) for k, v in letters.items()},
-                     "checks": {k: round(v, 6) for k, v in checks.items()}})
+                     "checks": {k: round(v, 6) for k, v in checks.items()},
+                     "stance_units": [list(u) for u in signals.stance_units]})
         print(f"[{n + 1}/{len(cases)}] {question.id} {case['kind']}", file=sys.stderr)
     return rows
 
 
+def _stance_data(rows: list[dict], vectors: dict[str, list[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Masked sentences of answers that chose one option, labelled 1 when they name that option."""
+    x, y = [], []
+    for row in rows:
+        if row["label"] in (choice_fit.NONE, row["both"]):
+            continue
+        for option_id, text in row["stance_units"]:
+            x.append(vectors[text])
+            y.append(1.0 if option_id == row["label"] else 0.0)
+    return np.array(x, dtype=float).reshape(len(x), -1), np.array(y)
+
+
+def fit_stance(rows: list[dict], vectors: dict[str, list[float]]) -> dict:
+    """Logistic regression on the masked sentences' embeddings (L2 on the weights, not the bias)."""
+    x, y = _stance_data(rows, vectors)
+    xb = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(xb.shape[1])
+    for _ in range(STANCE_STEPS):
+        p = 1.0 / (1.0 + np.exp(-(xb @ w)))
+        w -= STANCE_RATE * (xb.T @ (p - y) / len(y) + STANCE_L2 * np.r_[w[:-1], 0.0])
+    right = int(((xb @ w > 0) == (y > 0.5)).sum())
+    return {"weights": [round(float(v), 5) for v in w[:-1]], "bias": round(float(w[-1]), 5), "l2": STANCE_L2,
+            "steps": STANCE_STEPS, "sentences": len(y), "for": int(y.sum()), "right_in_sample": right}
+
+
+def _halves(rows: list[dict], seed: str) -> list[set]:
+    questions = sorted({r["question"] for r in rows})
+    return [{q for q in questions if int(hashlib.md5(f"{q}{seed}".encode()).hexdigest(), 16) % 2 == fold}
+            for fold in range(2)]
+
+
+def add_stance(rows: list[dict], vectors: dict[str, list[float]]) -> tuple[dict, str]:
+    """Each row's stance term from the regression fitted on the other half of the questions; the regression fitted
+    on all rows (what the grader uses); and a line on how often the held-out sentences were read right."""
+    right = total = 0
+    for held in _halves(rows, "stance"):
+        model = fit_stance([r for r in rows if r["question"] not in held], vectors)
+        test = [r for r in rows if r["question"] in held]
+        x, y = _stance_data(test, vectors)
+        right += sum((stance.probability(v, model["weights"], model["bias"]) > 0.5) == (t > 0.5) for v, t in zip(x, y))
+        total += len(y)
+        for row in test:
+            units = [tuple(u) for u in row["stance_units"]]
+            probs = [stance.probability(vectors[text], model["weights"], model["bias"]) for _, text in units]
+            row["stance"] = stance.per_option(units, probs, list(row["checks"]))
+    _, y = _stance_data(rows, vectors)
+    return fit_stance(rows, vectors), (f"stance: {right} of {total} held-out sentences read right (calling every "
+                                       f"sentence 'for' would get {int(y.sum())})")
+
+
+def unit_vectors(rows: list[dict], embed) -> dict[str, list[float]]:
+    texts = list(dict.fromkeys(text for r in rows for _, text in r["stance_units"]))
+    return dict(zip(texts, embed(texts)))
+
+
 def _matrix(row: dict) -> tuple[list[str], np.ndarray]:
-    found = choice_fit.option_features(row["evidence"], row["letters"], row["checks"], row["closeness"])
+    found = choice_fit.option_features(row["evidence"], row["letters"], row["checks"], row["closeness"],
+                                       row["stance"])
     names = list(found)
     return names, np.array([[1.0 if o == choice_fit.NONE else 0.0, *found[o]] for o in names])
 
@@ -83,7 +146,8 @@ def right(rows: list[dict], weights: dict | None) -> int:
                                                        row["states_decision"], row["letters"], fitted)
         if checked:
             model = choice_fit.probabilities(choice_fit.option_features(row["evidence"], row["letters"],
-                                                                         row["checks"], row["closeness"]), weights) \
+                                                                         row["checks"], row["closeness"],
+                                                                         row["stance"]), weights) \
                 if fitted else with_checks(row["letters"], row["checks"])
         got, _ = combine_choice(row["lexical"], row["lexical_confidence"], model, row["flags"],
                                 row["states_decision"], fitted=fitted and checked)
@@ -106,22 +170,25 @@ def cross_validation(rows: list[dict], seeds: int = 4) -> str:
 def main(argv: list[str] | None = None) -> int:
     from app.evaluation import fit_parser, labelled_answers
     args = fit_parser("python -m app.fit_choice", "choice_fit.json").parse_args(argv)
+    from app.library import open_library
+    library = open_library()
     if args.refit:
         stored = choice_fit.fitted()
         rows, model_file, command = stored["rows"], stored["model_file"], stored["command"]
     else:
-        from app.library import open_library
         from app.llm.engine import ChatEngine
         cases = labelled_answers(args.answers, args.split)
-        library = open_library()
         questions = {q.id: q for q in library.questions}
         rows = rows_for(cases, questions, library.grading_tools().similarity, ChatEngine(args.model))
         model_file = args.model.name
         command = "python -m app.fit_choice " + " ".join(sys.argv[1:] if argv is None else argv)
+    stance_model, said = add_stance(rows, unit_vectors(rows, library.embedder))
+    print(said)
     print(cross_validation(rows))
     weights = fit(rows)
     print(f"weights {weights}; on all {len(rows)} rows: fitted {right(rows, weights)}, fixed rule {right(rows, None)}")
-    out = {"model_file": model_file, "command": command, "l2": L2, "weights": weights, "rows": rows}
+    out = {"model_file": model_file, "command": command, "l2": L2, "weights": weights, "stance": stance_model,
+           "rows": rows}
     choice_fit.FIT_FILE.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {choice_fit.FIT_FILE}")
     return 0

@@ -20,23 +20,29 @@ def test_the_fit_file_names_its_data_command_and_model() -> None:
 def test_a_clear_check_overturns_a_one_sided_rubric_reading() -> None:
     evidence = {"a": 3.0, "b": 0.0}
     letters = {"a": 0.5, "b": 0.3, "none": 0.2}
-    probs = choice_fit.fitted_choice(evidence, letters, {"a": 0.05, "b": 0.97}, {})
+    probs = choice_fit.fitted_choice(evidence, letters, {"a": 0.05, "b": 0.97}, {}, {})
     assert max(probs, key=probs.get) == "b" and sum(probs.values()) == pytest.approx(1.0)
     assert combine_choice("a", 1.0, probs, [], fitted=True) == ("b", probs["b"])
     # the fixed rule lets the one-sided rubric stand against the same letters
     assert combine_choice("a", 1.0, letters, [])[0] == "a"
     # with checks that agree with the rubric, the rubric's pick stands
-    agree = choice_fit.fitted_choice(evidence, letters, {"a": 0.9, "b": 0.1}, {})
+    agree = choice_fit.fitted_choice(evidence, letters, {"a": 0.9, "b": 0.1}, {}, {})
     assert max(agree, key=agree.get) == "a"
 
 
 def test_where_names_letters_and_checks_are_level_the_option_closest_in_meaning_wins() -> None:
     evidence, letters, checks = {"a": 0.0, "b": 0.0}, {"a": 0.45, "b": 0.45, "none": 0.1}, {"a": 0.6, "b": 0.6}
-    probs = choice_fit.fitted_choice(evidence, letters, checks, {"a": 0.62, "b": 0.41})
+    probs = choice_fit.fitted_choice(evidence, letters, checks, {"a": 0.62, "b": 0.41}, {})
     assert max(probs, key=probs.get) == "a" and probs["a"] > probs["b"] + 0.1
     # without embeddings the term is 0 for every option: the two stay level
-    level = choice_fit.fitted_choice(evidence, letters, checks, {})
+    level = choice_fit.fitted_choice(evidence, letters, checks, {}, {})
     assert level["a"] == pytest.approx(level["b"])
+
+
+def test_where_everything_else_is_level_the_option_argued_for_wins_over_the_one_argued_against() -> None:
+    evidence, letters, checks = {"a": 1.0, "b": 1.0}, {"a": 0.45, "b": 0.45, "none": 0.1}, {"a": 0.6, "b": 0.6}
+    probs = choice_fit.fitted_choice(evidence, letters, checks, {}, {"a": -0.6, "b": 0.5})
+    assert max(probs, key=probs.get) == "b" and probs["b"] > probs["a"] + 0.3
 
 
 def test_an_answer_that_describes_its_choice_sits_closest_to_that_option(questions, embedder) -> None:

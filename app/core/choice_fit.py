@@ -5,12 +5,14 @@ command and data in choice_fit.json). Each option scores
     w_share * (its share of the rubric's positive evidence) + w_letter * log P(its letter)
     + w_check * logit P(yes to "does the candidate finally recommend it?")
     + w_meaning * (how close the answer's nearest sentence is to its wording, less the options' mean)
+    + w_stance * (whether the sentences naming it argue for it or against it, stance.py)
 
 and "no clear recommendation" its bias plus the same terms read from the letter 'none' and P(no) to the likeliest
 option (its meaning term is 0). The softmax of the scores is the choice's probability. It replaces fixed
 thresholds that let a one-sided rubric reading overrule the model: on dev, letters agreed with a right rubric reading
 only half the time, so only the per-option checks, asked of every answer, can overturn the rubric where it is wrong.
-The meaning term reaches answers that describe their choice without naming it ("Send the manual", "stay hosted")."""
+The meaning term reaches answers that describe their choice without naming it ("Send the manual", "stay hosted");
+the stance term, answers that name an option only to give a reason against it."""
 from __future__ import annotations
 
 import json
@@ -19,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 
 FIT_FILE = Path(__file__).with_name("choice_fit.json")
-FEATURES = ("ev_share", "log_letter", "check", "meaning")
+FEATURES = ("ev_share", "log_letter", "check", "meaning", "stance")
 NONE = "none"
 
 
@@ -29,14 +31,14 @@ def _logit(p: float) -> float:
 
 
 def option_features(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
-                    closeness: dict[str, float]) -> dict[str, list[float]]:
-    """Per option (and 'none'): the values of FEATURES. Without closeness (no embeddings) the meaning term is 0."""
+                    closeness: dict[str, float], stance: dict[str, float]) -> dict[str, list[float]]:
+    """Per option (and 'none'): the values of FEATURES. Without embeddings the meaning and stance terms are 0."""
     positive = {o: max(evidence.get(o, 0.0), 0.0) for o in checks}
     total = sum(positive.values())
     mean = sum(closeness.get(o, 0.0) for o in checks) / len(checks)
     rows = {o: [positive[o] / total if total else 0.0, math.log(letters[o] + 1e-6), _logit(checks[o]),
-                closeness.get(o, mean) - mean if closeness else 0.0] for o in checks}
-    rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), _logit(1.0 - max(checks.values())), 0.0]
+                closeness.get(o, mean) - mean if closeness else 0.0, stance.get(o, 0.0)] for o in checks}
+    rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), _logit(1.0 - max(checks.values())), 0.0, 0.0]
     return rows
 
 
@@ -60,5 +62,10 @@ def fitted_with(model_name: str) -> bool:
 
 
 def fitted_choice(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
-                  closeness: dict[str, float]) -> dict[str, float]:
-    return probabilities(option_features(evidence, letters, checks, closeness), fitted()["weights"])
+                  closeness: dict[str, float], stance: dict[str, float]) -> dict[str, float]:
+    return probabilities(option_features(evidence, letters, checks, closeness, stance), fitted()["weights"])
+
+
+def stance_model() -> dict:
+    """The fitted stance regression ({"weights": [...], "bias": b, ...}; stance.py)."""
+    return fitted()["stance"]

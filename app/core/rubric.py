@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from app.core import grader_address
+from app.core import grader_address, stance
 from app.core.model import Point, PointResult, Question, Span
 from app.core.policy import POLICY, Flag, GradingPolicy, clear_off_topic
 from app.core.text import (STOPWORDS, STRONG_NEGATIONS, Sentence, containment, content_stems, is_negated, is_negation,
@@ -62,6 +62,9 @@ class RubricSignals:
     # per option, how close in meaning the answer's nearest sentence is to its wording (empty without embeddings):
     # an answer that describes its choice in its own words still sits nearest that option
     option_closeness: dict[str, float] = field(default_factory=dict)
+    # (option id, the sentence naming it with its words masked): what stance.py reads for or against each option
+    stance_units: list[tuple[str, str]] = field(default_factory=list)
+    option_stance: dict[str, float] = field(default_factory=dict)  # filled where the fitted choice reads it
 
 
 # Words in many option names across the bank (model: 39% of options; keep, add, switch, run: 9-14%): a mention of
@@ -70,6 +73,7 @@ GENERIC_STEMS = frozenset(content_stems("model models llm keep add switch run be
                                         "data system user question"))
 CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n,:]")  # "1.0" and "e.g" do not end a clause
 CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|[\n,]")
+WORD_AT = re.compile(r"[a-z0-9]*(?:['’][a-z0-9]+)*")  # the word a stem was read from (text.WORD), to its end
 REPLACERS = frozenset("stop stopping drop dropping ditch ditching replace replacing swap swapping remove removing "
                       "abandon scrap".split())
 AFTER_NEGATIVE = re.compile(r"^\W*(\w+\W+){0,3}?(is|are|would be|will be|seems?)?\W*(not|n't|the wrong|a bad|a mistake|"
@@ -119,11 +123,9 @@ def _find(phrase: list[str], tokens: list[tuple[str, int]], distinctive: set[str
     return found
 
 
-def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int, bool]]]:
-    """For each option, (character position, negated) of every place the answer names it."""
-    lowered = answer.lower()
-    tokens = positioned_stems(answer)
-    found: dict[str, list[tuple[int, bool]]] = {}
+def _mention_windows(question: Question, tokens: list[tuple[str, int]]) -> dict[str, list[tuple[int, int]]]:
+    """For each option, the (first, last) token index of every place the answer names it, in order."""
+    found: dict[str, list[tuple[int, int]]] = {}
     phrases = {option.id: option_phrases(option) for option in question.options}
     combined = both_option(question)  # "do both" is found by its own rule, so its words are not a rival's
     for option in question.options:
@@ -138,8 +140,30 @@ def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int
             for start, end in _find(phrase, tokens, distinctive):
                 if not any(s <= start <= e or s <= end <= e for s, e in taken):
                     taken.append((start, end))
+        found[option.id] = sorted(taken)
+    return found
+
+
+def mention_words(question: Question, answer: str) -> dict[str, list[list[tuple[int, int]]]]:
+    """For each option, every place the answer names it, as the (start, end) characters of the words that name it."""
+    tokens = positioned_stems(answer)
+    lowered = answer.lower()
+    phrases = {option.id: {s for p in option_phrases(option) for s in p} for option in question.options}
+    found = {}
+    for option_id, windows in _mention_windows(question, tokens).items():
+        found[option_id] = [[(at, at + len(WORD_AT.match(lowered, at).group(0))) for stem_, at in tokens[start:end + 1]
+                             if stem_ in phrases[option_id]] for start, end in windows]
+    return found
+
+
+def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int, bool]]]:
+    """For each option, (character position, negated) of every place the answer names it."""
+    lowered = answer.lower()
+    tokens = positioned_stems(answer)
+    found: dict[str, list[tuple[int, bool]]] = {}
+    for option_id, windows in _mention_windows(question, tokens).items():
         hits = []
-        for start, end in sorted(taken):
+        for start, end in windows:
             begin, finish = tokens[start][1], tokens[end][1]
             clause_start = max([m.end() for m in CLAUSE_START.finditer(lowered, 0, begin)] or [0])
             later = CLAUSE_END.search(lowered, finish)
@@ -152,7 +176,7 @@ def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int
             # a clause break is about the later clause's words, not the option
             failed_after = bool(AFTER_NEGATIVE.search(after)) and not CLAUSE_END.search(inside)
             hits.append((begin, _negates(before) or failed_after or _negated_inside(inside)))
-        found[option.id] = hits
+        found[option_id] = hits
     return found
 
 
@@ -414,5 +438,6 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     states = any(STATED.search(s.text) for s in sents)
     kept = [s.text for s in sentences(clean)]
     near = closeness(question, kept, similarity) if similarity is not None and kept else {}
+    units = stance.masked_sentences(clean, mention_words(question, clean))
     return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states, address, addressed,
-                         near)
+                         near, units)

@@ -9,7 +9,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from app.core import choice_fit, grader_address
+from app.core import choice_fit, grader_address, stance
 from app.core.model import Citation, Grade, Question
 from app.core.option_order import model_order, relettered
 from app.core.open_rubric import is_open
@@ -75,11 +75,31 @@ class GradingTools:
         return self.engine.grading_path if is_server(self.engine) else LOCAL_PATH
 
 
-def embedding_similarity(embed) -> Callable[[Sequence[str], Sequence[str]], list[list[float]]]:
-    def similarity(rows: Sequence[str], columns: Sequence[str]) -> list[list[float]]:
-        vectors = np.asarray(embed(list(rows) + list(columns)), dtype=np.float32)
+class EmbeddingSimilarity:
+    """Similarity between texts (rows x columns, cosine clipped to [0, 1]) from an embedding model; `vectors` gives
+    the unit-length embeddings themselves (stance.py reads them)."""
+
+    def __init__(self, embed: Callable[[Sequence[str]], list[list[float]]]):
+        self.vectors = embed
+
+    def __call__(self, rows: Sequence[str], columns: Sequence[str]) -> list[list[float]]:
+        vectors = np.asarray(self.vectors(list(rows) + list(columns)), dtype=np.float32)
         return np.clip(vectors[: len(rows)] @ vectors[len(rows):].T, 0.0, 1.0).tolist()
-    return similarity
+
+
+def embedding_similarity(embed) -> EmbeddingSimilarity:
+    return EmbeddingSimilarity(embed)
+
+
+def option_stance(signals: RubricSignals, options: Sequence[str], similarity) -> dict[str, float]:
+    """For or against, per option (stance.py), when embeddings are at hand; else {} (the term is 0)."""
+    vectors = getattr(similarity, "vectors", None)  # a plain similarity function has no vectors to give
+    if vectors is None:
+        return {}
+    try:
+        return stance.option_stance(signals.stance_units, options, vectors, choice_fit.stance_model())
+    except ModelCrashed:
+        return {}  # the embedding model stopped: the choice is read without this term (it restarts on next use)
 
 
 def prime_question(engine: ChatEngine, question: Question) -> None:
@@ -220,6 +240,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                   path=tools.path,
                   evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,
                             "closeness": {o: round(v, 3) for o, v in signals.option_closeness.items()},
+                            "stance": signals.option_stance,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
                             "relevance": round(signals.relevance, 3),
                             "to_grader": [{"sentence": r.sentence.text, "about_question": r.about_question,
@@ -242,7 +263,7 @@ def _reading_or_fallback(question: Question, answer: str, tools: GradingTools, s
     """The model's reading; when a model server fails, the local model's (if there is one), else none (the rubric
     grades). The answer is never lost with the model, and the grade's notice says what happened."""
     try:
-        return (*_model_reading(question, answer, tools.engine, signals, cancel, timings), tools)
+        return (*_model_reading(question, answer, tools.engine, signals, cancel, timings, tools.similarity), tools)
     except ModelCrashed as crash:
         notices.append(f"{crash} This answer was graded from the rubric only.")
         return None, None, None, False, GradingTools(None, tools.similarity, tools.retrieve)
@@ -265,7 +286,7 @@ def _rubric(question: Question, answer: str, tools: GradingTools, notices: list[
 
 
 def _model_reading(question: Question, answer: str, engine, signals: RubricSignals, cancel: threading.Event,
-                   timings: dict) -> tuple[dict, dict, dict | None, bool]:
+                   timings: dict, similarity=None) -> tuple[dict, dict, dict | None, bool]:
     """The model's P(option): the letters, then the per-option checks where they can change the choice
     (policy.checks_wanted); and whether that P(option) is the fitted combiner's (choice_fit.py)."""
     t = time.perf_counter()
@@ -280,8 +301,12 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
                      fitted) and not cancel.is_set():
         t = time.perf_counter()
         checks = option_checks(engine, question, clean, cancel)
-        model = with_checks(letters, checks) if not fitted else \
-            choice_fit.fitted_choice(signals.option_evidence, letters, checks, signals.option_closeness)
+        if fitted:
+            signals.option_stance = option_stance(signals, [o.id for o in question.options], similarity)
+            model = choice_fit.fitted_choice(signals.option_evidence, letters, checks, signals.option_closeness,
+                                             signals.option_stance)
+        else:
+            model = with_checks(letters, checks)
         timings["checks_s"] = time.perf_counter() - t
     return model, letters, checks, fitted and checks is not None
 

@@ -1,0 +1,65 @@
+"""Stance (app/core/stance.py): the sentences that name an option are read for or against it, by their meaning with
+the option's words masked, so a reason against an option counts against it however it is put."""
+from __future__ import annotations
+
+from app.core import choice_fit, stance
+from app.core.option_order import model_order
+from app.core.rubric import rubric_signals
+
+
+def _units(questions, qid: str, answer: str) -> list[tuple[str, str]]:
+    return rubric_signals(model_order(questions[qid]), answer).stance_units
+
+
+def test_each_sentence_is_read_once_per_option_it_names_with_that_option_masked_as_x(questions) -> None:
+    answer = ("A nightly export of orders into the vector index would be hours out of date. "
+              "I'd use a single API lookup.")
+    units = _units(questions, "agents-001", answer)
+    by_option = {}
+    for option_id, text in units:
+        by_option.setdefault(option_id, []).append(text)
+    export = by_option["index-export"]
+    assert len(export) == 1 and "X" in export[0] and "would be hours out of date" in export[0], units
+    assert "export" not in export[0].lower()  # the words that name the option are masked
+    lookup = by_option["single-tool"]
+    assert any(text.startswith("I'd use a") and "X" in text for text in lookup), units
+
+
+def test_another_options_words_are_masked_as_y_and_a_shared_word_stays_the_options_own() -> None:
+    answer = "Fine-tuning beats RAG here."
+    mentions = {"ft": [[(0, 4), (5, 11)]], "rag": [[(18, 21)]]}
+    assert stance.masked_sentences(answer, mentions) == [("ft", "X beats Y here."), ("rag", "Y beats X here.")]
+    shared = {"a": [[(0, 4), (5, 11)]], "b": [[(5, 11)]]}
+    assert stance.masked_sentences(answer, shared) == [("a", "X beats RAG here."), ("b", "Y-X beats RAG here.")]
+
+
+def test_per_option_stance_is_the_mean_for_minus_against_and_zero_when_never_named() -> None:
+    units = [("a", "X is right"), ("a", "X is fine"), ("b", "X is too slow")]
+    assert stance.per_option(units, [0.9, 0.7, 0.1], ["a", "b", "c"]) == {"a": 0.6, "b": -0.8, "c": 0.0}
+
+
+def test_the_fitted_stance_reads_a_stated_pick_as_more_for_than_a_reason_against(questions, embedder) -> None:
+    """What MiniLM can carry: a sentence that states the pick reads "for", one that gives a problem with the option
+    reads much less so. It is a weak reader of the rest: it does not read negation ("Don't build a planning X" reads
+    slightly for; the rubric's negation scope handles that), and "X is overkill" reads about even."""
+    model = choice_fit.stance_model()
+    read = model_order(questions["agents-001"])
+    ids = [o.id for o in read.options]
+
+    def stance_of(answer: str) -> dict:
+        return stance.option_stance(rubric_signals(read, answer).stance_units, ids, embedder, model)
+
+    picked = stance_of("I'd go with a nightly export of orders into the vector index.")
+    against = stance_of("A nightly export of orders into the vector index would be hours out of date.")
+    assert picked["index-export"] > 0.3, picked
+    assert against["index-export"] < picked["index-export"] - 0.3, (against, picked)
+    assert stance_of("The orders table has an index.")["agent"] == 0.0  # never named: no stance
+
+
+def test_the_stance_model_was_fitted_on_dev_sentences_and_beats_calling_all_of_them_for() -> None:
+    model = choice_fit.stance_model()
+    assert len(model["weights"]) == 384 and model["sentences"] > 500
+    assert model["right_in_sample"] > model["for"] and model["right_in_sample"] > model["sentences"] - model["for"]
+    rows = choice_fit.fitted()["rows"]
+    assert all("stance" in r and set(r["stance"]) == set(r["checks"]) for r in rows)
+    assert any(v < 0 for r in rows for v in r["stance"].values()) and any(v > 0 for r in rows for v in r["stance"].values())

@@ -2,6 +2,8 @@
 the option's words masked, so a reason against an option counts against it however it is put."""
 from __future__ import annotations
 
+import pytest
+
 from app.core import choice_fit, stance
 from app.core.option_order import model_order
 from app.core.rubric import rubric_signals
@@ -63,3 +65,28 @@ def test_the_stance_model_was_fitted_on_dev_sentences_and_beats_calling_all_of_t
     rows = choice_fit.fitted()["rows"]
     assert all("stance" in r and set(r["stance"]) == set(r["checks"]) for r in rows)
     assert any(v < 0 for r in rows for v in r["stance"].values()) and any(v > 0 for r in rows for v in r["stance"].values())
+
+
+@pytest.fixture(scope="module")
+def qwen_engine(qwen_path):
+    from app.llm.engine import ChatEngine
+    return ChatEngine(qwen_path)
+
+
+@pytest.mark.slow
+def test_the_default_models_grade_reads_the_stance_into_its_choice(questions, qwen_engine, embedder) -> None:
+    """A real 1.5B grade of a dev answer that names two options only to reject them: the stance is in the grade's
+    evidence, and the choice's probabilities are the fitted combiner's with that stance (not without it)."""
+    from app.llm.grader import GradingTools, embedding_similarity, grade_answer
+    answer = ("One tool call. The model pulls the order number out of the message, our backend checks that order "
+              "actually belongs to the logged-in customer, then hits the orders API live. A nightly dump would be "
+              "hours out of date for something that moves every few minutes, and there's only one fixed step here so "
+              "a planning agent has nothing to plan.")
+    grade = grade_answer(questions["agents-001"], answer, GradingTools(qwen_engine, embedding_similarity(embedder)),
+                         explain=False)
+    ev = grade.evidence
+    assert ev["checks"] and set(ev["stance"]) == {o.id for o in questions["agents-001"].options}, ev
+    with_stance = choice_fit.fitted_choice(ev["lexical"], ev["letters"], ev["checks"], ev["closeness"], ev["stance"])
+    without = choice_fit.fitted_choice(ev["lexical"], ev["letters"], ev["checks"], ev["closeness"], {})
+    assert ev["model"] == pytest.approx(with_stance, abs=5e-3), (ev["model"], with_stance, without)
+    assert with_stance != pytest.approx(without, abs=2e-2), (with_stance, without)

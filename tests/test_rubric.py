@@ -349,3 +349,17 @@ def test_the_same_answer_reads_the_same_in_every_process() -> None:
         assert done.returncode == 0, done.stderr[-2000:]
         readings.add(done.stdout.strip().splitlines()[-1])
     assert len(readings) == 1, readings
+
+
+@pytest.mark.parametrize("answer, expected", [
+    ("Set temperature to 0.8 for drafts. Keep it at 0 for grading.",
+     ["Set temperature to 0.8 for drafts.", "Keep it at 0 for grading."]),
+    ("The 4-bit model was 3.5x faster! Recall@5 fell from 0.91 to 0.88; we shipped it anyway",
+     ["The 4-bit model was 3.5x faster!", "Recall@5 fell from 0.91 to 0.88;", "we shipped it anyway"]),
+    ("Use RAG.\n- cites sources\n- fresh daily", ["Use RAG.", "cites sources", "fresh daily"]),
+])
+def test_sentences_end_at_a_stop_followed_by_space_or_line_end_not_inside_a_number(answer: str,
+                                                                                    expected: list[str]) -> None:
+    split = sentences(answer)
+    assert [s.text for s in split] == expected
+    assert all(answer[s.start:s.end] == s.text for s in split)

@@ -33,10 +33,14 @@ class Sentence:
     text: str
 
 
+SENTENCE = r"(?:[^.!?;\n]|[.!?](?=\w))+(?:[.!?;]+|$)"
+
+
 def sentences(text: str) -> list[Sentence]:
-    """Split on sentence ends, line breaks, bullets and semicolons, keeping character offsets."""
+    """Split on sentence ends, line breaks, bullets and semicolons, keeping character offsets. A full stop, "?" or
+    "!" followed by a letter or digit is inside a sentence ("0.8", "3.5x", "U.S."), not the end of one."""
     out = []
-    for match in re.finditer(r"[^.!?;\n]+(?:[.!?;]+|$)", text, flags=re.M):
+    for match in re.finditer(SENTENCE, text, flags=re.M):
         chunk = match.group(0)
         stripped = chunk.strip(" \t-*•>").strip()
         if len(WORD.findall(stripped.lower())) >= 1:

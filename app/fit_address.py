@@ -5,8 +5,9 @@
 Labels are per answer (instructions_to_grader). Negatives: every screened sentence of an honest answer. Positives:
 in each answer that addresses the grader, its screened sentence least like the question (the one the writer
 added for the grader; the other screened sentences of that answer are left out, their label is unknown). Two
-logistic models, weighted so both classes count equally: embedding similarity alone (the rubric), and similarity
-plus the model's P(yes) (a chat model is loaded). Writes app/core/address_fit.json with the rows it was fitted on."""
+logistic models, weighted so both classes count equally: embedding similarities alone (the rubric), and those plus
+the model's P(yes) (a chat model is loaded). Prints the flags in sample and left out by question (each question's
+answers read by the fits made without it). Writes app/core/address_fit.json with the rows it was fitted on."""
 from __future__ import annotations
 
 import json
@@ -41,11 +42,11 @@ def rows_for(cases: list[dict], questions: dict, similarity, ask) -> list[dict]:
         found = grader_address.about_question(address_texts(question), case["answer"], similarity, INJECTION)
         if not found:
             continue
-        for sentence, about in found:
+        for sentence, about, grading in found:
             yes = ask(grader_address.EXAMINER_QUESTION.format(sentence=sentence.text)) if ask and about < MODEL_CAP \
                 else None
             rows.append({"case": n, "question": question.id, "kind": case["kind"], "answer_label": label,
-                         "sentence": sentence.text, "about_question": about,
+                         "sentence": sentence.text, "about_question": about, "about_grading": grading,
                          "model_yes": None if yes is None else round(yes, 4)})
         print(f"[{n + 1}/{len(cases)}] {question.id} {case['kind']}: {len(found)} screened", file=sys.stderr)
     return rows
@@ -68,25 +69,49 @@ def training(rows: list[dict], with_model: bool) -> tuple[np.ndarray, np.ndarray
 
 
 def _features(row: dict, with_model: bool) -> dict:
-    return grader_address.features(row["sentence"], row["about_question"], row["model_yes"] if with_model else None)
+    return grader_address.features(row["sentence"], row["about_question"], row["about_grading"],
+                                   row["model_yes"] if with_model else None)
 
 
 def _weights(w: np.ndarray, with_model: bool) -> dict:
-    names = ["bias", *grader_address.features("", 0.0, 0.0 if with_model else None)]
+    names = ["bias", *grader_address.features("", 0.0, 0.0, 0.0 if with_model else None)]
     return {name: round(float(v), 4) for name, v in zip(names, w)}
 
 
-def answer_report(rows: list[dict], fit: dict, cases: int, injections: int) -> str:
+def _addressed(row: dict, fit: dict) -> bool:
+    """As grader_address.rejudged decides: the embedding fit, or the model fit where the model was asked."""
+    p = grader_address.logistic(fit["embedding"], _features(row, False))
+    if row["model_yes"] is not None and "model" in fit:
+        p = max(p, grader_address.logistic(fit["model"], _features(row, True)))
+    return p >= 0.5
+
+
+def _report(rows: list[dict], fit_for, cases: int, injections: int) -> str:
     flagged: dict[int, bool] = {}  # per answer: any sentence flagged
     labelled: dict[int, bool] = {}  # per answer: the writer's instructions_to_grader
     for r in rows:
-        with_model = r["model_yes"] is not None and "model" in fit
-        p = grader_address.logistic(fit["model" if with_model else "embedding"], _features(r, with_model))
-        flagged[r["case"]] = flagged.get(r["case"], False) or p >= 0.5
+        flagged[r["case"]] = flagged.get(r["case"], False) or _addressed(r, fit_for(r))
         labelled[r["case"]] = r["answer_label"]
     caught = sum(1 for c, f in flagged.items() if f and labelled[c])
     false = sum(1 for c, f in flagged.items() if f and not labelled[c])
     return f"{cases} answers: {caught} of {injections} that address the grader flagged, {false} honest answers flagged"
+
+
+def answer_report(rows: list[dict], fit: dict, cases: int, injections: int) -> str:
+    return _report(rows, lambda r: fit, cases, injections)
+
+
+def fits(rows: list[dict]) -> dict:
+    return {"embedding": _weights(fit_logistic(*training(rows, False)), False),
+            "model": _weights(fit_logistic(*training(rows, True)), True)}
+
+
+def left_out_report(rows: list[dict], cases: int, injections: int, with_model: bool) -> str:
+    """answer_report with each question's rows read by the fits made on the other questions."""
+    by_question = {q: fits([r for r in rows if r["question"] != q]) for q in {r["question"] for r in rows}}
+    fit_for = (lambda r: by_question[r["question"]]) if with_model else \
+        (lambda r: {"embedding": by_question[r["question"]]["embedding"]})
+    return _report(rows, fit_for, cases, injections)
 
 
 def _model_rows(cases: list[dict], model: Path) -> list[dict]:
@@ -116,10 +141,11 @@ def main(argv: list[str] | None = None) -> int:
         print(answer_report(rows, grader_address.fitted(), len(cases), injections))
         return 0
     fit: dict = {"model_cap": MODEL_CAP, "model_file": model_file, "command": command}
-    fit["embedding"] = _weights(fit_logistic(*training(rows, False)), False)
-    fit["model"] = _weights(fit_logistic(*training(rows, True)), True)
-    print("embedding only:", answer_report(rows, {"embedding": fit["embedding"]}, len(cases), injections))
-    print("with the model:", answer_report(rows, fit, len(cases), injections))
+    fit.update(fits(rows))
+    print("in sample, embedding only:", answer_report(rows, {"embedding": fit["embedding"]}, len(cases), injections))
+    print("in sample, with the model:", answer_report(rows, fit, len(cases), injections))
+    print("left out by question, embedding only:", left_out_report(rows, len(cases), injections, False))
+    print("left out by question, with the model:", left_out_report(rows, len(cases), injections, True))
     fit["rows"] = rows
     grader_address.FIT_FILE.write_text(json.dumps(fit, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {grader_address.FIT_FILE}")

@@ -3,8 +3,9 @@
 Words about marking (grade, marks, score, credit, verdict, reviewer...) only pre-screen a sentence: this syllabus
 talks about scores, judges and rubrics all the time. What decides is what the sentence is about. A sentence
 addressed to the grader is about this answer's grade, not about the scenario, so it shares little meaning with the
-question (embedding similarity); and when a chat model is loaded, the model is asked whether the sentence speaks to
-the examiner about the candidate's own grade. The two are combined by a logistic model fitted on the dev split of
+question and much with a plain statement of what grade the answer should get (embedding similarity to both); and
+when a chat model is loaded, the model is asked whether the sentence speaks to the examiner about the candidate's own
+grade. The two are combined by a logistic model fitted on the dev split of
 the blind answers (`python -m app.fit_address`, coefficients and data in address_fit.json). Without embeddings the
 old word patterns decide (rubric.INJECTION), which is all a words-only grader has."""
 from __future__ import annotations
@@ -29,6 +30,9 @@ MARKING = re.compile(r"\b(grad(e|ed|er|ers|ing)|marks?|marked|marker|marking|sco
 # One feature of the fit, not a decision: on dev, 8 answers carry one, all 8 written to the grader, no honest answer.
 GRADE_FIELD = re.compile(r"\b(verdict|score|grade)\W{0,3}[:=]\s*\W{0,2}(correct|partial|incorrect|pass(ed)?|\d)", re.I)
 
+# What a sentence addressed to the grader is about, in plain words: its similarity to this is one feature of the fit.
+ABOUT_GRADING = "The grade this answer should get from whoever marks it."
+
 # the examiner framing separated best on dev (the grader's own system prompt and a plain question)
 EXAMINER_QUESTION = ("Here is one sentence from a student's exam answer:\n\"{sentence}\"\n\nIn this sentence, is the "
                      "student speaking to the examiner about the student's own grade (asking for marks, or saying what "
@@ -42,6 +46,7 @@ Ask = Callable[[str], float]  # P(yes) to a question, from the loaded chat model
 class Reading:
     sentence: Sentence
     about_question: float  # highest similarity to the question's own texts
+    about_grading: float  # similarity to ABOUT_GRADING
     model_yes: float | None  # the model's P(yes) to EXAMINER_QUESTION; None: not asked
     probability: float  # that the sentence speaks to the grader
 
@@ -67,10 +72,11 @@ def screened(answer: str, patterns: re.Pattern | None = None) -> list[Sentence]:
     return [s for s in sentences(answer) if MARKING.search(s.text) or (patterns and patterns.search(s.text))]
 
 
-def features(text: str, about: float, model_yes: float | None = None) -> dict:
-    """What the fit reads of one screened sentence: its similarity to the question, whether it sets a grade field,
-    and (when asked) the model's P(yes)."""
-    found = {"about_question": about, "grade_field": 1.0 if GRADE_FIELD.search(text) else 0.0}
+def features(text: str, about: float, grading: float, model_yes: float | None = None) -> dict:
+    """What the fit reads of one screened sentence: its similarity to the question and to ABOUT_GRADING, whether it
+    sets a grade field, and (when asked) the model's P(yes)."""
+    found = {"about_question": about, "about_grading": grading,
+             "grade_field": 1.0 if GRADE_FIELD.search(text) else 0.0}
     return found if model_yes is None else dict(found, model_yes=model_yes)
 
 
@@ -81,27 +87,33 @@ def logistic(weights: dict, features: dict) -> float:
 
 
 def about_question(question_texts: list[str], answer: str, similarity: Similarity,
-                   patterns: re.Pattern | None = None) -> list[tuple[Sentence, float]]:
-    """Each screened sentence with its highest similarity to the question's own texts (what the fit reads)."""
+                   patterns: re.Pattern | None = None) -> list[tuple[Sentence, float, float]]:
+    """Each screened sentence with its highest similarity to the question's own texts and its similarity to
+    ABOUT_GRADING (what the fit reads)."""
     found = screened(answer, patterns)
     if not found:
         return []
-    sims = similarity([s.text for s in found], question_texts)
-    return [(sentence, round(max(row) if row else 0.0, 4)) for sentence, row in zip(found, sims)]
+    sims = similarity([s.text for s in found], [*question_texts, ABOUT_GRADING])
+    return [(sentence, round(max(row[:-1]) if len(row) > 1 else 0.0, 4), round(row[-1], 4))
+            for sentence, row in zip(found, sims)]
 
 
 def readings(question_texts: list[str], answer: str, similarity: Similarity, patterns: re.Pattern | None = None,
              fit: dict | None = None) -> list[Reading]:
-    """Each screened sentence with its similarity to the question and the probability, from that alone, that it
-    speaks to the grader."""
+    """Each screened sentence with its similarities and the probability, from those alone, that it speaks to the
+    grader."""
     fit = fit or fitted()
-    return [Reading(sentence, about, None, round(logistic(fit["embedding"], features(sentence.text, about)), 3))
-            for sentence, about in about_question(question_texts, answer, similarity, patterns)]
+    return [Reading(sentence, about, grading, None,
+                    round(logistic(fit["embedding"], features(sentence.text, about, grading)), 3))
+            for sentence, about, grading in about_question(question_texts, answer, similarity, patterns)]
 
 
 def rejudged(found: list[Reading], ask: Ask, fit: dict | None = None) -> list[Reading]:
     """The readings with the chat model's say: it is asked about each sentence not plainly about the scenario
-    (similarity below the fit's model_cap; one short prompt each), and the model fit decides."""
+    (similarity below the fit's model_cap; one short prompt each), and the sentence is addressed when the model fit
+    or the embedding fit says so. The model can add that a sentence speaks to the grader; its yes/no is too weak to
+    clear one whose meaning is a grade (left out by question on dev: the embedding fit caught 18 of 18 with no
+    honest answer flagged, the model fit 17 of 18, either of them 18 of 18 with none flagged)."""
     fit = fit or fitted()
     out = []
     for r in found:
@@ -109,8 +121,9 @@ def rejudged(found: list[Reading], ask: Ask, fit: dict | None = None) -> list[Re
             out.append(r)
             continue
         yes = ask(EXAMINER_QUESTION.format(sentence=r.sentence.text))
-        probability = logistic(fit["model"], features(r.sentence.text, r.about_question, yes))
-        out.append(Reading(r.sentence, r.about_question, round(yes, 4), round(probability, 3)))
+        probability = max(r.probability,
+                          logistic(fit["model"], features(r.sentence.text, r.about_question, r.about_grading, yes)))
+        out.append(Reading(r.sentence, r.about_question, r.about_grading, round(yes, 4), round(probability, 3)))
     return out
 
 

@@ -244,7 +244,8 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
                             "relevance": round(signals.relevance, 3),
                             "to_grader": [{"sentence": r.sentence.text, "about_question": r.about_question,
-                                           "model_yes": r.model_yes, "probability": r.probability}
+                                           "about_grading": r.about_grading, "model_yes": r.model_yes,
+                                           "probability": r.probability}
                                           for r in signals.address]}, notice=" ".join(notices))
     timings["verdict_s"] = time.perf_counter() - started
     grade.timings = timings

@@ -156,12 +156,10 @@ def right(rows: list[dict], weights: dict | None) -> int:
 
 
 def cross_validation(rows: list[dict], seeds: int = 4) -> str:
-    questions = sorted({r["question"] for r in rows})
     lines = []
     for seed in range(seeds):
         fitted = 0
-        for fold in range(2):
-            held = {q for q in questions if int(hashlib.md5(f"{q}{seed}".encode()).hexdigest(), 16) % 2 == fold}
+        for held in _halves(rows, str(seed)):
             fitted += right([r for r in rows if r["question"] in held], fit([r for r in rows if r["question"] not in held]))
         lines.append(f"split {seed}: fitted {fitted}, fixed rule {right(rows, None)} of {len(rows)} held-out answers")
     return "\n".join(lines)

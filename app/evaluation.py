@@ -75,6 +75,9 @@ def summarise(results: list, grader: str) -> dict:
         tp += len(truth & made)
         fp += len(made - truth)
         fn += len(truth - made)
+    addresses = [("instructions-to-grader" in g.flags) for c, g in results if c["label"].get("instructions_to_grader")]
+    honest_flagged = sum(1 for c, g in results
+                         if not c["label"].get("instructions_to_grader") and "instructions-to-grader" in g.flags)
     adversarial = [(c, g) for c, g in results
                    if c["label"]["verdict"] == "incorrect" and any(a in c["kind"] for a in ADVERSARIAL)]
     latencies = [g.timings.get("verdict_s", 0.0) for _, g in results]
@@ -87,7 +90,11 @@ def summarise(results: list, grader: str) -> dict:
         "verdict_accuracy": round(accuracy(verdict_pairs), 4),
         "verdict_macro_f1": round(macro_f1(verdict_pairs), 4),
         "qwk": round(quadratic_weighted_kappa(verdict_pairs), 4),
+        "key_point_precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
+        "key_point_recall": round(tp / (tp + fn), 4) if tp + fn else 0.0,
         "key_point_f1": round(f1(tp, fp, fn), 4),
+        "addresses_caught": f"{sum(addresses)} of {len(addresses)}",
+        "honest_flagged": honest_flagged,
         "adversarial_not_correct": round(sum(1 for _, g in adversarial if g.verdict != "correct") / len(adversarial), 4)
         if adversarial else None,
         "adversarial_cases": len(adversarial),
@@ -115,8 +122,9 @@ def filter_split(cases: list[dict], split: str) -> list[dict]:
 
 def format_report(report: dict) -> str:
     lines = [f"grader: {report['grader']}", f"cases: {report['cases']}"]
-    for key in ("choice_accuracy", "verdict_accuracy", "verdict_macro_f1", "qwk", "key_point_f1",
-                "adversarial_not_correct", "latency_p50_s", "latency_p95_s"):
+    for key in ("choice_accuracy", "verdict_accuracy", "verdict_macro_f1", "qwk", "key_point_precision",
+                "key_point_recall", "key_point_f1", "adversarial_not_correct", "addresses_caught", "honest_flagged",
+                "latency_p50_s", "latency_p95_s"):
         lines.append(f"  {key:24} {report[key]}")
     lines.append(f"  {'kind':16} {'cases':>5} {'choice':>7} {'verdict':>8}")
     for kind, row in report["by_kind"].items():

@@ -14,6 +14,7 @@ from PySide6.QtCore import QUrl
 
 from app.core import learner_calls
 from app.core.model import PointResult
+from app.core.policy import POLICY
 from app.evaluation import read_cases
 from app.llm.grader import GradingTools, grade_answer
 from app.storage import history
@@ -30,7 +31,7 @@ def graded(question, confidences: list[float], choice_confidence: float = 0.95):
     right = question.option(question.correct)
     grade = grade_answer(question, f"I recommend {right.label}. {question.key_points[0].text}", GradingTools(),
                          explain=False)
-    points = [PointResult(p.id, p.text, c >= 0.42, c, p.span) for p, c in zip(grade.key_points, confidences)]
+    points = [PointResult(p.id, p.text, c >= POLICY.point_threshold, c, p.span) for p, c in zip(grade.key_points, confidences)]
     return replace(grade, key_points=points, choice_confidence=choice_confidence)
 
 

@@ -5,9 +5,10 @@ talks about scores, judges and rubrics all the time. What decides is what the se
 addressed to the grader is about this answer's grade, not about the scenario, so it shares little meaning with the
 question and much with a plain statement of what grade the answer should get (embedding similarity to both); and
 when a chat model is loaded, the model is asked whether the sentence speaks to the examiner about the candidate's own
-grade. The two are combined by a logistic model fitted on the dev split of
-the blind answers (`python -m app.fit_address`, coefficients and data in address_fit.json). Without embeddings the
-old word patterns decide (rubric.INJECTION), which is all a words-only grader has."""
+grade. Two logistic models fitted on the dev split of the blind answers read them, one on the embeddings alone and
+one with the model's answer too (`python -m app.fit_address`, coefficients and data in address_fit.json); a sentence
+is addressed when either says so. Without embeddings the old word patterns decide (rubric.INJECTION), which is all
+a words-only grader has."""
 from __future__ import annotations
 
 import json

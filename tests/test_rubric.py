@@ -30,7 +30,8 @@ def flags(question, answer: str) -> list[str]:
 
 
 @pytest.mark.parametrize("answer, expected", [
-    pytest.param("Definitely not fine-tuning; retrieve the pages at query time.", "rag", marks=pytest.mark.xfail(strict=True, reason="known regression from content v2 (2026-12-01), left for #18: the lexical choice picked rag by elimination; with a third option (long-context) rejecting fine-tuning no longer names rag")),
+    # "retrieve the pages at query time" names rag by one part of its label or aliases
+    ("Definitely not fine-tuning; retrieve the pages at query time.", "rag"),
     pytest.param("I would never fine-tune the model on the wiki here.", "rag", marks=pytest.mark.xfail(strict=True, reason="known regression from content v2 (2026-12-01), left for #18: the lexical choice picked rag by elimination; with a third option (long-context) rejecting fine-tuning no longer names rag")),
     ("Avoid RAG; train the model on all the wiki pages instead.", "fine-tune"),
 ])
@@ -248,7 +249,9 @@ def test_a_stated_decision_names_an_option_by_meaning(questions: dict, embedder)
 
 def test_an_aside_alone_does_not_settle_the_choice(questions: dict) -> None:
     q = questions["full-fine-tuning-002"]
-    aside = "Lower the learning rate a lot. I'd also keep training a few more epochs on the contract data afterwards."
+    # (the first sentence names no option: "lower the learning rate" would name mitigate, a part of its alias)
+    aside = ("That is a real problem for the support team. I'd also keep training a few more epochs on the contract "
+             "data afterwards.")
     plain = "Keep training a few more epochs on the contract data."
     _, picked, confidence = lexical_choice(q, aside)
     assert picked == "more-epochs" and confidence < 0.6

@@ -89,10 +89,16 @@ def option_phrases(option) -> list[list[str]]:
     always: the longest phrase is found first, and among phrases of one length the order must not depend on the
     process (a set here made the same answer's grade depend on PYTHONHASHSEED)."""
     texts = dict.fromkeys([option.id, option.label, *option.aliases, *re.split(r"[()]", option.label)])
+    parts = [] if _is_both(option) else \
+        [part for text in [option.label, *option.aliases] for part in re.split(r"\s(?:and|plus|then)\s|, ", text)]
     phrases = []
     for text in texts:
         stems = list(dict.fromkeys(content_stems(text)))
         if stems and stems not in phrases:
+            phrases.append(stems)
+    for text in parts:
+        stems = list(dict.fromkeys(content_stems(text)))
+        if len(stems) >= 2 and stems not in phrases:
             phrases.append(stems)
     return phrases
 
@@ -412,8 +418,11 @@ def addresses_grader(text: str) -> bool:
 
 def both_option(question: Question) -> str | None:
     """The option that means doing two of the others ("both", "Both: ..."); "Judge both orders" is not one."""
-    return next((o.id for o in question.options if "both" in o.id.split("-") or re.match(r"\W*both\b", o.label, re.I)),
-                None)
+    return next((o.id for o in question.options if _is_both(o)), None)
+
+
+def _is_both(option) -> bool:
+    return "both" in option.id.split("-") or bool(re.match(r"\W*both\b", option.label, re.I))
 
 
 def rubric_signals(question: Question, answer: str, similarity: Similarity | None = None,

@@ -12,6 +12,7 @@ from app.content.questions import validate_question
 from app.core import option_order
 from app.core.jsonl import jsonl_rows
 from app.core.metrics import accuracy, f1, macro_f1, percentile, quadratic_weighted_kappa, split_of
+from app.core.policy import Flag
 from app.llm.grader import GradingTools, grade_answer
 
 ADVERSARIAL = ("injection", "keyword", "off-topic", "empty")
@@ -75,9 +76,9 @@ def summarise(results: list, grader: str) -> dict:
         tp += len(truth & made)
         fp += len(made - truth)
         fn += len(truth - made)
-    addresses = [("instructions-to-grader" in g.flags) for c, g in results if c["label"].get("instructions_to_grader")]
+    addresses = [Flag.INSTRUCTIONS in g.flags for c, g in results if c["label"].get("instructions_to_grader")]
     honest_flagged = sum(1 for c, g in results
-                         if not c["label"].get("instructions_to_grader") and "instructions-to-grader" in g.flags)
+                         if not c["label"].get("instructions_to_grader") and Flag.INSTRUCTIONS in g.flags)
     adversarial = [(c, g) for c, g in results
                    if c["label"]["verdict"] == "incorrect" and any(a in c["kind"] for a in ADVERSARIAL)]
     latencies = [g.timings.get("verdict_s", 0.0) for _, g in results]

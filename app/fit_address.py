@@ -106,9 +106,14 @@ def fits(rows: list[dict]) -> dict:
             "model": _weights(fit_logistic(*training(rows, True)), True)}
 
 
-def left_out_report(rows: list[dict], cases: int, injections: int, with_model: bool) -> str:
+def left_out_fits(rows: list[dict]) -> dict[str, dict]:
+    """For each question, the fits made on the other questions."""
+    return {q: fits([r for r in rows if r["question"] != q]) for q in {r["question"] for r in rows}}
+
+
+def left_out_report(rows: list[dict], by_question: dict[str, dict], cases: int, injections: int,
+                    with_model: bool) -> str:
     """answer_report with each question's rows read by the fits made on the other questions."""
-    by_question = {q: fits([r for r in rows if r["question"] != q]) for q in {r["question"] for r in rows}}
     fit_for = (lambda r: by_question[r["question"]]) if with_model else \
         (lambda r: {"embedding": by_question[r["question"]]["embedding"]})
     return _report(rows, fit_for, cases, injections)
@@ -144,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     fit.update(fits(rows))
     print("in sample, embedding only:", answer_report(rows, {"embedding": fit["embedding"]}, len(cases), injections))
     print("in sample, with the model:", answer_report(rows, fit, len(cases), injections))
-    print("left out by question, embedding only:", left_out_report(rows, len(cases), injections, False))
-    print("left out by question, with the model:", left_out_report(rows, len(cases), injections, True))
+    by_question = left_out_fits(rows)
+    print("left out by question, embedding only:", left_out_report(rows, by_question, len(cases), injections, False))
+    print("left out by question, with the model:", left_out_report(rows, by_question, len(cases), injections, True))
     fit["rows"] = rows
     grader_address.FIT_FILE.write_text(json.dumps(fit, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {grader_address.FIT_FILE}")

@@ -92,13 +92,9 @@ def option_phrases(option) -> list[list[str]]:
     parts = [] if _is_both(option) else \
         [part for text in [option.label, *option.aliases] for part in re.split(r"\s(?:and|plus|then)\s|, ", text)]
     phrases = []
-    for text in texts:
+    for text, fewest in [*((t, 1) for t in texts), *((p, 2) for p in parts)]:  # a part needs two words
         stems = list(dict.fromkeys(content_stems(text)))
-        if stems and stems not in phrases:
-            phrases.append(stems)
-    for text in parts:
-        stems = list(dict.fromkeys(content_stems(text)))
-        if len(stems) >= 2 and stems not in phrases:
+        if len(stems) >= fewest and stems not in phrases:
             phrases.append(stems)
     return phrases
 

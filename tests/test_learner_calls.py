@@ -14,7 +14,7 @@ from PySide6.QtCore import QUrl
 
 from app.core import learner_calls
 from app.core.model import PointResult
-from app.core.policy import POLICY
+from app.core.policy import POLICY, points_for_choice
 from app.evaluation import read_cases
 from app.llm.grader import GradingTools, grade_answer
 from app.storage import history
@@ -33,6 +33,22 @@ def graded(question, confidences: list[float], choice_confidence: float = 0.95):
                          explain=False)
     points = [PointResult(p.id, p.text, c >= POLICY.point_threshold, c, p.span) for p, c in zip(grade.key_points, confidences)]
     return replace(grade, key_points=points, choice_confidence=choice_confidence)
+
+
+def test_a_wrong_choice_needs_a_closer_sentence_to_make_a_key_point(questions) -> None:
+    """A point between the two thresholds is made for an answer that chose the right option and not for one that
+    chose a wrong one; when the learner says they meant the right option, the point counts again."""
+    question = questions[QID]
+    between = round((POLICY.point_threshold + POLICY.wrong_choice_point_threshold) / 2, 3)
+    grade = graded(question, [between, 0.9, 0.2][: len(question.key_points)])
+    wrong = next(o.id for o in question.options if o.id != question.correct)
+    right_points = points_for_choice(question, question.correct, grade.key_points)
+    wrong_points = points_for_choice(question, wrong, grade.key_points)
+    assert [p.made for p in right_points][:2] == [True, True]
+    assert [p.made for p in wrong_points][:2] == [False, True]
+    as_wrong = replace(grade, choice=wrong, key_points=wrong_points)
+    _, points, verdict, _ = learner_calls.with_calls(question, as_wrong, {learner_calls.CHOICE: question.correct})
+    assert points[0].made and verdict == "correct"
 
 
 def stored(db, question, grade) -> int:

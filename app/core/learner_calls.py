@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 
 from app.core.model import Grade, PointResult, Question
-from app.core.policy import BLOCKING_FLAGS, POLICY, GradingPolicy, open_verdict_and_score, verdict_and_score
+from app.core.policy import (BLOCKING_FLAGS, POLICY, GradingPolicy, open_verdict_and_score, points_for_choice,
+                             verdict_and_score)
 
 CHOICE = "choice"   # the call's key for the option the learner meant; every other key is a key point's id
 MADE, MISSED = "made", "missed"
@@ -55,8 +56,9 @@ def with_calls(question: Question, grade: Grade, calls: dict[str, str]) -> tuple
     """The choice, key points, verdict and score the documented rule gives once the learner's calls replace the
     grader's reading where they were made."""
     choice = calls.get(CHOICE, grade.choice)
+    decided = points_for_choice(question, choice, grade.key_points) if question.options else grade.key_points
     points = [PointResult(p.id, p.text, calls[p.id] == MADE, p.confidence, p.span) if p.id in calls else p
-              for p in grade.key_points]
+              for p in decided]
     if not question.options:  # an open answer: no choice, its own rule
         verdict, score = open_verdict_and_score(points, grade.misconceptions, list(grade.flags))
     else:

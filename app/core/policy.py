@@ -4,7 +4,7 @@ rule the human labels follow. rubric.py finds the evidence and llm/grader.py ask
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from app.core.model import PointResult, Question
@@ -33,6 +33,13 @@ class GradingPolicy:
     # 0.884 / 0.855 / 0.824, verdict 0.849 / 0.847 / 0.826. 0.44 is the lowest that reaches precision 0.80 and costs
     # one verdict (0.42 had won on the older template answers). Misconceptions need more, and the same polarity.
     point_threshold: float = 0.44
+    # ...and more when the grade's choice is not the right option. Principle: an answer that chose a wrong option
+    # argues for it, so a sentence of it that sits near a key point (a reason for the right option) makes that point
+    # less often. On the blind dev split (1.5B grades), 0.44 / 0.46 / 0.48 for these answers gave key-point precision
+    # 0.815 / 0.840 / 0.860 and F1 0.838 / 0.847 / 0.852; 0.46 is the value whose F1 did not fall on either half of the
+    # questions with either grader (rubric only: 0.838 -> 0.838 and 0.839 -> 0.847). The verdict cannot change: a
+    # wrong choice is incorrect whatever points it makes.
+    wrong_choice_point_threshold: float = 0.46
     misconception_threshold: float = 0.62
     # off-topic: share of the answer's words in the question's vocabulary (dev split: off-topic median 0.21)
     off_topic_relevance: float = 0.28
@@ -148,6 +155,14 @@ def combine_choice(lexical: str, lexical_conf: float, model: dict[str, float] | 
     if best != "none" and model[best] >= policy.model_min:
         return best, model[best]
     return lexical, lexical_conf
+
+
+def points_for_choice(question: Question, choice: str, points: list[PointResult],
+                      policy: GradingPolicy = POLICY) -> list[PointResult]:
+    """The key points made, decided with the threshold that goes with the choice (point_threshold for the right
+    option, wrong_choice_point_threshold otherwise) from each point's confidence."""
+    threshold = policy.point_threshold if choice == question.correct else policy.wrong_choice_point_threshold
+    return [replace(p, made=p.confidence >= threshold) for p in points]
 
 
 def verdict_and_score(question: Question, choice: str, points: list[PointResult],

@@ -306,7 +306,8 @@ def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Si
             if combined > best:
                 best, best_index = combined, i
         span = Span(sents[best_index].start, sents[best_index].end, sents[best_index].text) if best_index >= 0 else None
-        results.append(PointResult(point.id, point.text, best >= threshold, round(best, 3), span))
+        best = round(best, 3)  # made exactly when the confidence shown reaches the threshold (policy.points_for_choice)
+        results.append(PointResult(point.id, point.text, best >= threshold, best, span))
     return results
 
 

@@ -14,7 +14,7 @@ from app.core.model import Citation, Grade, Question
 from app.core.option_order import model_order, relettered
 from app.core.open_rubric import is_open
 from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, checks_wanted, clear_off_topic, combine_choice,
-                             verdict_and_score)
+                             points_for_choice, verdict_and_score)
 from app.core.rubric import RubricSignals, question_texts, rubric_signals
 from app.core.text import without_control_tokens
 from app.llm.engine import Cancelled, ChatEngine
@@ -234,8 +234,9 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
                                         signals.states_decision, fitted=fitted)
     clear_off_topic(signals.flags, choice)  # the model may have found the option the filler hid
-    verdict, score = verdict_and_score(question, choice, signals.key_points, signals.misconceptions, signals.flags)
-    grade = Grade(question.id, choice, round(confidence, 3), signals.key_points, signals.misconceptions,
+    points = points_for_choice(question, choice, signals.key_points)
+    verdict, score = verdict_and_score(question, choice, points, signals.misconceptions, signals.flags)
+    grade = Grade(question.id, choice, round(confidence, 3), points, signals.misconceptions,
                   signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name,
                   path=tools.path,
                   evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,

@@ -49,6 +49,7 @@ def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dic
                      "states_decision": signals.states_decision,
                      "evidence": {k: round(v, 4) for k, v in signals.option_evidence.items()},
                      "closeness": {k: round(v, 4) for k, v in signals.option_closeness.items()},
+                     "opening": {k: round(v, 4) for k, v in signals.option_opening.items()},
                      "letters": {k: round(v, 6) for k, v in letters.items()},
                      "checks": {k: round(v, 6) for k, v in checks.items()},
                      "stance_units": [list(u) for u in signals.stance_units]})
@@ -113,7 +114,7 @@ def unit_vectors(rows: list[dict], embed) -> dict[str, list[float]]:
 
 def _matrix(row: dict) -> tuple[list[str], np.ndarray]:
     found = choice_fit.option_features(row["evidence"], row["letters"], row["checks"], row["closeness"],
-                                       row["stance"])
+                                       row["stance"], row.get("opening"))
     names = list(found)
     return names, np.array([[1.0 if o == choice_fit.NONE else 0.0, *found[o]] for o in names])
 
@@ -147,7 +148,7 @@ def right(rows: list[dict], weights: dict | None) -> int:
         if checked:
             model = choice_fit.probabilities(choice_fit.option_features(row["evidence"], row["letters"],
                                                                          row["checks"], row["closeness"],
-                                                                         row["stance"]), weights) \
+                                                                         row["stance"], row.get("opening")), weights) \
                 if fitted else with_checks(row["letters"], row["checks"])
         got, _ = combine_choice(row["lexical"], row["lexical_confidence"], model, row["flags"],
                                 row["states_decision"], fitted=fitted and checked)

@@ -45,6 +45,29 @@ def test_where_everything_else_is_level_the_option_argued_for_wins_over_the_one_
     assert max(probs, key=probs.get) == "b" and probs["b"] > probs["a"] + 0.3
 
 
+def test_where_everything_else_is_level_the_option_closest_to_the_first_sentence_wins() -> None:
+    evidence, letters, checks = {"a": 1.0, "b": 1.0}, {"a": 0.45, "b": 0.45, "none": 0.1}, {"a": 0.6, "b": 0.6}
+    closeness = {"a": 0.6, "b": 0.6}
+    probs = choice_fit.fitted_choice(evidence, letters, checks, closeness, {}, {"a": 0.3, "b": 0.7})
+    assert max(probs, key=probs.get) == "b" and probs["b"] > probs["a"] + 0.1
+    level = choice_fit.fitted_choice(evidence, letters, checks, closeness, {})
+    assert level["a"] == pytest.approx(level["b"])
+
+
+def test_the_opening_is_the_first_sentence_closeness(questions, embedder) -> None:
+    from app.core.option_order import model_order
+    from app.core.rubric import rubric_signals
+    from app.llm.grader import embedding_similarity
+    question = model_order(questions["embeddings-002"])
+    answer = ("Re-embed everything. Mixing two models' vectors in one index is tempting because it is cheap, and the "
+              "new documents would go in straight away.")
+    signals = rubric_signals(question, answer, embedding_similarity(embedder))
+    opening = signals.option_opening
+    assert set(opening) == {o.id for o in question.options} and max(opening, key=opening.get) == "reembed-all"
+    assert all(opening[o] <= signals.option_closeness[o] + 1e-6 for o in opening)
+    assert rubric_signals(question, answer, None).option_opening == {}
+
+
 def test_an_answer_that_describes_its_choice_sits_closest_to_that_option(questions, embedder) -> None:
     from app.core.option_order import model_order
     from app.core.rubric import rubric_signals

@@ -86,7 +86,8 @@ def test_the_default_models_grade_reads_the_stance_into_its_choice(questions, qw
                          explain=False)
     ev = grade.evidence
     assert ev["checks"] and set(ev["stance"]) == {o.id for o in questions["agents-001"].options}, ev
-    with_stance = choice_fit.fitted_choice(ev["lexical"], ev["letters"], ev["checks"], ev["closeness"], ev["stance"])
-    without = choice_fit.fitted_choice(ev["lexical"], ev["letters"], ev["checks"], ev["closeness"], {})
+    with_stance = choice_fit.fitted_choice(ev["lexical"], ev["letters"], ev["checks"], ev["closeness"], ev["stance"],
+                                           ev["opening"])
+    without = choice_fit.fitted_choice(ev["lexical"], ev["letters"], ev["checks"], ev["closeness"], {}, ev["opening"])
     assert ev["model"] == pytest.approx(with_stance, abs=5e-3), (ev["model"], with_stance, without)
     assert with_stance != pytest.approx(without, abs=2e-2), (with_stance, without)

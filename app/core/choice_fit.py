@@ -6,13 +6,15 @@ command and data in choice_fit.json). Each option scores
     + w_check * logit P(yes to "does the candidate finally recommend it?")
     + w_meaning * (how close the answer's nearest sentence is to its wording, less the options' mean)
     + w_stance * (whether the sentences naming it argue for it or against it, stance.py)
+    + w_opening * (how close the answer's first sentence is to its wording, less the options' mean)
 
 and "no clear recommendation" its bias plus the same terms read from the letter 'none' and P(no) to the likeliest
-option (its meaning term is 0). The softmax of the scores is the choice's probability. It replaces fixed
+option (its meaning and opening terms are 0). The softmax of the scores is the choice's probability. It replaces fixed
 thresholds that let a one-sided rubric reading overrule the model: on dev, letters agreed with a right rubric reading
 only half the time, so only the per-option checks, asked of every answer, can overturn the rubric where it is wrong.
 The meaning term reaches answers that describe their choice without naming it ("Send the manual", "stay hosted");
-the stance term, answers that name an option only to give a reason against it."""
+the stance term, answers that name an option only to give a reason against it; the opening term, answers that put
+their decision first ("Re-embed everything.", "Up-front router.") and then argue about the options they reject."""
 from __future__ import annotations
 
 import json
@@ -21,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 
 FIT_FILE = Path(__file__).with_name("choice_fit.json")
-FEATURES = ("ev_share", "log_letter", "check", "meaning", "stance")
+FEATURES = ("ev_share", "log_letter", "check", "meaning", "stance", "opening")
 NONE = "none"
 
 
@@ -31,15 +33,25 @@ def _logit(p: float) -> float:
 
 
 def option_features(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
-                    closeness: dict[str, float], stance: dict[str, float]) -> dict[str, list[float]]:
-    """Per option (and 'none'): the values of FEATURES. Without embeddings the meaning and stance terms are 0."""
+                    closeness: dict[str, float], stance: dict[str, float],
+                    opening: dict[str, float] | None = None) -> dict[str, list[float]]:
+    """Per option (and 'none'): the values of FEATURES. Without embeddings the meaning, stance and opening terms
+    are 0."""
     positive = {o: max(evidence.get(o, 0.0), 0.0) for o in checks}
     total = sum(positive.values())
-    mean = sum(closeness.get(o, 0.0) for o in checks) / len(checks)
     rows = {o: [positive[o] / total if total else 0.0, math.log(letters[o] + 1e-6), _logit(checks[o]),
-                closeness.get(o, mean) - mean if closeness else 0.0, stance.get(o, 0.0)] for o in checks}
-    rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), _logit(1.0 - max(checks.values())), 0.0, 0.0]
+                _relative(closeness, o, checks), stance.get(o, 0.0), _relative(opening or {}, o, checks)]
+            for o in checks}
+    rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), _logit(1.0 - max(checks.values())), 0.0, 0.0, 0.0]
     return rows
+
+
+def _relative(closeness: dict[str, float], option: str, options) -> float:
+    """The option's closeness less the mean over the options (0 without closeness)."""
+    if not closeness:
+        return 0.0
+    mean = sum(closeness.get(o, 0.0) for o in options) / len(options)
+    return closeness.get(option, mean) - mean
 
 
 def probabilities(rows: dict[str, list[float]], weights: dict[str, float]) -> dict[str, float]:
@@ -62,8 +74,9 @@ def fitted_with(model_name: str) -> bool:
 
 
 def fitted_choice(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
-                  closeness: dict[str, float], stance: dict[str, float]) -> dict[str, float]:
-    return probabilities(option_features(evidence, letters, checks, closeness, stance), fitted()["weights"])
+                  closeness: dict[str, float], stance: dict[str, float],
+                  opening: dict[str, float] | None = None) -> dict[str, float]:
+    return probabilities(option_features(evidence, letters, checks, closeness, stance, opening), fitted()["weights"])
 
 
 def stance_model() -> dict:

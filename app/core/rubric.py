@@ -65,6 +65,8 @@ class RubricSignals:
     # (option id, the sentence naming it with its words masked): what stance.py reads for or against each option
     stance_units: list[tuple[str, str]] = field(default_factory=list)
     option_stance: dict[str, float] = field(default_factory=dict)  # filled where the fitted choice reads it
+    # the same closeness for the answer's first sentence alone, where answers often put their decision
+    option_opening: dict[str, float] = field(default_factory=dict)
 
 
 # Words in many option names across the bank (model: 39% of options; keep, add, switch, run: 9-14%): a mention of
@@ -444,6 +446,7 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     states = any(STATED.search(s.text) for s in sents)
     kept = [s.text for s in sentences(clean)]
     near = closeness(question, kept, similarity) if similarity is not None and kept else {}
+    opening = closeness(question, kept[:1], similarity) if near else {}
     units = stance.masked_sentences(clean, mention_words(question, clean))
     return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states, address, addressed,
-                         near, units)
+                         near, units, option_opening=opening)

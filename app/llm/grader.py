@@ -241,6 +241,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                   path=tools.path,
                   evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,
                             "closeness": {o: round(v, 3) for o, v in signals.option_closeness.items()},
+                            "opening": {o: round(v, 3) for o, v in signals.option_opening.items()},
                             "stance": signals.option_stance,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
                             "relevance": round(signals.relevance, 3),
@@ -306,7 +307,7 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
         if fitted:
             signals.option_stance = option_stance(signals, [o.id for o in question.options], similarity)
             model = choice_fit.fitted_choice(signals.option_evidence, letters, checks, signals.option_closeness,
-                                             signals.option_stance)
+                                             signals.option_stance, signals.option_opening)
         else:
             model = with_checks(letters, checks)
         timings["checks_s"] = time.perf_counter() - t

@@ -79,7 +79,8 @@ class GradingPolicy:
     unsure_choice_below: float = 0.70
     # with the fitted choice (choice_fit.py), the per-option checks are skipped when the names are this one-sided and
     # the letter call picks the same option: on dev the fit never chose otherwise there (77 of 329 answers; from 0.6,
-    # 110 answers and one choice lost)
+    # 110 answers and one choice lost). With the opening term (330 rows) it would choose otherwise, and rightly, on
+    # 1 of the 75 such answers: one choice against a check call on every answer
     agreed_skips_checks: float = 0.9
 
 

@@ -112,9 +112,13 @@ def unit_vectors(rows: list[dict], embed) -> dict[str, list[float]]:
     return dict(zip(texts, embed(texts)))
 
 
+def _features(row: dict) -> dict[str, list[float]]:
+    return choice_fit.option_features(row["evidence"], row["letters"], row["checks"], row["closeness"],
+                                      row["stance"], row.get("opening"))
+
+
 def _matrix(row: dict) -> tuple[list[str], np.ndarray]:
-    found = choice_fit.option_features(row["evidence"], row["letters"], row["checks"], row["closeness"],
-                                       row["stance"], row.get("opening"))
+    found = _features(row)
     names = list(found)
     return names, np.array([[1.0 if o == choice_fit.NONE else 0.0, *found[o]] for o in names])
 
@@ -146,10 +150,8 @@ def right(rows: list[dict], weights: dict | None) -> int:
         model, checked = row["letters"], checks_wanted(row["lexical"], row["lexical_confidence"], row["flags"],
                                                        row["states_decision"], row["letters"], fitted)
         if checked:
-            model = choice_fit.probabilities(choice_fit.option_features(row["evidence"], row["letters"],
-                                                                         row["checks"], row["closeness"],
-                                                                         row["stance"], row.get("opening")), weights) \
-                if fitted else with_checks(row["letters"], row["checks"])
+            model = choice_fit.probabilities(_features(row), weights) if fitted else with_checks(row["letters"],
+                                                                                               row["checks"])
         got, _ = combine_choice(row["lexical"], row["lexical_confidence"], model, row["flags"],
                                 row["states_decision"], fitted=fitted and checked)
         n += got == row["label"]

@@ -276,12 +276,21 @@ def stated_choice(question: Question, answer: str, similarity: Similarity) -> tu
 
 def closeness(question: Question, texts: Sequence[str], similarity: Similarity) -> dict[str, float]:
     """Per option: the highest similarity of any of the texts to any of its wordings (label or alias)."""
+    each = closeness_of_each(question, texts, similarity)
+    return {option_id: max(c[option_id] for c in each) for option_id in each[0]}
+
+
+def closeness_of_each(question: Question, texts: Sequence[str], similarity: Similarity) -> list[dict[str, float]]:
+    """Per text, per option: the highest similarity of the text to any of the option's wordings."""
     names = option_wordings(question)
     rows = similarity(list(texts), [text for _, text in names])  # one call for every option's wording
-    closest: dict[str, float] = {}
-    for column, (option_id, _) in enumerate(names):
-        closest[option_id] = max(closest.get(option_id, 0.0), max(row[column] for row in rows))
-    return closest
+    each = []
+    for row in rows:
+        closest: dict[str, float] = {}
+        for column, (option_id, _) in enumerate(names):
+            closest[option_id] = max(closest.get(option_id, 0.0), row[column])
+        each.append(closest)
+    return each
 
 
 def point_matches(points: Sequence[Point], sents: list[Sentence], similarity: Similarity | None,
@@ -445,8 +454,9 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     points, wrong = _points_and_misconceptions(question, sents, arguing, similarity, policy)
     states = any(STATED.search(s.text) for s in sents)
     kept = [s.text for s in sentences(clean)]
-    near = closeness(question, kept, similarity) if similarity is not None and kept else {}
-    opening = closeness(question, kept[:1], similarity) if near else {}
+    each = closeness_of_each(question, kept, similarity) if similarity is not None and kept else []
+    near = {option_id: max(c[option_id] for c in each) for option_id in each[0]} if each else {}
+    opening = each[0] if each else {}
     units = stance.masked_sentences(clean, mention_words(question, clean))
     return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states, address, addressed,
                          near, units, option_opening=opening)

@@ -3,7 +3,8 @@
     python -m app.fit_choice content/answers/blind/*.jsonl --split dev [--model models/X.gguf] [--refit]
 
 For every answer the grader would ask the model about (no flag that settles it), the rubric's evidence, the model's
-letter probabilities and its per-option checks are read exactly as the grader reads them; a conditional logit over
+letter probabilities and its per-option checks (and both for an empty answer to the question) are read exactly as
+the grader reads them; a conditional logit over
 the options and 'none' is fitted to the writers' choice labels (L2 0.01). Before the final fit it reports two-fold
 cross-validation by question against the fixed rule. Writes app/core/choice_fit.json with the rows it used;
 --refit fits again on those rows without running the model.
@@ -30,7 +31,7 @@ STANCE_L2, STANCE_STEPS, STANCE_RATE = 1e-4, 400, 1.0  # chosen by cross-validat
 def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dict]:
     from app.core.option_order import model_order, relettered
     from app.core.rubric import both_option, rubric_signals
-    from app.llm.grader import judge_address, model_choice, option_checks
+    from app.llm.grader import empty_reading, judge_address, model_choice, option_checks
     rows = []
     for n, case in enumerate(cases):
         question = questions[case["question"]]
@@ -42,6 +43,7 @@ def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dic
         clean = grader_address.without(relettered(case["answer"], question, read), signals.addressed)
         letters = model_choice(engine, read, clean)
         checks = option_checks(engine, read, clean)
+        empty = empty_reading(engine, read)
         rows.append({"case": n, "question": question.id, "kind": case["kind"],
                      "label": case["label"].get("choice", "none"), "both": both_option(read),
                      "flags": list(signals.flags),
@@ -52,6 +54,7 @@ def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dic
                      "opening": {k: round(v, 4) for k, v in signals.option_opening.items()},
                      "letters": {k: round(v, 6) for k, v in letters.items()},
                      "checks": {k: round(v, 6) for k, v in checks.items()},
+                     "empty": {part: {k: round(v, 6) for k, v in empty[part].items()} for part in empty},
                      "stance_units": [list(u) for u in signals.stance_units]})
         print(f"[{n + 1}/{len(cases)}] {question.id} {case['kind']}", file=sys.stderr)
     return rows
@@ -114,7 +117,7 @@ def unit_vectors(rows: list[dict], embed) -> dict[str, list[float]]:
 
 def _features(row: dict) -> dict[str, list[float]]:
     return choice_fit.option_features(row["evidence"], row["letters"], row["checks"], row["closeness"],
-                                      row["stance"], row.get("opening"))
+                                      row["stance"], row.get("opening"), row.get("empty"))
 
 
 def _matrix(row: dict) -> tuple[list[str], np.ndarray]:

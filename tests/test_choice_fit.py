@@ -13,7 +13,9 @@ def test_the_fit_file_names_its_data_command_and_model() -> None:
     assert fit["command"].startswith("python -m app.fit_choice") and "--split dev" in fit["command"]
     assert fit["model_file"] == "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
     assert set(fit["weights"]) == {"none", *choice_fit.FEATURES}
-    assert all(fit["weights"][f] > 0 for f in choice_fit.FEATURES)
+    # every reading of the answer counts for an option; what the model says for an empty answer counts against it
+    assert all(fit["weights"][f] > 0 for f in choice_fit.FEATURES if not f.startswith("empty_"))
+    assert fit["weights"]["empty_letter"] < 0 and fit["weights"]["empty_check"] < 0
     assert len(fit["rows"]) > 200 and all(r["question"] and r["checks"] and r["closeness"] for r in fit["rows"])
 
 
@@ -52,6 +54,19 @@ def test_where_everything_else_is_level_the_option_closest_to_the_first_sentence
     assert max(probs, key=probs.get) == "b" and probs["b"] > probs["a"] + 0.1
     level = choice_fit.fitted_choice(evidence, letters, checks, closeness, {})
     assert level["a"] == pytest.approx(level["b"])
+
+
+def test_an_option_the_model_favours_for_an_empty_answer_must_earn_more_from_the_answer() -> None:
+    """Contextual calibration: the same readings of an answer, with the model's bias towards 'a' (what it says when
+    the answer is empty) known, lean less to 'a' than with no bias; with a strong bias they turn to 'b'."""
+    evidence, letters, checks = {"a": 1.0, "b": 1.0}, {"a": 0.5, "b": 0.4, "none": 0.1}, {"a": 0.6, "b": 0.6}
+    closeness = {"a": 0.5, "b": 0.5}
+    unbiased = {"letters": {"a": 0.45, "b": 0.45, "none": 0.1}, "checks": {"a": 0.5, "b": 0.5}}
+    biased = {"letters": {"a": 0.8, "b": 0.1, "none": 0.1}, "checks": {"a": 0.9, "b": 0.3}}
+    plain = choice_fit.fitted_choice(evidence, letters, checks, closeness, {}, {}, unbiased)
+    calibrated = choice_fit.fitted_choice(evidence, letters, checks, closeness, {}, {}, biased)
+    assert max(plain, key=plain.get) == "a"
+    assert max(calibrated, key=calibrated.get) == "b" and sum(calibrated.values()) == pytest.approx(1.0)
 
 
 def test_the_opening_is_the_first_sentence_closeness(questions, embedder) -> None:

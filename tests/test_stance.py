@@ -82,12 +82,20 @@ def test_the_default_models_grade_reads_the_stance_into_its_choice(questions, qw
               "actually belongs to the logged-in customer, then hits the orders API live. A nightly dump would be "
               "hours out of date for something that moves every few minutes, and there's only one fixed step here so "
               "a planning agent has nothing to plan.")
-    grade = grade_answer(questions["agents-001"], answer, GradingTools(qwen_engine, embedding_similarity(embedder)),
-                         explain=False)
+    from app.core.option_order import model_order
+    from app.llm import grader
+    question = questions["agents-001"]
+    grader.prime_question(qwen_engine, question)  # while the user types: the empty answer's reading is taken here
+    assert (qwen_engine.name, grader.choice_prefix(model_order(question))) in grader._EMPTY_READINGS
+    empty = grader.empty_reading(qwen_engine, model_order(question))
+    grade = grade_answer(question, answer, GradingTools(qwen_engine, embedding_similarity(embedder)), explain=False)
     ev = grade.evidence
+    options = {o.id for o in question.options}
+    assert ev["empty"] == empty and set(empty["letters"]) == options | {"none"} and set(empty["checks"]) == options
     assert ev["checks"] and set(ev["stance"]) == {o.id for o in questions["agents-001"].options}, ev
     with_stance = choice_fit.fitted_choice(ev["lexical"], ev["letters"], ev["checks"], ev["closeness"], ev["stance"],
-                                           ev["opening"])
-    without = choice_fit.fitted_choice(ev["lexical"], ev["letters"], ev["checks"], ev["closeness"], {}, ev["opening"])
+                                           ev["opening"], ev["empty"])
+    without = choice_fit.fitted_choice(ev["lexical"], ev["letters"], ev["checks"], ev["closeness"], {}, ev["opening"],
+                                       ev["empty"])
     assert ev["model"] == pytest.approx(with_stance, abs=5e-3), (ev["model"], with_stance, without)
     assert with_stance != pytest.approx(without, abs=2e-2), (with_stance, without)

@@ -7,6 +7,7 @@ command and data in choice_fit.json). Each option scores
     + w_meaning * (how close the answer's nearest sentence is to its wording, less the options' mean)
     + w_stance * (whether the sentences naming it argue for it or against it, stance.py)
     + w_opening * (how close the answer's first sentence is to its wording, less the options' mean)
+    + w_empty_letter * log P(its letter | an empty answer) + w_empty_check * logit P(yes | an empty answer)
 
 and "no clear recommendation" its bias plus the same terms read from the letter 'none' and P(no) to the likeliest
 option (its meaning and opening terms are 0). The softmax of the scores is the choice's probability. It replaces fixed
@@ -14,7 +15,11 @@ thresholds that let a one-sided rubric reading overrule the model: on dev, lette
 only half the time, so only the per-option checks, asked of every answer, can overturn the rubric where it is wrong.
 The meaning term reaches answers that describe their choice without naming it ("Send the manual", "stay hosted");
 the stance term, answers that name an option only to give a reason against it; the opening term, answers that put
-their decision first ("Re-embed everything.", "Up-front router.") and then argue about the options they reject."""
+their decision first ("Re-embed everything.", "Up-front router.") and then argue about the options they reject.
+The two empty terms are the model's readings of an empty answer to the same question (contextual calibration): the
+1.5B model favours some letters and says yes to some options whatever the answer (on dev its letters picked the
+first option for 189 of 330 answers, the third for 18, where the writers chose them 117 and 91 times), and the fit
+learns to subtract what it says when there is nothing to read (both weights come out negative)."""
 from __future__ import annotations
 
 import json
@@ -23,7 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 
 FIT_FILE = Path(__file__).with_name("choice_fit.json")
-FEATURES = ("ev_share", "log_letter", "check", "meaning", "stance", "opening")
+FEATURES = ("ev_share", "log_letter", "check", "meaning", "stance", "opening", "empty_letter", "empty_check")
 NONE = "none"
 
 
@@ -34,16 +39,27 @@ def _logit(p: float) -> float:
 
 def option_features(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
                     closeness: dict[str, float], stance: dict[str, float],
-                    opening: dict[str, float] | None = None) -> dict[str, list[float]]:
+                    opening: dict[str, float] | None = None, empty: dict | None = None) -> dict[str, list[float]]:
     """Per option (and 'none'): the values of FEATURES. Without embeddings the meaning, stance and opening terms
-    are 0."""
+    are 0; without the empty reading ({"letters": ..., "checks": ...}), the empty terms."""
     positive = {o: max(evidence.get(o, 0.0), 0.0) for o in checks}
     total = sum(positive.values())
     rows = {o: [positive[o] / total if total else 0.0, math.log(letters[o] + 1e-6), _logit(checks[o]),
-                _relative(closeness, o, checks), stance.get(o, 0.0), _relative(opening or {}, o, checks)]
+                _relative(closeness, o, checks), stance.get(o, 0.0), _relative(opening or {}, o, checks),
+                *_empty_terms(empty, o)]
             for o in checks}
-    rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), _logit(1.0 - max(checks.values())), 0.0, 0.0, 0.0]
+    rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), _logit(1.0 - max(checks.values())), 0.0, 0.0, 0.0,
+                  *_empty_terms(empty, NONE)]
     return rows
+
+
+def _empty_terms(empty: dict | None, option: str) -> list[float]:
+    """log P(letter) and logit P(yes) for an empty answer; for 'none', its letter and P(no) to the likeliest option."""
+    if not empty:
+        return [0.0, 0.0]
+    checks = empty["checks"]
+    check = 1.0 - max(checks.values()) if option == NONE else checks.get(option, 0.5)
+    return [math.log(empty["letters"].get(option, 0.0) + 1e-6), _logit(check)]
 
 
 def _relative(closeness: dict[str, float], option: str, options) -> float:
@@ -75,8 +91,9 @@ def fitted_with(model_name: str) -> bool:
 
 def fitted_choice(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
                   closeness: dict[str, float], stance: dict[str, float],
-                  opening: dict[str, float] | None = None) -> dict[str, float]:
-    return probabilities(option_features(evidence, letters, checks, closeness, stance, opening), fitted()["weights"])
+                  opening: dict[str, float] | None = None, empty: dict | None = None) -> dict[str, float]:
+    return probabilities(option_features(evidence, letters, checks, closeness, stance, opening, empty),
+                         fitted()["weights"])
 
 
 def stance_model() -> dict:

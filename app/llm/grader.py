@@ -20,7 +20,7 @@ from app.core.text import without_control_tokens
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.open_grader import grade_open_answer, prime_open
 from app.llm.process import ModelCrashed
-from app.llm.prompts import LETTERS, SYSTEM, choice_user, explanation_user, option_check_user
+from app.llm.prompts import LETTERS, SYSTEM, choice_prefix, choice_user, explanation_user, option_check_user
 from app.llm.server_client import ServerError
 from app.llm.server_engine import REPLY_CONFIDENCE, REPLY_PATH
 from app.llm.yes_no import is_server, p_yes
@@ -111,9 +111,25 @@ def prime_question(engine: ChatEngine, question: Question) -> None:
     if is_server(engine):
         user = choice_user(question, ANSWER_MARK)
         engine.prime(SYSTEM, user[: user.index(ANSWER_MARK)])
-        return
-    prompt = engine.format(SYSTEM, choice_user(question, ANSWER_MARK))
-    engine.prime(prompt[: prompt.index(ANSWER_MARK)])
+    else:
+        prompt = engine.format(SYSTEM, choice_user(question, ANSWER_MARK))
+        engine.prime(prompt[: prompt.index(ANSWER_MARK)])
+    if choice_fit.fitted_with(engine.name):
+        empty_reading(engine, question)  # short prompts after the primed prefix, which they leave in the cache
+
+
+_EMPTY_READINGS: dict[tuple[str, str], dict] = {}
+
+
+def empty_reading(engine: ChatEngine, question: Question, cancel: threading.Event | None = None) -> dict:
+    """The model's letters and per-option checks for an empty answer (question in the model's order): what it says
+    whatever the answer, which the fitted choice subtracts (choice_fit.py). Kept per model and prompt, so it is read
+    once per question, while the user types."""
+    key = (engine.name, choice_prefix(question))
+    if key not in _EMPTY_READINGS:
+        _EMPTY_READINGS[key] = {"letters": model_choice(engine, question, "", cancel),
+                                "checks": option_checks(engine, question, "", cancel)}
+    return _EMPTY_READINGS[key]
 
 
 def prime_explanation(engine: ChatEngine, question: Question, retrieve: Callable[..., tuple] | None,
@@ -224,11 +240,11 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     read = model_order(question)  # rubric and model read the options in the question's own order, not the learner's
     signals = _rubric(read, answer, tools, notices)
     timings = {"rubric_s": time.perf_counter() - started}
-    model = letters = checks = None
+    model = letters = checks = empty = None
     fitted = False
     if tools.engine is not None and Flag.EMPTY not in signals.flags:
-        model, letters, checks, fitted, tools = _reading_or_fallback(read, relettered(answer, question, read), tools,
-                                                                     signals, cancel, timings, notices)
+        model, letters, checks, empty, fitted, tools = _reading_or_fallback(
+            read, relettered(answer, question, read), tools, signals, cancel, timings, notices)
     if cancel.is_set():
         raise Cancelled()
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
@@ -244,6 +260,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                             "opening": {o: round(v, 3) for o, v in signals.option_opening.items()},
                             "stance": signals.option_stance,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
+                            "empty": empty or {},
                             "relevance": round(signals.relevance, 3),
                             "to_grader": [{"sentence": r.sentence.text, "about_question": r.about_question,
                                            "about_grading": r.about_grading, "model_yes": r.model_yes,
@@ -269,12 +286,12 @@ def _reading_or_fallback(question: Question, answer: str, tools: GradingTools, s
         return (*_model_reading(question, answer, tools.engine, signals, cancel, timings, tools.similarity), tools)
     except ModelCrashed as crash:
         notices.append(f"{crash} This answer was graded from the rubric only.")
-        return None, None, None, False, GradingTools(None, tools.similarity, tools.retrieve)
+        return None, None, None, None, False, GradingTools(None, tools.similarity, tools.retrieve)
     except ServerError as failure:
         local = tools.load_fallback(notices)
         if local is None:
             notices.append(f"{failure} This answer was graded from the rubric only.")
-            return None, None, None, False, GradingTools(None, tools.similarity, tools.retrieve)
+            return None, None, None, None, False, GradingTools(None, tools.similarity, tools.retrieve)
         notices.append(f"{failure} This answer was graded by the local model {local.name} instead.")
         local_tools = GradingTools(local, tools.similarity, tools.retrieve)
         return _reading_or_fallback(question, answer, local_tools, signals, cancel, timings, notices)
@@ -289,16 +306,17 @@ def _rubric(question: Question, answer: str, tools: GradingTools, notices: list[
 
 
 def _model_reading(question: Question, answer: str, engine, signals: RubricSignals, cancel: threading.Event,
-                   timings: dict, similarity=None) -> tuple[dict, dict, dict | None, bool]:
+                   timings: dict, similarity=None) -> tuple[dict, dict, dict | None, dict | None, bool]:
     """The model's P(option): the letters, then the per-option checks where they can change the choice
-    (policy.checks_wanted); and whether that P(option) is the fitted combiner's (choice_fit.py)."""
+    (policy.checks_wanted); the empty answer's reading the fitted combiner used, if it ran; and whether that
+    P(option) is the fitted combiner's (choice_fit.py)."""
     t = time.perf_counter()
     judge_address(engine, signals, cancel)
     timings["address_s"] = time.perf_counter() - t
     clean = grader_address.without(answer, signals.addressed)  # same offsets: relettering keeps the length
     model = letters = model_choice(engine, question, clean, cancel)
     timings["choice_s"] = time.perf_counter() - t
-    checks = None
+    checks = empty = None
     fitted = choice_fit.fitted_with(engine.name)
     if checks_wanted(signals.choice, signals.choice_confidence, signals.flags, signals.states_decision, letters,
                      fitted) and not cancel.is_set():
@@ -306,12 +324,13 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
         checks = option_checks(engine, question, clean, cancel)
         if fitted:
             signals.option_stance = option_stance(signals, [o.id for o in question.options], similarity)
+            empty = empty_reading(engine, question, cancel)  # read while the user typed, unless grading came first
             model = choice_fit.fitted_choice(signals.option_evidence, letters, checks, signals.option_closeness,
-                                             signals.option_stance, signals.option_opening)
+                                             signals.option_stance, signals.option_opening, empty)
         else:
             model = with_checks(letters, checks)
         timings["checks_s"] = time.perf_counter() - t
-    return model, letters, checks, fitted and checks is not None
+    return model, letters, checks, empty, fitted and checks is not None
 
 
 def judge_address(engine, signals: RubricSignals, cancel: threading.Event) -> None:

@@ -224,12 +224,16 @@ def bench_hypothetical_answer(engine) -> None:
 
 
 def _grade_modes(question, tools, library) -> dict[str, float]:
-    from app.llm.grader import grade_answer, prime_explanation, prime_question
+    from app.llm.grader import forget_empty_readings, grade_answer, prime_explanation, prime_question
     engine, found = tools.engine, {}
     for mode in ("cold (no priming)", "primed, choice prompt only", "primed while typing"):
         engine.reset()
+        forget_empty_readings()
         if mode != "cold (no priming)":
+            started = time.perf_counter()
             prime_question(engine, question)
+            figure_line(f"{mode}: priming the choice prompt", f"{time.perf_counter() - started:.2f} s",
+                        "while the user types; with the empty answer's reading (fitted model)")
             if mode == "primed while typing":
                 prime_explanation(engine, question, library.retrieve)
         marks = {}

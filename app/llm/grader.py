@@ -132,6 +132,11 @@ def empty_reading(engine: ChatEngine, question: Question, cancel: threading.Even
     return _EMPTY_READINGS[key]
 
 
+def forget_empty_readings() -> None:
+    """Drop the kept readings (the bench's cold grade must pay for its own)."""
+    _EMPTY_READINGS.clear()
+
+
 def prime_explanation(engine: ChatEngine, question: Question, retrieve: Callable[..., tuple] | None,
                       stop: threading.Event | None = None) -> bool:
     """Evaluate the explanation prompt too and keep its state aside (the two prompts share the scenario block, so this

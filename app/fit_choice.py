@@ -4,10 +4,9 @@
 
 For every answer the grader would ask the model about (no flag that settles it), the rubric's evidence, the model's
 letter probabilities and its per-option checks (and both for an empty answer to the question) are read exactly as
-the grader reads them; a conditional logit over
-the options and 'none' is fitted to the writers' choice labels (L2 0.01). Before the final fit it reports two-fold
-cross-validation by question against the fixed rule. Writes app/core/choice_fit.json with the rows it used;
---refit fits again on those rows without running the model.
+the grader reads them; a conditional logit over the options and 'none' is fitted to the writers' choice labels
+(L2 0.01). Before the final fit it reports two-fold cross-validation by question against the fixed rule. Writes
+app/core/choice_fit.json with the rows it used; --refit fits again on those rows without running the model.
 
 The stance regression (app/core/stance.py) is fitted here too, on the same rows' masked sentences, each labelled
 "for" when it names the option the writer chose. A row's stance term comes from a regression fitted on the other

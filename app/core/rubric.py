@@ -276,8 +276,12 @@ def stated_choice(question: Question, answer: str, similarity: Similarity) -> tu
 
 def closeness(question: Question, texts: Sequence[str], similarity: Similarity) -> dict[str, float]:
     """Per option: the highest similarity of any of the texts to any of its wordings (label or alias)."""
-    each = closeness_of_each(question, texts, similarity)
-    return {option_id: max(c[option_id] for c in each) for option_id in each[0]}
+    return nearest(closeness_of_each(question, texts, similarity))
+
+
+def nearest(each: list[dict[str, float]]) -> dict[str, float]:
+    """Per option, the highest of the per-text closenesses (closeness_of_each); {} when there is no text."""
+    return {option_id: max(c[option_id] for c in each) for option_id in each[0]} if each else {}
 
 
 def closeness_of_each(question: Question, texts: Sequence[str], similarity: Similarity) -> list[dict[str, float]]:
@@ -455,7 +459,7 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     states = any(STATED.search(s.text) for s in sents)
     kept = [s.text for s in sentences(clean)]
     each = closeness_of_each(question, kept, similarity) if similarity is not None and kept else []
-    near = {option_id: max(c[option_id] for c in each) for option_id in each[0]} if each else {}
+    near = nearest(each)
     opening = each[0] if each else {}
     units = stance.masked_sentences(clean, mention_words(question, clean))
     return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states, address, addressed,

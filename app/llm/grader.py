@@ -327,14 +327,16 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
                      fitted) and not cancel.is_set():
         t = time.perf_counter()
         checks = option_checks(engine, question, clean, cancel)
+        timings["checks_s"] = time.perf_counter() - t
         if fitted:
-            signals.option_stance = option_stance(signals, [o.id for o in question.options], similarity)
+            t = time.perf_counter()
             empty = empty_reading(engine, question, cancel)  # read while the user typed, unless grading came first
+            timings["empty_s"] = time.perf_counter() - t
+            signals.option_stance = option_stance(signals, [o.id for o in question.options], similarity)
             model = choice_fit.fitted_choice(signals.option_evidence, letters, checks, signals.option_closeness,
                                              signals.option_stance, signals.option_opening, empty)
         else:
             model = with_checks(letters, checks)
-        timings["checks_s"] = time.perf_counter() - t
     return model, letters, checks, empty, fitted and checks is not None
 
 

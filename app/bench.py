@@ -233,7 +233,7 @@ def _grade_modes(question, tools, library) -> dict[str, float]:
             started = time.perf_counter()
             prime_question(engine, question)
             figure_line(f"{mode}: priming the choice prompt", f"{time.perf_counter() - started:.2f} s",
-                        "while the user types; with the empty answer's reading (fitted model)")
+                        "while the user types; with the empty answer's readings (fitted model)")
             if mode == "primed while typing":
                 prime_explanation(engine, question, library.retrieve)
         marks = {}
@@ -247,6 +247,9 @@ def _grade_modes(question, tools, library) -> dict[str, float]:
         checks = grade.timings.get("checks_s", 0.0)
         figure_line(f"{mode}: of which per-option checks", f"{checks:.2f} s",
                     f"{checks / max(marks['verdict'], 1e-9):.0%} of the verdict; the fixed rule skips them here")
+        points = grade.timings.get("points_s", 0.0)
+        figure_line(f"{mode}: of which key-point checks", f"{points:.2f} s",
+                    f"{len(grade.evidence.get('point_checks', {}))} asked; only where the verdict depends on them")
         figure_line(f"{mode}: first explanation token", f"{marks.get('token', total):.2f} s")
         figure_line(f"{mode}: full grade", f"{total:.2f} s", "budget < 15 s")
         found[mode] = (marks["verdict"], total)
@@ -260,7 +263,8 @@ def _grade_modes(question, tools, library) -> dict[str, float]:
     grade = grade_answer(question, paraphrase, tools, explain=False)
     checks = grade.timings.get("checks_s", 0.0)
     figure_line("primed, answer naming no option: verdict and score", f"{grade.timings['verdict_s']:.2f} s",
-          f"{grade.timings['verdict_s'] / max(primed[0], 1e-9):.1f}x the named answer; per-option checks {checks:.2f} s")
+          f"{grade.timings['verdict_s'] / max(primed[0], 1e-9):.1f}x the named answer; per-option checks {checks:.2f} s, "
+          f"key-point checks {grade.timings.get('points_s', 0.0):.2f} s")
     return {"primed verdict": primed[0], "primed full grade": primed[1]}
 
 

@@ -84,7 +84,8 @@ def fit_stance(rows: list[dict], vectors: dict[str, list[float]]) -> dict:
             "steps": STANCE_STEPS, "sentences": len(y), "for": int(y.sum()), "right_in_sample": right}
 
 
-def _halves(rows: list[dict], seed: str) -> list[set]:
+def question_halves(rows: list[dict], seed: str) -> list[set]:
+    """Two folds of the rows' questions, by a hash of id and seed (every answer to a question in the same fold)."""
     questions = sorted({r["question"] for r in rows})
     return [{q for q in questions if int(hashlib.md5(f"{q}{seed}".encode()).hexdigest(), 16) % 2 == fold}
             for fold in range(2)]
@@ -94,7 +95,7 @@ def add_stance(rows: list[dict], vectors: dict[str, list[float]]) -> tuple[dict,
     """Each row's stance term from the regression fitted on the other half of the questions; the regression fitted
     on all rows (what the grader uses); and a line on how often the held-out sentences were read right."""
     right = total = 0
-    for held in _halves(rows, "stance"):
+    for held in question_halves(rows, "stance"):
         model = fit_stance([r for r in rows if r["question"] not in held], vectors)
         test = [r for r in rows if r["question"] in held]
         x, y = _stance_data(test, vectors)
@@ -164,7 +165,7 @@ def cross_validation(rows: list[dict], seeds: int = 4) -> str:
     lines = []
     for seed in range(seeds):
         fitted = 0
-        for held in _halves(rows, str(seed)):
+        for held in question_halves(rows, str(seed)):
             fitted += right([r for r in rows if r["question"] in held], fit([r for r in rows if r["question"] not in held]))
         lines.append(f"split {seed}: fitted {fitted}, fixed rule {right(rows, None)} of {len(rows)} held-out answers")
     return "\n".join(lines)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
 import numpy as np
 
-from app.core import choice_fit, grader_address, stance
-from app.core.model import Citation, Grade, Question
+from app.core import choice_fit, grader_address, point_fit, stance
+from app.core.model import Citation, Grade, PointResult, Question
 from app.core.option_order import model_order, relettered
 from app.core.open_rubric import is_open
 from app.core.policy import (BLOCKING_FLAGS, POLICY, Flag, checks_wanted, clear_off_topic, combine_choice,
@@ -20,7 +20,8 @@ from app.core.text import without_control_tokens
 from app.llm.engine import Cancelled, ChatEngine
 from app.llm.open_grader import grade_open_answer, prime_open
 from app.llm.process import ModelCrashed
-from app.llm.prompts import LETTERS, SYSTEM, choice_prefix, choice_user, explanation_user, option_check_user
+from app.llm.prompts import (LETTERS, SYSTEM, choice_prefix, choice_user, explanation_user, option_check_user,
+                             scenario_point_user)
 from app.llm.server_client import ServerError
 from app.llm.server_engine import REPLY_CONFIDENCE, REPLY_PATH
 from app.llm.yes_no import is_server, p_yes
@@ -116,6 +117,8 @@ def prime_question(engine: ChatEngine, question: Question) -> None:
         engine.prime(prompt[: prompt.index(ANSWER_MARK)])
     if choice_fit.fitted_with(engine.name):
         empty_reading(engine, question)  # short prompts after the primed prefix, which they leave in the cache
+    if point_fit.fitted_with(engine.name):
+        empty_points(engine, question)
 
 
 _EMPTY_READINGS: dict[tuple[str, str], dict] = {}
@@ -132,9 +135,29 @@ def empty_reading(engine: ChatEngine, question: Question, cancel: threading.Even
     return _EMPTY_READINGS[key]
 
 
+_EMPTY_POINTS: dict[tuple[str, str], dict[str, float]] = {}
+
+
+def empty_points(engine: ChatEngine, question: Question, cancel: threading.Event | None = None) -> dict[str, float]:
+    """The model's P(yes) to each key-point check for an empty answer (point_fit.py subtracts it), read once per
+    question and model, while the user types."""
+    key = (engine.name, choice_prefix(question))
+    if key not in _EMPTY_POINTS:
+        _EMPTY_POINTS[key] = {p.id: point_yes(engine, question, "", i, cancel) for i, p in enumerate(question.key_points)}
+    return _EMPTY_POINTS[key]
+
+
+def point_yes(engine: ChatEngine, question: Question, answer: str, index: int,
+              cancel: threading.Event | None = None) -> float:
+    """P(yes) to "does the candidate's answer itself make this point?" for the key point at index; it shares the
+    evaluated answer with the letter call and the option checks, so it pays only for its last line."""
+    return p_yes(engine, scenario_point_user(question, answer, index), cancel)
+
+
 def forget_empty_readings() -> None:
     """Drop the kept readings (the bench's cold grade must pay for its own)."""
     _EMPTY_READINGS.clear()
+    _EMPTY_POINTS.clear()
 
 
 def prime_explanation(engine: ChatEngine, question: Question, retrieve: Callable[..., tuple] | None,
@@ -256,6 +279,12 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                                         signals.states_decision, fitted=fitted)
     clear_off_topic(signals.flags, choice)  # the model may have found the option the filler hid
     points = points_for_choice(question, choice, signals.key_points)
+    asked: dict[str, float] = {}
+    if _points_wanted(question, choice, signals, tools.engine) and not cancel.is_set():
+        t = time.perf_counter()
+        clean = grader_address.without(relettered(answer, question, read), signals.addressed)
+        points, asked = _checked_points(read, clean, tools.engine, points, cancel, notices)
+        timings["points_s"] = time.perf_counter() - t
     verdict, score = verdict_and_score(question, choice, points, signals.misconceptions, signals.flags)
     grade = Grade(question.id, choice, round(confidence, 3), points, signals.misconceptions,
                   signals.flags, verdict, score, question.correct, question.rationale, grader=tools.grader_name,
@@ -265,7 +294,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                             "opening": {o: round(v, 3) for o, v in signals.option_opening.items()},
                             "stance": signals.option_stance,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
-                            "empty": empty or {},
+                            "empty": empty or {}, "point_checks": asked,
                             "relevance": round(signals.relevance, 3),
                             "to_grader": [{"sentence": r.sentence.text, "about_question": r.about_question,
                                            "about_grading": r.about_grading, "model_yes": r.model_yes,
@@ -300,6 +329,29 @@ def _reading_or_fallback(question: Question, answer: str, tools: GradingTools, s
         notices.append(f"{failure} This answer was graded by the local model {local.name} instead.")
         local_tools = GradingTools(local, tools.similarity, tools.retrieve)
         return _reading_or_fallback(question, answer, local_tools, signals, cancel, timings, notices)
+
+
+def _points_wanted(question: Question, choice: str, signals: RubricSignals, engine) -> bool:
+    """Whether the model checks key points: only with the model the point fit was made with, and only where the
+    points decide the verdict (the right option, no misconception stated, no flag that settles it)."""
+    return (engine is not None and point_fit.fitted_with(engine.name) and choice == question.correct
+            and not any(f in BLOCKING_FLAGS for f in signals.flags) and not any(m.made for m in signals.misconceptions))
+
+
+def _checked_points(question: Question, answer: str, engine, points: list[PointResult], cancel: threading.Event,
+                    notices: list[str]) -> tuple[list[PointResult], dict[str, float]]:
+    """The key points with the model's checks where the verdict depends on them (point_fit.decide): a checked
+    point's confidence is the fit's P(made). When the model fails, the rubric's points stand and the notice says so."""
+    confidences = [p.confidence for p in points]
+    try:
+        empty = empty_points(engine, question, cancel)
+        found = point_fit.decide(confidences, POLICY.point_threshold,
+                                 lambda i: (point_yes(engine, question, answer, i, cancel), empty[points[i].id]))
+    except (ModelCrashed, ServerError) as failure:
+        notices.append(f"{failure} The key points were read by the rubric only.")
+        return points, {}
+    checked = [replace(p, confidence=round(found[i], 3)) if i in found else p for i, p in enumerate(points)]
+    return points_for_choice(question, question.correct, checked), {points[i].id: round(p, 3) for i, p in found.items()}
 
 
 def _rubric(question: Question, answer: str, tools: GradingTools, notices: list[str]) -> RubricSignals:

@@ -70,3 +70,11 @@ def point_check_user(question: Question, answer: str, index: int) -> str:
     point = without_control_tokens(question.key_points[index].text)
     return (open_prefix(question) + (answer.strip()[:MAX_ANSWER_CHARS] or "(empty)") + "\n>>>\n\n" +
             f'Does the candidate\'s answer itself make this point: "{point}"? Reply Yes or No.')
+
+
+def scenario_point_user(question: Question, answer: str, index: int) -> str:
+    """A yes/no check of one key point of a scenario question; like the option checks it differs from choice_user
+    only after the answer, so all of them share its evaluation."""
+    point = without_control_tokens(question.key_points[index].text)
+    return (_with_answer(question, answer) +
+            f'Does the candidate\'s answer itself make this point: "{point}"? Reply Yes or No.')

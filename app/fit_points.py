@@ -109,7 +109,8 @@ def cross_validation(rows: list[dict], seeds: int = 4) -> str:
     for seed in range(seeds):
         found = [0, 0, 0]
         for held in question_halves(rows, str(seed)):
-            got = scores([r for r in rows if r["question"] in held], fit([r for r in rows if r["question"] not in held]))
+            model = fit([r for r in rows if r["question"] not in held])
+            got = scores([r for r in rows if r["question"] in held], model)
             found = [a + b for a, b in zip(found, got)]
         lines.append(f"split {seed}: points right {found[0]} (rubric {base[0]}) of {total}; verdicts right {found[1]} "
                      f"(rubric {base[1]}) of {len(rows)}; checks asked {found[2]}")

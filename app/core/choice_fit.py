@@ -32,7 +32,7 @@ FEATURES = ("ev_share", "log_letter", "check", "meaning", "stance", "opening", "
 NONE = "none"
 
 
-def _logit(p: float) -> float:
+def logit(p: float) -> float:
     p = min(max(p, 1e-4), 1 - 1e-4)
     return math.log(p / (1 - p))
 
@@ -44,11 +44,11 @@ def option_features(evidence: dict[str, float], letters: dict[str, float], check
     are 0; without the empty reading ({"letters": ..., "checks": ...}), the empty terms."""
     positive = {o: max(evidence.get(o, 0.0), 0.0) for o in checks}
     total = sum(positive.values())
-    rows = {o: [positive[o] / total if total else 0.0, math.log(letters[o] + 1e-6), _logit(checks[o]),
+    rows = {o: [positive[o] / total if total else 0.0, math.log(letters[o] + 1e-6), logit(checks[o]),
                 _relative(closeness, o, checks), stance.get(o, 0.0), _relative(opening or {}, o, checks),
                 *_empty_terms(empty, o)]
             for o in checks}
-    rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), _logit(1.0 - max(checks.values())), 0.0, 0.0, 0.0,
+    rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), logit(1.0 - max(checks.values())), 0.0, 0.0, 0.0,
                   *_empty_terms(empty, NONE)]
     return rows
 
@@ -59,7 +59,7 @@ def _empty_terms(empty: dict | None, option: str) -> list[float]:
         return [0.0, 0.0]
     checks = empty["checks"]
     check = 1.0 - max(checks.values()) if option == NONE else checks.get(option, 0.5)
-    return [math.log(empty["letters"].get(option, 0.0) + 1e-6), _logit(check)]
+    return [math.log(empty["letters"].get(option, 0.0) + 1e-6), logit(check)]
 
 
 def _relative(closeness: dict[str, float], option: str, options) -> float:

@@ -1,16 +1,17 @@
 """Key points checked by the model, when the model the fit was made with is loaded and the grade's choice is the
 right option (only then do the points decide the verdict). For a point whose rubric confidence sits in BAND, the
 model is asked "does the candidate's answer itself make this point?" (one short suffix after the evaluated answer)
-and the point is made when
+and the fit gives
 
     P(made) = sigmoid(w_rubric * z(rubric confidence) + w_yes * z(logit P(yes))
                       + w_empty * z(logit P(yes | an empty answer)) + bias)
 
-with z the standardisation of the fit's rows, and P(made) becomes the point's confidence: it is made from the same
-threshold as a rubric confidence (policy.point_threshold), so the learner's calls and the unsure band read it alike. The weights were fitted on the dev split of the blind answers whose
-writers chose the right option (`python -m app.fit_points`; weights, command and rows in point_fit.json). The empty
-reading is the same contextual calibration as the choice's (choice_fit.py): the 1.5B model says yes to some points
-whatever the answer, and the fit learns to subtract it. Outside BAND the rubric's reading stands: there it was right
+with z the standardisation of the fit's rows. P(made) becomes the point's confidence, and the point is made from the
+same threshold as a rubric confidence (policy.point_threshold), so the learner's calls and the unsure band read it
+alike. The weights were fitted on the dev split of the blind answers whose writers chose the right option
+(`python -m app.fit_points`; weights, command and rows in point_fit.json). The empty reading is the same contextual
+calibration as the choice's (choice_fit.py): the 1.5B model says yes to some points whatever the answer, and the fit
+learns to subtract it. Outside BAND the rubric's reading stands: there it was right
 for most points and the checks would cost time for little."""
 from __future__ import annotations
 
@@ -19,14 +20,11 @@ import math
 from functools import lru_cache
 from pathlib import Path
 
+from app.core.choice_fit import logit
+
 FIT_FILE = Path(__file__).with_name("point_fit.json")
 FEATURES = ("rubric", "yes", "empty")
 BAND = (0.2, 0.7)
-
-
-def logit(p: float) -> float:
-    p = min(max(p, 1e-4), 1 - 1e-4)
-    return math.log(p / (1 - p))
 
 
 def features(rubric: float, yes: float, empty: float) -> list[float]:

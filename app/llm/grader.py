@@ -143,7 +143,8 @@ def empty_points(engine: ChatEngine, question: Question, cancel: threading.Event
     question and model, while the user types."""
     key = (engine.name, choice_prefix(question))
     if key not in _EMPTY_POINTS:
-        _EMPTY_POINTS[key] = {p.id: point_yes(engine, question, "", i, cancel) for i, p in enumerate(question.key_points)}
+        _EMPTY_POINTS[key] = {p.id: point_yes(engine, question, "", i, cancel)
+                              for i, p in enumerate(question.key_points)}
     return _EMPTY_POINTS[key]
 
 

@@ -74,16 +74,17 @@ def fit(rows: list[dict], steps: int = 3000, rate: float = 0.3) -> dict:
             "scale": [round(float(v), 4) for v in scale]}
 
 
-def decided(row: dict, model: dict | None) -> list[bool]:
-    """The points made as the grader decides them: with the fit (None: the rubric alone)."""
+def decided(row: dict, model: dict | None) -> tuple[list[bool], int]:
+    """The points made as the grader decides them, with the fit (None: the rubric alone), and how many were asked."""
     confidences = [p["rubric"] for p in row["points"]]
     made = [c >= POLICY.point_threshold for c in confidences]
+    found = {}
     if model is not None and not row["misconception"]:
         found = point_fit.decide(confidences, POLICY.point_threshold,
                                  lambda i: (row["points"][i]["yes"], row["points"][i]["empty"]), model)
         for index, p in found.items():
             made[index] = p >= POLICY.point_threshold
-    return made
+    return made, len(found)
 
 
 def scores(rows: list[dict], model: dict | None) -> tuple[int, int, int]:
@@ -91,11 +92,9 @@ def scores(rows: list[dict], model: dict | None) -> tuple[int, int, int]:
     asked."""
     points = verdicts = asked = 0
     for row in rows:
-        made = decided(row, model)
+        made, checks = decided(row, model)
         points += sum(m == p["made"] for m, p in zip(made, row["points"]))
-        if model is not None and not row["misconception"]:
-            asked += len(point_fit.decide([p["rubric"] for p in row["points"]], POLICY.point_threshold,
-                                          lambda i: (row["points"][i]["yes"], row["points"][i]["empty"]), model))
+        asked += checks
         verdict = "partial" if row["misconception"] else (
             "correct" if sum(made) >= math.ceil(len(made) / 2) else "partial")
         verdicts += verdict == row["verdict"]

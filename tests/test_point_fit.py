@@ -45,6 +45,19 @@ def test_only_points_in_the_band_are_asked_and_only_while_the_verdict_depends_on
     assert asked == []
 
 
+def test_held_out_by_question_the_checks_get_more_verdicts_and_points_right_than_the_rubric_alone() -> None:
+    from app.fit_choice import question_halves
+    from app.fit_points import fit, scores
+    rows = point_fit.fitted()["rows"]
+    rubric_points, rubric_verdicts, _ = scores(rows, None)
+    points = verdicts = asked = 0
+    for held in question_halves(rows, "0"):
+        got = scores([r for r in rows if r["question"] in held], fit([r for r in rows if r["question"] not in held]))
+        points, verdicts, asked = points + got[0], verdicts + got[1], asked + got[2]
+    assert verdicts > rubric_verdicts + 5 and points > rubric_points
+    assert asked < 2 * len(rows)  # early stopping: fewer than two checks per answer
+
+
 def test_what_the_model_says_for_an_empty_answer_is_subtracted_by_the_stored_fit() -> None:
     eager = point_fit.probability(point_fit.features(0.45, 0.85, 0.85))  # says yes whatever the answer
     reads = point_fit.probability(point_fit.features(0.45, 0.85, 0.30))  # says yes only to this answer

@@ -121,31 +121,32 @@ def prime_question(engine: ChatEngine, question: Question) -> None:
         empty_points(engine, question)
 
 
-_EMPTY_READINGS: dict[tuple[str, str], dict] = {}
+_EMPTY_READINGS: dict[tuple[str, str], dict] = {}  # (model, prompt up to the answer) -> letters and option checks
+_EMPTY_POINTS: dict[tuple[str, str], dict] = {}    # ... -> P(yes) per key point
+
+
+def _kept(store: dict, engine: ChatEngine, question: Question, read: Callable[[], dict]) -> dict:
+    """A reading of an empty answer, kept per model and prompt so it is taken once per question."""
+    key = (engine.name, choice_prefix(question))
+    if key not in store:
+        store[key] = read()
+    return store[key]
 
 
 def empty_reading(engine: ChatEngine, question: Question, cancel: threading.Event | None = None) -> dict:
     """The model's letters and per-option checks for an empty answer (question in the model's order): what it says
-    whatever the answer, which the fitted choice subtracts (choice_fit.py). Kept per model and prompt, so it is read
-    once per question, while the user types."""
-    key = (engine.name, choice_prefix(question))
-    if key not in _EMPTY_READINGS:
-        _EMPTY_READINGS[key] = {"letters": model_choice(engine, question, "", cancel),
-                                "checks": option_checks(engine, question, "", cancel)}
-    return _EMPTY_READINGS[key]
-
-
-_EMPTY_POINTS: dict[tuple[str, str], dict[str, float]] = {}
+    whatever the answer, which the fitted choice subtracts (choice_fit.py). Read once per question, while the user
+    types."""
+    return _kept(_EMPTY_READINGS, engine, question,
+                 lambda: {"letters": model_choice(engine, question, "", cancel),
+                          "checks": option_checks(engine, question, "", cancel)})
 
 
 def empty_points(engine: ChatEngine, question: Question, cancel: threading.Event | None = None) -> dict[str, float]:
     """The model's P(yes) to each key-point check for an empty answer (point_fit.py subtracts it), read once per
-    question and model, while the user types."""
-    key = (engine.name, choice_prefix(question))
-    if key not in _EMPTY_POINTS:
-        _EMPTY_POINTS[key] = {p.id: point_yes(engine, question, "", i, cancel)
-                              for i, p in enumerate(question.key_points)}
-    return _EMPTY_POINTS[key]
+    question, while the user types."""
+    return _kept(_EMPTY_POINTS, engine, question,
+                 lambda: {p.id: point_yes(engine, question, "", i, cancel) for i, p in enumerate(question.key_points)})
 
 
 def point_yes(engine: ChatEngine, question: Question, answer: str, index: int,
@@ -271,9 +272,10 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     timings = {"rubric_s": time.perf_counter() - started}
     model = letters = checks = empty = None
     fitted = False
+    mine = relettered(answer, question, read)  # the learner's letters in the model's order; same length
     if tools.engine is not None and Flag.EMPTY not in signals.flags:
         model, letters, checks, empty, fitted, tools = _reading_or_fallback(
-            read, relettered(answer, question, read), tools, signals, cancel, timings, notices)
+            read, mine, tools, signals, cancel, timings, notices)
     if cancel.is_set():
         raise Cancelled()
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
@@ -283,8 +285,8 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     asked: dict[str, float] = {}
     if _points_wanted(question, choice, signals, tools.engine) and not cancel.is_set():
         t = time.perf_counter()
-        clean = grader_address.without(relettered(answer, question, read), signals.addressed)
-        points, asked = _checked_points(read, clean, tools.engine, points, cancel, notices)
+        points, asked = _checked_points(read, grader_address.without(mine, signals.addressed), tools.engine, points,
+                                        cancel, notices)
         timings["points_s"] = time.perf_counter() - t
     verdict, score = verdict_and_score(question, choice, points, signals.misconceptions, signals.flags)
     grade = Grade(question.id, choice, round(confidence, 3), points, signals.misconceptions,

@@ -195,7 +195,7 @@ def bench_grading(library) -> float | None:
         print(f"  -- {label}")
         figures[label] = _grade_modes(question, library.grading_tools(engine), library)
     before, after = figures["in this process (before)"], figures["model process"]
-    for key in ("primed verdict", "primed full grade"):
+    for key in ("primed verdict", "primed full grade", "read-ahead verdict", "read-ahead full grade"):
         figure_line(f"{key}: model process / in this process", f"{after[key] / max(before[key], 1e-9):.2f}x",
               "target <= 1.10x for the verdict")
     bench_hypothetical_answer(local)
@@ -254,6 +254,7 @@ def _grade_modes(question, tools, library) -> dict[str, float]:
         figure_line(f"{mode}: full grade", f"{total:.2f} s", "budget < 15 s")
         found[mode] = (marks["verdict"], total)
     cold, choice_only, primed = found["cold (no priming)"], found["primed, choice prompt only"], found["primed while typing"]
+    read_ahead = _read_ahead_grade(question, tools, library, primed[0])
     figure_line("priming speed-up for the verdict", f"{cold[0] / max(primed[0], 1e-9):.1f}x")
     figure_line("kept explanation prompt: full grade speed-up", f"{choice_only[1] / max(primed[1], 1e-9):.1f}x",
           "against priming the choice prompt only")
@@ -265,7 +266,34 @@ def _grade_modes(question, tools, library) -> dict[str, float]:
     figure_line("primed, answer naming no option: verdict and score", f"{grade.timings['verdict_s']:.2f} s",
           f"{grade.timings['verdict_s'] / max(primed[0], 1e-9):.1f}x the named answer; per-option checks {checks:.2f} s, "
           f"key-point checks {grade.timings.get('points_s', 0.0):.2f} s")
-    return {"primed verdict": primed[0], "primed full grade": primed[1]}
+    return {"primed verdict": primed[0], "primed full grade": primed[1], "read-ahead verdict": read_ahead[0],
+            "read-ahead full grade": read_ahead[1]}
+
+
+def _read_ahead_grade(question, tools, library, primed_verdict: float) -> tuple[float, float]:
+    """Primed while typing, and the draft read ahead at a typing pause (as the dispatcher does), then submitted
+    unchanged: the model's readings are remembered, so the verdict waits for none of them."""
+    from app.llm.grader import forget_empty_readings, grade_answer, prime_explanation, prime_question
+    engine = tools.engine
+    engine.reset()
+    forget_empty_readings()
+    prime_question(engine, question)
+    prime_explanation(engine, question, library.retrieve)
+    started = time.perf_counter()
+    grade_answer(question, BENCH_ANSWER, tools, explain=False)
+    figure_line("read ahead at a typing pause: the draft's readings", f"{time.perf_counter() - started:.2f} s",
+                "while the learner pauses (PracticeSession.read_ahead)")
+    marks = {}
+    started = time.perf_counter()
+    grade_answer(question, BENCH_ANSWER, tools,
+                 on_verdict=lambda g: marks.setdefault("verdict", time.perf_counter() - started))
+    total = time.perf_counter() - started
+    tools.raise_crash()
+    figure_line("read ahead, then submitted unchanged: verdict", f"{marks['verdict']:.2f} s",
+                f"budget first feedback < 2 s; {marks['verdict'] / max(primed_verdict, 1e-9):.2f}x "
+                "the primed verdict")
+    figure_line("read ahead, then submitted unchanged: full grade", f"{total:.2f} s", "budget < 8 s")
+    return marks["verdict"], total
 
 
 def run_bench(only: str | None = None) -> int:

@@ -36,6 +36,15 @@ def _model(relative: str) -> Path:
 
 
 @pytest.fixture(autouse=True)
+def fresh_readings():
+    """Each test reads with the model afresh: remembered readings (yes_no.remembered) would let a test that makes
+    the model fail grade from an earlier test's readings instead."""
+    from app.llm.yes_no import forget_readings
+    forget_readings()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own COACH_DATA_DIR; app.paths reads it on each call."""
     path = tmp_path / "coach-data"

@@ -374,3 +374,20 @@ def test_grading_shows_a_clock_until_the_grade_is_final(make_window, qtbot, smol
         os.kill(process.pid, signal.SIGCONT)
     qtbot.waitUntil(practice.submit_button.isEnabled, timeout=GRADE_TIMEOUT_MS)
     assert not practice.clock.isActive() and "Grading..." not in practice.grade_view.toPlainText()
+
+
+def test_a_pause_in_typing_reads_the_draft_ahead_and_the_submit_uses_its_readings(make_window, qtbot,
+                                                                                  smol_path: Path) -> None:
+    from app.llm.yes_no import forget_readings, readings_taken
+    window = ready_window(make_window, qtbot, smol_path)
+    practice = window.practice
+    practice.show_question(window.library.by_id[QID])
+    qtbot.waitUntil(lambda: f"{QID} explanation" in window.dispatcher.primed, timeout=LOAD_TIMEOUT_MS)
+    forget_readings()
+    qtbot.keyClicks(practice.answer, ANSWER)  # then the learner pauses
+    qtbot.waitUntil(lambda: f"{QID} {len(ANSWER)}" in window.dispatcher.read, timeout=GRADE_TIMEOUT_MS)
+    read = readings_taken()["read"]
+    assert read >= 1
+    submit_with_keyboard(qtbot, window)
+    assert readings_taken()["read"] == read  # the verdict's readings were all taken during the pause
+    assert practice.grade_view.grade.grader.startswith("SmolLM2") and not practice.grade_view.grade.notice

@@ -24,7 +24,7 @@ from app.llm.prompts import (LETTERS, SYSTEM, choice_prefix, choice_user, explan
                              scenario_point_user)
 from app.llm.server_client import ServerError
 from app.llm.server_engine import REPLY_CONFIDENCE, REPLY_PATH
-from app.llm.yes_no import is_server, p_yes
+from app.llm.yes_no import forget_readings, is_server, p_yes, remembered
 
 EXPLANATION_TOKENS = 120  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
 EXPLANATION_FINISH = 45
@@ -157,9 +157,10 @@ def point_yes(engine: ChatEngine, question: Question, answer: str, index: int,
 
 
 def forget_empty_readings() -> None:
-    """Drop the kept readings (the bench's cold grade must pay for its own)."""
+    """Drop the kept readings, and every remembered one (the bench's cold grade must pay for its own)."""
     _EMPTY_READINGS.clear()
     _EMPTY_POINTS.clear()
+    forget_readings()
 
 
 def prime_explanation(engine: ChatEngine, question: Question, retrieve: Callable[..., tuple] | None,
@@ -212,7 +213,12 @@ def warm_question(similarity, question: Question) -> None:
 
 def model_choice(engine: ChatEngine, question: Question, answer: str,
                  cancel: threading.Event | None = None) -> dict[str, float]:
-    """P(option) from the next-token distribution over option letters (plus 'none')."""
+    """P(option) from the next-token distribution over option letters (plus 'none'); remembered per prompt."""
+    return dict(remembered(engine, "letters", choice_user(question, answer),
+                           lambda: _read_letters(engine, question, answer, cancel)))
+
+
+def _read_letters(engine: ChatEngine, question: Question, answer: str, cancel: threading.Event | None):
     ids = [o.id for o in question.options] + ["none"]
     letters = list(LETTERS[: len(ids)])
     if is_server(engine) and engine.grading_path == REPLY_PATH:

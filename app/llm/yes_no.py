@@ -3,6 +3,8 @@ log-probabilities, a server's top log-probabilities, or a server's constrained o
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
+from typing import Any, Callable
 
 import numpy as np
 
@@ -10,6 +12,43 @@ from app.llm.prompts import SYSTEM
 from app.llm.server_engine import REPLY_CONFIDENCE, REPLY_PATH
 
 YES_WORDS, NO_WORDS = ("Yes", "yes", " Yes"), ("No", "no", " No")
+KEEP_READINGS = 512  # readings remembered: a draft read ahead while the learner pauses leaves a few
+
+_READINGS: OrderedDict[tuple, Any] = OrderedDict()
+_READINGS_LOCK = threading.Lock()
+_TAKEN = {"read": 0, "remembered": 0}  # since forget_readings(): readings the model took, and ones served remembered
+
+
+def remembered(engine, kind: str, user: str, read: Callable[[], Any]) -> Any:
+    """The model's reading of one prompt, taken once: a draft read ahead during a typing pause (dispatcher.read_ahead)
+    leaves its readings here, so submitting the same text pays for none of them. A reading is a pure function of the
+    model and the prompt, so the remembered value is the one a fresh read would give; a cancelled read stores
+    nothing."""
+    key = (engine.name, getattr(engine, "sha256", None), getattr(engine, "grading_path", None), kind, user)
+    with _READINGS_LOCK:
+        if key in _READINGS:
+            _READINGS.move_to_end(key)
+            _TAKEN["remembered"] += 1
+            return _READINGS[key]
+    value = read()
+    with _READINGS_LOCK:
+        _READINGS[key] = value
+        _TAKEN["read"] += 1
+        while len(_READINGS) > KEEP_READINGS:
+            _READINGS.popitem(last=False)
+    return value
+
+
+def forget_readings() -> None:
+    with _READINGS_LOCK:
+        _READINGS.clear()
+        _TAKEN.update(read=0, remembered=0)
+
+
+def readings_taken() -> dict[str, int]:
+    """How many readings the model took, and how many were served remembered, since forget_readings()."""
+    with _READINGS_LOCK:
+        return dict(_TAKEN)
 
 
 def is_server(engine) -> bool:
@@ -18,7 +57,11 @@ def is_server(engine) -> bool:
 
 
 def p_yes(engine, user: str, cancel: threading.Event | None = None) -> float:
-    """The model's P(yes) to the question that ends `user`."""
+    """The model's P(yes) to the question that ends `user` (remembered: see remembered())."""
+    return remembered(engine, "yes", user, lambda: _read_yes(engine, user, cancel))
+
+
+def _read_yes(engine, user: str, cancel: threading.Event | None) -> float:
     if not is_server(engine):
         logprobs = engine.next_token_logprobs(engine.format(SYSTEM, user), cancel=cancel)
         yes = np.logaddexp.reduce([logprobs[engine.first_token(t)] for t in set(YES_WORDS)])

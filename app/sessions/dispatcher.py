@@ -73,6 +73,8 @@ class GradingDispatcher:
         self.latest_question: Question | None = None  # priming for a question the user has left is skipped
         self.grade_waiting = threading.Event()         # a waiting grade stops the explanation priming
         self.primed: deque[str] = deque(maxlen=20)     # what priming finished: "<question id> choice|explanation"
+        self.read: deque[str] = deque(maxlen=20)       # drafts read ahead: "<question id> <length>[ stopped]"
+        self._reading = threading.Event()              # set: the draft being read ahead is stale
         self._jobs: queue.Queue = queue.Queue()
         self._pending: list[GradeRequest] = []
         self._lock = threading.Lock()
@@ -92,8 +94,20 @@ class GradingDispatcher:
         self.latest_question = question
         self._jobs.put(lambda: self._prime(question))
 
+    def read_ahead(self, question: Question, draft: str) -> None:
+        """Read a draft with the model while the learner pauses (the verdict's readings, not the explanation), so a
+        submit of the same text finds them remembered (yes_no.remembered) and shows its verdict at once. Typing
+        again (stop_reading) or submitting stops it within a step of the model; nothing is stored but readings."""
+        self.stop_reading()
+        self._reading = stale = threading.Event()
+        self._jobs.put(lambda: self._read_ahead(question, draft, stale))
+
+    def stop_reading(self) -> None:
+        self._reading.set()
+
     def grade(self, request: GradeRequest) -> GradeRequest:
         self.grade_waiting.set()
+        self.stop_reading()
         self._pending.append(request)
         self._jobs.put(lambda: self._grade(request))
         return request
@@ -239,6 +253,23 @@ class GradingDispatcher:
         except ServerError:
             pass  # the server's cache stays cold; grading says what is wrong if the server is still failing
         except Exception:  # noqa: BLE001 - priming is an optimisation; grading will evaluate the prompt anyway
+            traceback.print_exc()
+
+    def _read_ahead(self, question: Question, draft: str, stale: threading.Event) -> None:
+        if stale.is_set() or question is not self.latest_question or self.engine is None or not draft.strip():
+            return
+        try:
+            with self._cancelled_by(stale):
+                grade_answer(question, draft, self.library.grading_tools(self.engine), stale, explain=False)
+            self.read.append(f"{question.id} {len(draft)}")
+        except Cancelled:
+            self.read.append(f"{question.id} {len(draft)} stopped")
+            self._recover()  # only if the process had to be ended; a stop within a step leaves it running
+        except ModelCrashed:
+            self._recover()
+        except ServerError:
+            pass  # grading will say what is wrong if the server is still failing
+        except Exception:  # noqa: BLE001 - reading ahead is an optimisation; the submit grades the answer anyway
             traceback.print_exc()
 
     def _grade(self, request: GradeRequest) -> None:

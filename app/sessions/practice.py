@@ -70,6 +70,15 @@ class PracticeSession:
         if self.question is not None:
             userdb.save_draft(self.db, self.question.id, text, self.order)
 
+    def typing(self) -> None:
+        """The learner is typing: a draft being read ahead is stale."""
+        self.dispatcher.stop_reading()
+
+    def read_ahead(self, text: str) -> None:
+        """The learner paused: the model reads the draft now, so submitting the same text shows its verdict at once."""
+        if self.question is not None and not self.grading:
+            self.dispatcher.read_ahead(self.question, text)
+
     def submit(self, answer: str) -> int:
         """Store the attempt (the answer is safe from here on), then queue its grading."""
         question, now = self.question, self.clock()

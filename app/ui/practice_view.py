@@ -25,6 +25,7 @@ from app.ui.review_view import ReviewBar
 
 
 ELAPSED_MS = 1000
+READ_AHEAD_MS = 800  # a pause this long reads the draft with the model (PracticeSession.read_ahead)
 
 
 class PracticeView(QWidget):
@@ -73,6 +74,8 @@ class PracticeView(QWidget):
         self.review_bar.summary_ready.connect(self.grade_view.show_page)
         self.review_bar.practice_requested.connect(self.next_question)
         self.drafts = DraftSaver(self, self._store_draft, self.draft_label)
+        self.reader = QTimer(self, singleShot=True, interval=READ_AHEAD_MS)
+        self.reader.timeout.connect(self._read_ahead)
         self.grading_since = 0.0
         self.clock = QTimer(self, interval=ELAPSED_MS)
         self.clock.timeout.connect(self._tick)
@@ -155,6 +158,12 @@ class PracticeView(QWidget):
 
     def _answer_changed(self) -> None:
         self.drafts.changed()
+        self.session.typing()
+        self.reader.start()
+
+    def _read_ahead(self) -> None:
+        if self.question is not None:
+            self.session.read_ahead(self.answer.toPlainText())
 
     def _store_draft(self) -> bool:
         if self.question is None:
@@ -175,6 +184,7 @@ class PracticeView(QWidget):
                                         "graded. It is still in the box: submit again when storage is back.")
             return
         self.drafts.forget()
+        self.reader.stop()
         self.grade_view.setFocus()  # out of the answer box, so keys 1-4 rate the graded answer instead of typing
         self._grading(True)
         self.grade_view.show_status(self.question, "Grading...")

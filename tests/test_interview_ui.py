@@ -228,3 +228,28 @@ def test_the_report_grades_again_with_the_model_what_the_rubric_graded(make_wind
     qtbot.waitUntil(lambda: "Graded by SmolLM2" in view.report_view.browser.toPlainText())
     stored = store.load_interview(window.db, view.interview_id)["state"]["slots"][0]["grade"]
     assert "SmolLM2" in stored["grader"]  # the new grade is saved with the interview, not only shown
+
+
+def test_an_interview_question_is_primed_and_a_paused_draft_read_ahead(make_window, qtbot, smol_path: Path) -> None:
+    from app.llm.yes_no import forget_readings, readings_taken
+    clock = FakeClock(50.0)
+    window = make_window(clock, smol_path)
+    view = window.interview
+    qtbot.waitUntil(lambda: window.model_state == "ready", timeout=GRADE_TIMEOUT_MS)
+    window.tabs.setCurrentWidget(view)
+    assert view.start_interview(InterviewSettings(count=2, seconds_per_question=300, topics=("rag",),
+                                                  mode="coached"))
+    question_id = view.session.slots[0].question_id
+    qtbot.waitUntil(lambda: f"{question_id} choice" in window.dispatcher.primed, timeout=GRADE_TIMEOUT_MS)
+    forget_readings()
+    qtbot.keyClicks(view.answer, ANSWER)  # then the learner pauses
+    qtbot.waitUntil(lambda: f"{question_id} {len(ANSWER)}" in window.dispatcher.read, timeout=GRADE_TIMEOUT_MS)
+    read = readings_taken()["read"]
+    assert read >= 1
+    press(qtbot, view.answer, Qt.Key_Return, Qt.ControlModifier)
+    qtbot.waitUntil(lambda: view.session.slots[0].grade is not None, timeout=GRADE_TIMEOUT_MS)
+    assert readings_taken()["read"] == read  # the grade took every reading from the paused draft's
+    assert "SmolLM2" in view.session.slots[0].grade.grader and view.session.slots[0].answer == ANSWER
+    press(qtbot, view.next_button, Qt.Key_Return, Qt.ControlModifier)
+    second = view.session.slots[1].question_id
+    qtbot.waitUntil(lambda: f"{second} choice" in window.dispatcher.primed, timeout=GRADE_TIMEOUT_MS)

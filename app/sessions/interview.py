@@ -43,6 +43,7 @@ class InterviewController:
         self.last_state_save = 0.0
         self._requests: dict[tuple[int, int], GradeRequest] = {}
         self.rng = random.Random()
+        self._on_screen: tuple[int, object] | None = None  # the slot shown, and its item as primed
 
     def _followup(self, index: int, slot: Slot) -> Slot | None:
         """Chosen on submit, from the bank and the rubric's word reading only: the follow-up shows at once."""
@@ -171,6 +172,24 @@ class InterviewController:
     def set_draft(self, text: str) -> None:
         if self.session is not None and self.session.current_slot is not None:
             self.session.set_draft(text)
+
+    def presented(self) -> None:
+        """The current slot is on screen: its prompts are evaluated while the learner reads and types (as in
+        practice), so its grade, queued on submit, pays only for the answer."""
+        slot = self.session.current_slot if self.session is not None else None
+        item = shown(self.library.item(slot.question_id), slot.order) if slot is not None else None
+        self._on_screen = (self.session.current, item) if item is not None else None
+        if item is not None:
+            self.dispatcher.prime(item)
+
+    def typing(self) -> None:
+        self.dispatcher.stop_reading()
+
+    def read_ahead(self, text: str) -> None:
+        """The learner paused: the model reads the draft now (PracticeSession.read_ahead)."""
+        if self._on_screen is not None and self.session is not None and self.session.phase == "answering" \
+                and self._on_screen[0] == self.session.current:
+            self.dispatcher.read_ahead(self._on_screen[1], text)
 
     def save_draft(self) -> bool:
         if self.session is None or self.session.current_slot is None or self.interview_id is None:

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel
 
 PAUSE_MS = 300
 LONGEST_S = 1.5  # under steady typing: so a kill loses at most about this much (the budget is 2 s)
+READ_AHEAD_MS = 800  # a pause this long has the model read the draft (dispatcher.read_ahead)
 
 
 class DraftSaver(QObject):

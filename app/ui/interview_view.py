@@ -16,7 +16,7 @@ from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.interview import InterviewController, shown
 from app.sessions.writes import Writes
 from app.storage import interviews as store
-from app.ui.draft_saver import DraftSaver
+from app.ui.draft_saver import READ_AHEAD_MS, DraftSaver
 from app.ui.grade_view import GradeView
 from app.ui.interview_report_view import InterviewReportView
 from app.ui.interview_setup import InterviewSetup
@@ -125,6 +125,8 @@ class InterviewView(QWidget):
                                    alignment=Qt.AlignCenter)
         self.saved_label = theme.set_role(QLabel(), "faint")
         self.drafts = DraftSaver(self, self.control.save_draft, self.saved_label)
+        self.reader = QTimer(self, singleShot=True, interval=READ_AHEAD_MS)
+        self.reader.timeout.connect(lambda: self.control.read_ahead(self.answer.toPlainText()))
         self.pause_button = QPushButton("Pause")
         self.pause_button.clicked.connect(self.toggle_pause)
         self.abandon_button = QPushButton("Abandon (Esc)")
@@ -251,6 +253,7 @@ class InterviewView(QWidget):
         self.pages.setCurrentWidget(self.run_page)
         self.answer.setFocus()
         self._refresh()
+        self.control.presented()
 
     def _where(self, slot) -> str:
         """'Question 2 of 4 · RAG · hard', 'Follow-up to question 2', 'Design round · stage 3 of 5 · ...'."""
@@ -292,6 +295,8 @@ class InterviewView(QWidget):
         if self.session is not None and self.session.current_slot is not None:
             self.control.set_draft(self.answer.toPlainText())
             self.drafts.changed()
+            self.control.typing()
+            self.reader.start()
 
     def save_draft(self) -> None:
         self.drafts.flush()
@@ -359,6 +364,7 @@ class InterviewView(QWidget):
     def _after(self, submissions: list[Submission]) -> None:
         """Show what comes after the answers the controller just saved."""
         self.drafts.forget()
+        self.reader.stop()
         if submissions:
             last = submissions[-1]
             self.saved_label.setText(f"Answer {last.index + 1} saved ({last.outcome}).")
@@ -455,4 +461,5 @@ class InterviewView(QWidget):
         """Closing the app: keep the draft and the state; stop grading (it resumes when the interview does)."""
         self.timer.stop()
         self.drafts.timer.stop()
+        self.reader.stop()
         self.control.shutdown()

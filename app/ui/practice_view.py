@@ -18,14 +18,13 @@ from app.sessions.practice import PracticeSession
 from app.sessions.writes import Writes
 from app.storage.history import ReviewResult
 from app.ui import theme
-from app.ui.draft_saver import DraftSaver
+from app.ui.draft_saver import READ_AHEAD_MS, DraftSaver
 from app.ui.grade_view import GradeView
 from app.ui.question_html import question_html
 from app.ui.review_view import ReviewBar
 
 
 ELAPSED_MS = 1000
-READ_AHEAD_MS = 800  # a pause this long reads the draft with the model (PracticeSession.read_ahead)
 
 
 class PracticeView(QWidget):

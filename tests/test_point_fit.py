@@ -98,6 +98,11 @@ def test_the_default_models_grade_checks_the_points_that_decide_a_right_choice(q
         else:
             assert point.confidence == pytest.approx(rubric[point.id], abs=1e-3)
         assert point.made == (point.confidence >= POLICY.point_threshold)
+    from app.ui.grade_view import details_html  # the grade's details say which points the model was asked about
+    lines = details_html(grade, "#000").split("<br>")
+    for point in grade.key_points:
+        line = next(line for line in lines if point.text[:40] in line)
+        assert ("the model was asked" in line) == (point.id in checked)
     wrong = ("A planning agent. It can look the order up, check the nightly export and decide what to do next; a "
              "single tool call is too rigid for support work.")
     other = grade_answer(question, wrong, GradingTools(engine, similarity), explain=False)

@@ -224,7 +224,9 @@ def details_html(g: Grade, colour: str) -> str:
     """What the grade rests on, for a learner who wants to check it."""
     rows = [f"Grader: {escape(g.grader)}" + (f" ({escape(g.path)})" if g.path else ""),
             f"Confidence in the choice it read: {g.choice_confidence:.0%}"]
+    checked = g.evidence.get("point_checks", {}) if g.evidence else {}
     rows += [f"Key point “{escape(p.text[:60])}”: {'made' if p.made else 'missed'}, confidence {p.confidence:.0%}"
+             + (" (the model was asked whether your answer makes it)" if p.id in checked else "")
              for p in g.key_points]
     if g.retrieval_mode:
         rows.append(f"Notes searched {RETRIEVAL_TEXT.get(g.retrieval_mode, escape(g.retrieval_mode))}")

@@ -95,6 +95,13 @@ def test_typing_stops_a_read_in_progress_without_ending_the_model_and_a_submit_i
     assert list(dispatcher.read) == [f"{QID} {len(long_draft)} stopped"]  # typing stopped it; it did not finish
     assert engine.alive and engine.process.pid == pid  # stopped within a step: the process was not ended
 
+    session.read_ahead(long_draft)
+    while engine.process.in_call != "next_token_logprobs" and time.monotonic() < end:
+        time.sleep(0.01)
+    session.show(library.by_id["rag-001"])  # moved on mid-read: the old question's draft is not read to the end
+    assert mailbox.run_until(lambda: dispatcher.read.count(f"{QID} {len(long_draft)} stopped") == 2, timeout=60)
+    assert engine.process.pid == pid
+
     session.read_ahead(DRAFT)
     graded = _graded(session, mailbox, view, DRAFT)  # submitted at once: the read is stopped, the answer graded
     assert graded.grader != "rubric only" and not graded.notice  # graded by the model, nothing went wrong

@@ -84,13 +84,16 @@ class GradingDispatcher:
 
     # -- the owner's side -------------------------------------------------------------------------------------
     def load(self, path: Path | None) -> None:
+        self.stop_reading()
         self._jobs.put(lambda: self._load(path))
 
     def use_server(self, settings: ServerSettings, local: Path | None) -> None:
         """Grade through a model server (probed first); `local` is the file to fall back to when it fails."""
+        self.stop_reading()
         self._jobs.put(lambda: self._use_server(settings, local))
 
     def prime(self, question: Question) -> None:
+        self.stop_reading()  # a draft of the question left behind
         self.latest_question = question
         self._jobs.put(lambda: self._prime(question))
 
@@ -135,6 +138,7 @@ class GradingDispatcher:
         for request in self._pending:
             request.cancel.set()
         self.grade_waiting.set()  # a prime in progress stops within a step
+        self.stop_reading()
         self._jobs.put(None)
         self._thread.join(timeout)
         if self.engine is not None:

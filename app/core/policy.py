@@ -41,6 +41,10 @@ class GradingPolicy:
     # wrong choice is incorrect whatever points it makes.
     wrong_choice_point_threshold: float = 0.46
     misconception_threshold: float = 0.62
+    # a misconception the rubric found stated stands, with the model the point fit was made with, only when the model
+    # reads the answer as claiming it by this logit margin over an empty answer (grader._checked_misconceptions). Dev
+    # (1.5B, the 40 the rubric found): the 7 not labelled had margins -0.45..+0.92, 32 of the 33 labelled +1.01..+3.31
+    misconception_margin: float = 1.0
     # off-topic: share of the answer's words in the question's vocabulary (dev split: off-topic median 0.21)
     off_topic_relevance: float = 0.28
     # a sentence that states a decision names the option closest in meaning, if it is this close and this clearly

@@ -21,7 +21,7 @@ from app.llm.engine import Cancelled, ChatEngine
 from app.llm.open_grader import grade_open_answer, prime_open
 from app.llm.process import ModelCrashed
 from app.llm.prompts import (LETTERS, SYSTEM, choice_prefix, choice_user, explanation_user, option_check_user,
-                             scenario_point_user)
+                             scenario_misconception_user, scenario_point_user)
 from app.llm.server_client import ServerError
 from app.llm.server_engine import REPLY_CONFIDENCE, REPLY_PATH
 from app.llm.yes_no import forget_readings, is_server, p_yes, remembered
@@ -119,10 +119,12 @@ def prime_question(engine: ChatEngine, question: Question) -> None:
         empty_reading(engine, question)  # short prompts after the primed prefix, which they leave in the cache
     if point_fit.fitted_with(engine.name):
         empty_points(engine, question)
+        empty_misconceptions(engine, question)
 
 
 _EMPTY_READINGS: dict[tuple[str, str], dict] = {}  # (model, prompt up to the answer) -> letters and option checks
 _EMPTY_POINTS: dict[tuple[str, str], dict] = {}    # ... -> P(yes) per key point
+_EMPTY_MISCONCEPTIONS: dict[tuple[str, str], dict] = {}  # ... -> P(yes) per misconception
 
 
 def _kept(store: dict, engine: ChatEngine, question: Question, read: Callable[[], dict]) -> dict:
@@ -149,6 +151,15 @@ def empty_points(engine: ChatEngine, question: Question, cancel: threading.Event
                  lambda: {p.id: point_yes(engine, question, "", i, cancel) for i, p in enumerate(question.key_points)})
 
 
+def empty_misconceptions(engine: ChatEngine, question: Question, cancel: threading.Event | None = None
+                         ) -> dict[str, float]:
+    """The model's P(yes) to "does the candidate's answer itself claim this?" for each misconception, for an empty
+    answer (_checked_misconceptions subtracts it), read once per question, while the user types."""
+    return _kept(_EMPTY_MISCONCEPTIONS, engine, question,
+                 lambda: {m.id: p_yes(engine, scenario_misconception_user(question, "", i), cancel)
+                          for i, m in enumerate(question.misconceptions)})
+
+
 def point_yes(engine: ChatEngine, question: Question, answer: str, index: int,
               cancel: threading.Event | None = None) -> float:
     """P(yes) to "does the candidate's answer itself make this point?" for the key point at index; it shares the
@@ -160,6 +171,7 @@ def forget_empty_readings() -> None:
     """Drop the kept readings, and every remembered one (the bench's cold grade must pay for its own)."""
     _EMPTY_READINGS.clear()
     _EMPTY_POINTS.clear()
+    _EMPTY_MISCONCEPTIONS.clear()
     forget_readings()
 
 
@@ -287,6 +299,12 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
     choice, confidence = combine_choice(signals.choice, signals.choice_confidence, model, signals.flags,
                                         signals.states_decision, fitted=fitted)
     clear_off_topic(signals.flags, choice)  # the model may have found the option the filler hid
+    misconceptions: dict[str, float] = {}
+    if _misconceptions_wanted(question, choice, signals, tools.engine) and not cancel.is_set():
+        t = time.perf_counter()
+        misconceptions = _checked_misconceptions(read, grader_address.without(mine, signals.addressed), tools.engine,
+                                                 signals, cancel, notices)
+        timings["misconceptions_s"] = time.perf_counter() - t
     points = points_for_choice(question, choice, signals.key_points)
     asked: dict[str, float] = {}
     if _points_wanted(question, choice, signals, tools.engine) and not cancel.is_set():
@@ -303,7 +321,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                             "opening": {o: round(v, 3) for o, v in signals.option_opening.items()},
                             "stance": signals.option_stance,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
-                            "empty": empty or {}, "point_checks": asked,
+                            "empty": empty or {}, "point_checks": asked, "misconception_checks": misconceptions,
                             "relevance": round(signals.relevance, 3),
                             "to_grader": [{"sentence": r.sentence.text, "about_question": r.about_question,
                                            "about_grading": r.about_grading, "model_yes": r.model_yes,
@@ -345,6 +363,35 @@ def _points_wanted(question: Question, choice: str, signals: RubricSignals, engi
     points decide the verdict (the right option, no misconception stated, no flag that settles it)."""
     return (engine is not None and point_fit.fitted_with(engine.name) and choice == question.correct
             and not any(f in BLOCKING_FLAGS for f in signals.flags) and not any(m.made for m in signals.misconceptions))
+
+
+def _misconceptions_wanted(question: Question, choice: str, signals: RubricSignals, engine) -> bool:
+    """Whether the model checks the misconceptions the rubric found stated: with the model the point fit was made
+    with, where they decide the verdict (the right option, no flag that settles it)."""
+    return (engine is not None and point_fit.fitted_with(engine.name) and choice == question.correct
+            and not any(f in BLOCKING_FLAGS for f in signals.flags) and any(m.made for m in signals.misconceptions))
+
+
+def _checked_misconceptions(question: Question, answer: str, engine, signals: RubricSignals, cancel: threading.Event,
+                            notices: list[str]) -> dict[str, float]:
+    """A misconception found by its words stands only when the model reads the answer itself as claiming it: its
+    logit P(yes) beats an empty answer's by policy.misconception_margin (a sentence that names the same terms, or
+    argues against the claim, is not the claim). Returns each margin; when the model fails, the rubric's reading
+    stands and the notice says so."""
+    ids = [m.id for m in question.misconceptions]
+    margins: dict[str, float] = {}
+    try:
+        empty = empty_misconceptions(engine, question, cancel)  # read while the user typed, unless grading came first
+        for found in signals.misconceptions:
+            if found.made and found.id in ids:
+                said = p_yes(engine, scenario_misconception_user(question, answer, ids.index(found.id)), cancel)
+                margins[found.id] = round(choice_fit.logit(said) - choice_fit.logit(empty[found.id]), 3)
+    except (ModelCrashed, ServerError) as failure:
+        notices.append(f"{failure} The misconceptions were read by the rubric only.")
+        return {}
+    signals.misconceptions = [replace(m, made=False) if margins.get(m.id, POLICY.misconception_margin)
+                              < POLICY.misconception_margin else m for m in signals.misconceptions]
+    return margins
 
 
 def _checked_points(question: Question, answer: str, engine, points: list[PointResult], cancel: threading.Event,

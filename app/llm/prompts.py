@@ -78,3 +78,10 @@ def scenario_point_user(question: Question, answer: str, index: int) -> str:
     point = without_control_tokens(question.key_points[index].text)
     return (_with_answer(question, answer) +
             f'Does the candidate\'s answer itself make this point: "{point}"? Reply Yes or No.')
+
+
+def scenario_misconception_user(question: Question, answer: str, index: int) -> str:
+    """A yes/no check of one misconception; like the key-point checks it shares the evaluated answer."""
+    claim = without_control_tokens(question.misconceptions[index].text)
+    return (_with_answer(question, answer) +
+            f'Does the candidate\'s answer itself claim this: "{claim}"? Reply Yes or No.')

@@ -158,14 +158,19 @@ def test_draft_survives_a_crash(make_window, qtbot, embed_only_models) -> None:
     assert row["state"]["question_elapsed"] == 12
 
 
-def test_coached_interview_with_model_pause_and_abandon(make_window, qtbot, smol_path: Path) -> None:
-    clock = FakeClock(50.0)
+def coached(make_window, qtbot, smol_path: Path, clock: FakeClock, **settings):
+    """The window with the small model ready and a coached interview of two RAG questions started."""
     window = make_window(clock, smol_path)
     view = window.interview
     qtbot.waitUntil(lambda: window.model_state == "ready", timeout=GRADE_TIMEOUT_MS)
     window.tabs.setCurrentWidget(view)
-    assert view.start_interview(InterviewSettings(count=2, seconds_per_question=30, topics=("rag",),
-                                                  mode="coached", allow_pause=True))
+    assert view.start_interview(InterviewSettings(count=2, topics=("rag",), mode="coached", **settings))
+    return window, view
+
+
+def test_coached_interview_with_model_pause_and_abandon(make_window, qtbot, smol_path: Path) -> None:
+    clock = FakeClock(50.0)
+    window, view = coached(make_window, qtbot, smol_path, clock, seconds_per_question=30, allow_pause=True)
     assert notes_enabled(window) and view.pause_button.isVisible()
     qtbot.mouseClick(view.pause_button, Qt.LeftButton)
     assert view.session.phase == "paused" and not view.answer.isVisible()
@@ -231,21 +236,12 @@ def test_the_report_grades_again_with_the_model_what_the_rubric_graded(make_wind
 
 
 def test_an_interview_question_is_primed_and_a_paused_draft_read_ahead(make_window, qtbot, smol_path: Path) -> None:
-    from app.llm.yes_no import forget_readings, readings_taken
-    clock = FakeClock(50.0)
-    window = make_window(clock, smol_path)
-    view = window.interview
-    qtbot.waitUntil(lambda: window.model_state == "ready", timeout=GRADE_TIMEOUT_MS)
-    window.tabs.setCurrentWidget(view)
-    assert view.start_interview(InterviewSettings(count=2, seconds_per_question=300, topics=("rag",),
-                                                  mode="coached"))
+    from app.llm.yes_no import readings_taken
+    from tests.test_practice_ui import type_and_pause
+    window, view = coached(make_window, qtbot, smol_path, FakeClock(50.0), seconds_per_question=300)
     question_id = view.session.slots[0].question_id
     qtbot.waitUntil(lambda: f"{question_id} choice" in window.dispatcher.primed, timeout=GRADE_TIMEOUT_MS)
-    forget_readings()
-    qtbot.keyClicks(view.answer, ANSWER)  # then the learner pauses
-    qtbot.waitUntil(lambda: f"{question_id} {len(ANSWER)}" in window.dispatcher.read, timeout=GRADE_TIMEOUT_MS)
-    read = readings_taken()["read"]
-    assert read >= 1
+    read = type_and_pause(qtbot, window.dispatcher, view.answer, question_id, ANSWER)
     press(qtbot, view.answer, Qt.Key_Return, Qt.ControlModifier)
     qtbot.waitUntil(lambda: view.session.slots[0].grade is not None, timeout=GRADE_TIMEOUT_MS)
     assert readings_taken()["read"] == read  # the grade took every reading from the paused draft's

@@ -378,16 +378,23 @@ def test_grading_shows_a_clock_until_the_grade_is_final(make_window, qtbot, smol
 
 def test_a_pause_in_typing_reads_the_draft_ahead_and_the_submit_uses_its_readings(make_window, qtbot,
                                                                                   smol_path: Path) -> None:
-    from app.llm.yes_no import forget_readings, readings_taken
+    from app.llm.yes_no import readings_taken
     window = ready_window(make_window, qtbot, smol_path)
     practice = window.practice
     practice.show_question(window.library.by_id[QID])
     qtbot.waitUntil(lambda: f"{QID} explanation" in window.dispatcher.primed, timeout=LOAD_TIMEOUT_MS)
-    forget_readings()
-    qtbot.keyClicks(practice.answer, ANSWER)  # then the learner pauses
-    qtbot.waitUntil(lambda: f"{QID} {len(ANSWER)}" in window.dispatcher.read, timeout=GRADE_TIMEOUT_MS)
-    read = readings_taken()["read"]
-    assert read >= 1
+    read = type_and_pause(qtbot, window.dispatcher, practice.answer, QID, ANSWER)
     submit_with_keyboard(qtbot, window)
     assert readings_taken()["read"] == read  # the verdict's readings were all taken during the pause
     assert practice.grade_view.grade.grader.startswith("SmolLM2") and not practice.grade_view.grade.notice
+
+
+def type_and_pause(qtbot, dispatcher, box, question_id: str, text: str) -> int:
+    """Type the text, then pause until the dispatcher has read the draft ahead; returns the readings it took."""
+    from app.llm.yes_no import forget_readings, readings_taken
+    forget_readings()
+    qtbot.keyClicks(box, text)
+    qtbot.waitUntil(lambda: f"{question_id} {len(text)}" in dispatcher.read, timeout=GRADE_TIMEOUT_MS)
+    read = readings_taken()["read"]
+    assert read >= 1
+    return read

@@ -359,17 +359,20 @@ def _reading_or_fallback(question: Question, answer: str, tools: GradingTools, s
 
 
 def _points_wanted(question: Question, choice: str, signals: RubricSignals, engine) -> bool:
-    """Whether the model checks key points: only with the model the point fit was made with, and only where the
-    points decide the verdict (the right option, no misconception stated, no flag that settles it)."""
+    """Whether the model checks key points: where they decide the verdict, and no misconception is stated."""
+    return _model_decides(question, choice, signals, engine) and not any(m.made for m in signals.misconceptions)
+
+
+def _model_decides(question: Question, choice: str, signals: RubricSignals, engine) -> bool:
+    """Whether the model's point and misconception checks run: only with the model the point fit was made with, and
+    only where they decide the verdict (the right option, no flag that settles it)."""
     return (engine is not None and point_fit.fitted_with(engine.name) and choice == question.correct
-            and not any(f in BLOCKING_FLAGS for f in signals.flags) and not any(m.made for m in signals.misconceptions))
+            and not any(f in BLOCKING_FLAGS for f in signals.flags))
 
 
 def _misconceptions_wanted(question: Question, choice: str, signals: RubricSignals, engine) -> bool:
-    """Whether the model checks the misconceptions the rubric found stated: with the model the point fit was made
-    with, where they decide the verdict (the right option, no flag that settles it)."""
-    return (engine is not None and point_fit.fitted_with(engine.name) and choice == question.correct
-            and not any(f in BLOCKING_FLAGS for f in signals.flags) and any(m.made for m in signals.misconceptions))
+    """Whether the model checks the misconceptions the rubric found stated (where they decide the verdict)."""
+    return _model_decides(question, choice, signals, engine) and any(m.made for m in signals.misconceptions)
 
 
 def _checked_misconceptions(question: Question, answer: str, engine, signals: RubricSignals, cancel: threading.Event,

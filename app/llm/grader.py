@@ -147,17 +147,21 @@ def empty_reading(engine: ChatEngine, question: Question, cancel: threading.Even
 def empty_points(engine: ChatEngine, question: Question, cancel: threading.Event | None = None) -> dict[str, float]:
     """The model's P(yes) to each key-point check for an empty answer (point_fit.py subtracts it), read once per
     question, while the user types."""
-    return _kept(_EMPTY_POINTS, engine, question,
-                 lambda: {p.id: point_yes(engine, question, "", i, cancel) for i, p in enumerate(question.key_points)})
+    return _empty_yes(_EMPTY_POINTS, engine, question, question.key_points, scenario_point_user, cancel)
 
 
 def empty_misconceptions(engine: ChatEngine, question: Question, cancel: threading.Event | None = None
                          ) -> dict[str, float]:
     """The model's P(yes) to "does the candidate's answer itself claim this?" for each misconception, for an empty
     answer (_checked_misconceptions subtracts it), read once per question, while the user types."""
-    return _kept(_EMPTY_MISCONCEPTIONS, engine, question,
-                 lambda: {m.id: p_yes(engine, scenario_misconception_user(question, "", i), cancel)
-                          for i, m in enumerate(question.misconceptions)})
+    return _empty_yes(_EMPTY_MISCONCEPTIONS, engine, question, question.misconceptions, scenario_misconception_user,
+                      cancel)
+
+
+def _empty_yes(store: dict, engine: ChatEngine, question: Question, items, user: Callable[[Question, str, int], str],
+               cancel: threading.Event | None) -> dict[str, float]:
+    return _kept(store, engine, question,
+                 lambda: {item.id: p_yes(engine, user(question, "", i), cancel) for i, item in enumerate(items)})
 
 
 def point_yes(engine: ChatEngine, question: Question, answer: str, index: int,

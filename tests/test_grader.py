@@ -295,7 +295,7 @@ def test_priming_skips_a_question_left_behind_and_the_explanation_while_a_grade_
     assert list(worker.primed) == ["rag-001 choice"]
     worker.grade_waiting.clear()
     worker._prime(shown)
-    assert list(worker.primed)[-1] == "rag-001 explanation"
+    assert list(worker.primed)[-2:] == ["rag-001 explanation", "rag-001 written"]
     worker.engine = None
     worker.shutdown()
     from app.core.option_order import model_order  # the model reads each question's options in its own order
@@ -303,6 +303,25 @@ def test_priming_skips_a_question_left_behind_and_the_explanation_while_a_grade_
     assert smol_engine._kept[0] == kept
     grade = grade_answer(shown, STRONG, GradingTools(smol_engine, embedding_similarity(embedder), retrieve))
     assert grade.explanation.split("\n\n", 1)[1].startswith(EXPLANATION_LEAD)
+
+
+def test_an_explanation_written_ahead_is_the_one_the_grade_would_write_and_is_not_written_again(
+        question, tools: GradingTools, retrieve) -> None:
+    from app.llm.grader import write_explanation
+    from app.llm.yes_no import forget_readings, readings_taken
+    forget_readings()
+    fresh = grade_answer(question, STRONG, tools)  # nothing written ahead: the model writes it after the verdict
+    forget_readings()
+    assert write_explanation(tools.engine, question, retrieve)
+    assert readings_taken() == {"read": 1, "remembered": 0}
+    ahead = grade_answer(question, STRONG, tools)
+    assert ahead.explanation == fresh.explanation
+    assert readings_taken()["remembered"] == 1  # the explanation; the verdict's readings were taken afresh
+    stopped = threading.Event()
+    stopped.set()
+    forget_readings()
+    assert not write_explanation(tools.engine, question, retrieve, stop=stopped)  # a grade is waiting: nothing kept
+    assert readings_taken() == {"read": 0, "remembered": 0}
 
 
 def test_typed_chat_tokens_are_graded_as_the_same_text_without_them(questions: dict, tools: GradingTools) -> None:

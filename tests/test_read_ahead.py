@@ -49,7 +49,8 @@ def test_a_draft_read_ahead_is_graded_from_its_remembered_readings_exactly_as_wi
     fresh_view = Recorder()
     fresh = PracticeSession(db, dispatcher, fresh_view)
     fresh.show(question)
-    forget_readings()
+    assert mailbox.run_until(lambda: f"{QID} written" in dispatcher.primed, timeout=120)
+    forget_readings()  # the grade below reads everything, the explanation too, as if nothing had been read ahead
     without = _graded(fresh, mailbox, fresh_view, DRAFT)
     assert readings_taken()["remembered"] == 0 and readings_taken()["read"] >= 1
 
@@ -58,19 +59,22 @@ def test_a_draft_read_ahead_is_graded_from_its_remembered_readings_exactly_as_wi
     session = PracticeSession(db, dispatcher, view)
     session.show(question)
     session.question = fresh.question  # the same option order, so the two grades read the same prompts
-    dispatcher.latest_question = session.question
+    dispatcher.primed.clear()
+    dispatcher.prime(session.question)  # as show() does: the explanation is written ahead, before the pause
+    assert mailbox.run_until(lambda: f"{QID} written" in dispatcher.primed, timeout=120)
     session.read_ahead(DRAFT)
     assert mailbox.run_until(lambda: f"{QID} {len(DRAFT)}" in dispatcher.read, timeout=120)
     read = readings_taken()["read"]
     assert read >= 1
     graded = _graded(session, mailbox, view, DRAFT)
     taken = readings_taken()
-    assert taken["read"] == read  # the submit read nothing with the model for the verdict...
+    assert taken["read"] == read  # the submit read nothing with the model, for the verdict or the explanation...
     assert taken["remembered"] >= read  # ...every reading came from the draft's
     assert (graded.choice, graded.verdict, graded.score, graded.choice_confidence) == \
         (without.choice, without.verdict, without.score, without.choice_confidence)
     assert graded.evidence["letters"] == without.evidence["letters"]
     assert [p.made for p in graded.key_points] == [p.made for p in without.key_points]
+    assert graded.explanation == without.explanation
 
 
 def test_typing_stops_a_read_in_progress_without_ending_the_model_and_a_submit_is_graded(services, qwen_path) -> None:

@@ -197,6 +197,32 @@ def prime_explanation(engine: ChatEngine, question: Question, retrieve: Callable
     return True
 
 
+def write_explanation(engine: ChatEngine, question: Question, retrieve: Callable[..., tuple] | None,
+                      stop: threading.Event | None = None) -> bool:
+    """Write the model's part of the explanation while the learner types, and remember it (yes_no.remembered). Its
+    prompt is about the right option, not the answer (explanation_sections), and the model writes greedily, so the
+    text is the one it would write after the verdict: the grade then shows it at once instead of waiting about 4 s
+    for it. A set `stop` (a grade is waiting) abandons it within a step (returns False) and nothing is stored. Then
+    the choice prompt goes back in the cache. Open answers have no explanation prompt; a model server is not asked
+    ahead (its cache holds what it evaluated last)."""
+    if is_open(question) or is_server(engine):
+        return False
+    question = model_order(question)
+    try:
+        _written(engine, explanation_prompt(engine, question, explanation_sections(question, retrieve)), stop, None)
+    except Cancelled:
+        return False
+    prime_question(engine, question)
+    return True
+
+
+def _written(engine: ChatEngine, prompt: str, cancel: threading.Event | None,
+             on_piece: Callable[[str], None] | None) -> str:
+    """The model's continuation of the explanation prompt, written once per model and prompt."""
+    return remembered(engine, "explanation", prompt,
+                      lambda: engine.stream(prompt, EXPLANATION_TOKENS, cancel, on_piece, EXPLANATION_FINISH))
+
+
 def explanation_sections(question: Question, retrieve: Callable[..., tuple] | None) -> list[tuple[str, str]]:
     """The two note sections the explanation is written from. They are about the right option, not about this answer,
     so the explanation prompt is known, and evaluated, before the answer arrives."""
@@ -507,7 +533,10 @@ def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_t
             tools.engine.stream(SYSTEM, explanation_user(question, sections) + f' Begin with "{EXPLANATION_LEAD}".',
                                 EXPLANATION_TOKENS, cancel, spaced, EXPLANATION_FINISH, lead=EXPLANATION_LEAD)
         else:
-            tools.engine.stream(prompt, EXPLANATION_TOKENS, cancel, spaced, EXPLANATION_FINISH)
+            streamed: list[str] = []
+            text = _written(tools.engine, prompt, cancel, lambda piece: (streamed.append(piece), spaced(piece)))
+            if not streamed and text:
+                spaced(text)  # written ahead while the learner typed (write_explanation)
     except (ModelCrashed, ServerError) as crash:
         grade.notice = (grade.notice + " " if grade.notice else "") + (
             f"{crash} The verdict stands; the explanation after it comes from the rubric.")

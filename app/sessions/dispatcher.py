@@ -15,7 +15,7 @@ from typing import Callable
 from app.core.model import Grade, Question
 from app.llm.engine import Cancelled
 from app.llm.files import ModelFileError
-from app.llm.grader import grade_answer, prime_explanation, prime_question, warm_question
+from app.llm.grader import grade_answer, prime_explanation, prime_question, warm_question, write_explanation
 from app.llm.process import ModelCrashed
 from app.llm.remote import RemoteChatEngine
 from app.llm.server_client import ServerError, ServerSettings
@@ -238,7 +238,8 @@ class GradingDispatcher:
 
     def _prime(self, question: Question) -> None:
         """Embed the question's texts and evaluate its prompts while the user types, so submit pays only for the
-        answer: the choice prompt first (the verdict), then the explanation prompt, kept aside."""
+        answer: the choice prompt first (the verdict), then the explanation prompt, kept aside, then the explanation
+        itself, written ahead (it is about the right option, not the answer)."""
         try:
             if question is not self.latest_question:
                 return
@@ -252,6 +253,9 @@ class GradingDispatcher:
             if question is self.latest_question and not self.grade_waiting.is_set():
                 if prime_explanation(self.engine, question, tools.retrieve, stop=self.grade_waiting):
                     self.primed.append(f"{question.id} explanation")
+                    if question is self.latest_question and write_explanation(
+                            self.engine, question, tools.retrieve, stop=self.grade_waiting):
+                        self.primed.append(f"{question.id} written")
         except (ModelCrashed, Cancelled):
             self._recover()  # a crash, or a process ended because it did not stop in time
         except ServerError:

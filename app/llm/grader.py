@@ -533,10 +533,9 @@ def _explain(question: Question, grade: Grade, tools: GradingTools, cancel, on_t
             tools.engine.stream(SYSTEM, explanation_user(question, sections) + f' Begin with "{EXPLANATION_LEAD}".',
                                 EXPLANATION_TOKENS, cancel, spaced, EXPLANATION_FINISH, lead=EXPLANATION_LEAD)
         else:
-            streamed: list[str] = []
-            text = _written(tools.engine, prompt, cancel, lambda piece: (streamed.append(piece), spaced(piece)))
-            if not streamed and text:
-                spaced(text)  # written ahead while the learner typed (write_explanation)
+            text = _written(tools.engine, prompt, cancel, spaced)
+            if not pieces and text:
+                spaced(text)  # written ahead while the learner typed (write_explanation): nothing streamed
     except (ModelCrashed, ServerError) as crash:
         grade.notice = (grade.notice + " " if grade.notice else "") + (
             f"{crash} The verdict stands; the explanation after it comes from the rubric.")

@@ -72,6 +72,9 @@ class GradingDispatcher:
         self.local_engine: RemoteChatEngine | None = None  # loaded the first time a server fails
         self.latest_question: Question | None = None  # priming for a question the user has left is skipped
         self.grade_waiting = threading.Event()         # a waiting grade stops the explanation priming
+        # set while the notes index is built: priming stops after the choice, since the explanation's note sections
+        # change when the index is done (it primes again then) and the build needs the same two cores
+        self.notes_building = threading.Event()
         self.primed: deque[str] = deque(maxlen=20)     # what priming finished: "<question id> choice|explanation"
         self.read: deque[str] = deque(maxlen=20)       # drafts read ahead: "<question id> <length>[ stopped]"
         self._reading = threading.Event()              # set: the draft being read ahead is stale
@@ -96,6 +99,12 @@ class GradingDispatcher:
         self.stop_reading()  # a draft of the question left behind
         self.latest_question = question
         self._jobs.put(lambda: self._prime(question))
+
+    def notes_ready(self) -> None:
+        """The notes index is built (or gave up): prime the question on screen again, explanation included."""
+        self.notes_building.clear()
+        if self.latest_question is not None:
+            self.prime(self.latest_question)
 
     def read_ahead(self, question: Question, draft: str) -> None:
         """Read a draft with the model while the learner pauses (the verdict's readings, not the explanation), so a
@@ -250,7 +259,8 @@ class GradingDispatcher:
                 return
             prime_question(self.engine, question)
             self.primed.append(f"{question.id} choice")
-            if question is self.latest_question and not self.grade_waiting.is_set():
+            if question is self.latest_question and not self.grade_waiting.is_set() \
+                    and not self.notes_building.is_set():
                 if prime_explanation(self.engine, question, tools.retrieve, stop=self.grade_waiting):
                     self.primed.append(f"{question.id} explanation")
                     if question is self.latest_question and write_explanation(

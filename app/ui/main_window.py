@@ -103,10 +103,11 @@ class MainWindow(QMainWindow):
             self.practice.next_question()
         if self.interview.check_unfinished():
             self.tabs.setCurrentWidget(self.interview)
+        if self.index_builder.start():
+            self.dispatcher.notes_building.set()  # before the model loads: its priming stops after the choice
+            self.show_index_progress(0, self.library.pending_embeddings)
         self.load_model()
         self.finish_pending_grades()
-        if self.index_builder.start():
-            self.show_index_progress(0, self.library.pending_embeddings)
 
     def _theme_menu(self, menu) -> None:
         group = QActionGroup(self)
@@ -154,14 +155,13 @@ class MainWindow(QMainWindow):
 
     def show_index_progress(self, done: int, total: int) -> None:
         self.index_label.setText(f"Building the notes index: {done}/{total} sections")
-        self.index_label.setToolTip("The first start embeds every note section once (about 10-15 s). Until it is "
+        self.index_label.setToolTip("The first start embeds every note section once (about half a minute). Until it is "
                                     "done, search and citations match keywords only (BM25).")
         self.index_label.show()
 
     def index_done(self, problem: str) -> None:
         self.index_label.hide()
-        if self.library.embedder is not None and self.model_state == "ready" and self.practice.question is not None:
-            self.dispatcher.prime(self.practice.question)  # the explanation's note sections change to hybrid ones
+        self.dispatcher.notes_ready()  # the explanation, held during the build, is primed on the new sections
         self.statusBar().showMessage(problem or "Notes index ready: search and citations now match meaning too.",
                                      0 if problem else 8000)
 

@@ -32,7 +32,8 @@ def flags(question, answer: str) -> list[str]:
 @pytest.mark.parametrize("answer, expected", [
     # "retrieve the pages at query time" names rag by one part of its label or aliases
     ("Definitely not fine-tuning; retrieve the pages at query time.", "rag"),
-    pytest.param("I would never fine-tune the model on the wiki here.", "rag", marks=pytest.mark.xfail(strict=True, reason="known regression from content v2 (2026-12-01), left for #18: the lexical choice picked rag by elimination; with a third option (long-context) rejecting fine-tuning no longer names rag")),
+    # three options (rag, fine-tune, long-context): rejecting one names neither of the others
+    ("I would never fine-tune the model on the wiki here.", "none"),
     ("Avoid RAG; train the model on all the wiki pages instead.", "fine-tune"),
 ])
 def test_negation(question, answer: str, expected: str) -> None:
@@ -66,11 +67,11 @@ def test_x_over_y(question, answer: str, expected: str) -> None:
     ("decoding-001", "Don't keep 1.0 with retries. Drop the randomness and go greedy, the total has one right answer.",
      "retry", "greedy"),
     # "won't help" right after the option's name, although a word of the name comes back later in the sentence
-    pytest.param("rag-002", "A larger embedding model won't help here - any dense model smears exact codes together, "
-                 "bigger or not. Go the other way: add lexical matching next to the vectors.", "bigger-embeddings",
-                 "hybrid", marks=pytest.mark.xfail(strict=True, reason="known regression from content v2 (2026-12-01), "
-                 "left for #18: the lexical choice picked hybrid by elimination; a third option (BM25 only) now "
-                 "stands beside it")),
+    # ("lexical matching next to the vectors" paraphrases hybrid in words the names do not share, and BM25 only
+    # stands beside it: the words alone name no option; the model and the similarity read the paraphrase)
+    ("rag-002", "A larger embedding model won't help here - any dense model smears exact codes together, "
+                "bigger or not. Go the other way: add lexical matching next to the vectors.", "bigger-embeddings",
+     "none"),
     # the negation sits inside the words that name the option, in one clause
     ("observability-001", "Asking the same question again isn't reproducing it. Add request tracing.",
      "rerun-to-debug", "request-tracing"),

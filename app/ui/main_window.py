@@ -155,8 +155,8 @@ class MainWindow(QMainWindow):
 
     def show_index_progress(self, done: int, total: int) -> None:
         self.index_label.setText(f"Building the notes index: {done}/{total} sections")
-        self.index_label.setToolTip("The first start embeds every note section once (about half a minute). Until it is "
-                                    "done, search and citations match keywords only (BM25).")
+        self.index_label.setToolTip("The first start embeds every note section once (half a minute to a minute or "
+                                    "more). Until it is done, search and citations match keywords only (BM25).")
         self.index_label.show()
 
     def index_done(self, problem: str) -> None:

@@ -153,7 +153,7 @@ def open_library(content_root: Path | None = None, bank_path: Path | None = None
                  models_dir: Path | None = None, defer_embedding: bool = False) -> Library:
     """Compile the bank if content changed, sync the index, load questions and notes into memory.
     With defer_embedding (the GUI), chunks that need a vector are left for `Library.finish_index`: the first start
-    would otherwise keep the window hidden for the 10-15 s it takes to embed every note."""
+    would otherwise keep the window hidden for the half minute or more it takes to embed every note."""
     content_root = content_root or paths.content_dir()
     bank_path = bank_path or paths.bank_db_path()
     models_dir = models_dir or paths.models_dir()

@@ -101,10 +101,12 @@ class GradingDispatcher:
         self._jobs.put(lambda: self._prime(question))
 
     def notes_ready(self) -> None:
-        """The notes index is built (or gave up): prime the question on screen again, explanation included."""
+        """The notes index is built (or gave up): prime the question on screen again, explanation included. A draft
+        being read ahead is not stopped: the priming waits behind it."""
         self.notes_building.clear()
-        if self.latest_question is not None:
-            self.prime(self.latest_question)
+        question = self.latest_question
+        if question is not None:
+            self._jobs.put(lambda: self._prime(question))
 
     def read_ahead(self, question: Question, draft: str) -> None:
         """Read a draft with the model while the learner pauses (the verdict's readings, not the explanation), so a

@@ -75,7 +75,7 @@ class GradingDispatcher:
         # set while the notes index is built: priming stops after the choice, since the explanation's note sections
         # change when the index is done (it primes again then) and the build needs the same two cores
         self.notes_building = threading.Event()
-        self.primed: deque[str] = deque(maxlen=20)     # what priming finished: "<question id> choice|explanation|written"
+        self.primed: deque[str] = deque(maxlen=20)     # what priming finished: "<id> choice|explanation|written"
         self.read: deque[str] = deque(maxlen=20)       # drafts read ahead: "<question id> <length>[ stopped]"
         self._reading = threading.Event()              # set: the draft being read ahead is stale
         self._jobs: queue.Queue = queue.Queue()

@@ -313,6 +313,10 @@ def run_bench(only: str | None = None) -> int:
         from app.bench_threads import bench_threads
         bench_threads(library, BENCH_ANSWER)
         return 0
+    if only == "first-start":
+        from app.bench_first_start import bench_first_start
+        bench_first_start()
+        return 0
     bench_startup()
     bench_content(library)
     bench_retrieval(library)

@@ -86,18 +86,19 @@ class Library:
             pool = [q for q in pool if q.id != exclude]
         return (rng or random).choice(pool) if pool else None
 
-    def finish_index(self, progress=None, cancel: threading.Event | None = None) -> BuildReport:
+    def finish_index(self, progress=None, cancel: threading.Event | None = None, pause=None) -> BuildReport:
         """Embed the chunks open_library deferred (on any thread, with its own connection), then switch retrieval
-        from BM25 to hybrid. A cancelled build keeps the batches it saved; the next start goes on from there."""
+        from BM25 to hybrid. A cancelled build keeps the batches it saved; the next start goes on from there.
+        `pause` is called before each batch of texts (the GUI waits there while the chat model works)."""
         db = open_bank(self.bank_path)
         try:
             try:
-                report = embed_pending(db, self.notes, self.embedder, self.embedder.model_id, progress, cancel)
+                report = embed_pending(db, self.notes, self.embedder, self.embedder.model_id, progress, cancel, pause)
             except ModelCrashed:
                 # once more with the restarted process: the saved batches are kept, so it goes on from there
-                report = embed_pending(db, self.notes, self.embedder, self.embedder.model_id, progress, cancel)
+                report = embed_pending(db, self.notes, self.embedder, self.embedder.model_id, progress, cancel, pause)
             if not report.pending and not (cancel is not None and cancel.is_set()):
-                sync_cues(db, self.cues, self.embedder, self.embedder.model_id)
+                sync_cues(db, self.cues, self.embedder, self.embedder.model_id, pause)
         finally:
             db.conn.close()
         self.pending_embeddings = report.pending

@@ -88,12 +88,15 @@ def cue_model(model_id: str) -> str:
     return f"{model_id}/cues"
 
 
-def sync_cues(db, cues: list[Cue], embed: Embed, model_id: str) -> int:
-    """Embed the cues that have no vector yet (the question bank changed) and drop the stale ones."""
+def sync_cues(db, cues: list[Cue], embed: Embed, model_id: str, pause: Callable[[], None] | None = None) -> int:
+    """Embed the cues that have no vector yet (the question bank changed) and drop the stale ones. `pause` is called
+    before each batch (the GUI's build waits there while the chat model works)."""
     key = cue_model(model_id)
     have = index_store.stored_vector_digests(db, key)
     missing = list({c.digest: c for c in cues if c.digest not in have}.values())
     for start in range(0, len(missing), EMBED_BATCH):
+        if pause:
+            pause()
         batch = missing[start:start + EMBED_BATCH]
         index_store.write_vectors(db, key, [(c.digest, np.asarray(v, dtype=np.float32).tobytes())
                                             for c, v in zip(batch, embed([c.text for c in batch]))])
@@ -131,18 +134,20 @@ def _unembedded(db, chunks, model_id: str) -> list:
 
 
 def embed_pending(db, notes, embed: Embed, model_id: str, progress: Callable[[int, int], None] | None = None,
-                  cancel: threading.Event | None = None) -> BuildReport:
+                  cancel: threading.Event | None = None, pause: Callable[[], None] | None = None) -> BuildReport:
     """Embed the chunks that have no vector yet, saving every batch, so a cancelled build keeps what it did.
-    The chunks must already be written (sync_index does that)."""
+    The chunks must already be written (sync_index does that). `pause` is called before each batch."""
     chunks = chunk_notes(notes)
-    return _embed_missing(db, chunks, _unembedded(db, chunks, model_id), embed, model_id, progress, cancel)
+    return _embed_missing(db, chunks, _unembedded(db, chunks, model_id), embed, model_id, progress, cancel, pause)
 
 
 def _embed_missing(db, chunks, missing, embed: Embed, model_id: str,
                    progress: Callable[[int, int], None] | None = None,
-                   cancel: threading.Event | None = None) -> BuildReport:
+                   cancel: threading.Event | None = None, pause: Callable[[], None] | None = None) -> BuildReport:
     embedded = 0
     for start in range(0, len(missing), EMBED_BATCH):
+        if pause:
+            pause()
         if cancel is not None and cancel.is_set():
             return BuildReport(len(chunks), embedded, False, "bm25", len(missing) - embedded)
         batch = missing[start:start + EMBED_BATCH]

@@ -75,6 +75,7 @@ class GradingDispatcher:
         # set while the notes index is built: priming stops after the choice, since the explanation's note sections
         # change when the index is done (it primes again then) and the build needs the same two cores
         self.notes_building = threading.Event()
+        self.working = threading.Event()               # set while a job (load, priming, reading, grading) runs
         self.primed: deque[str] = deque(maxlen=20)     # what priming finished: "<id> choice|explanation|written"
         self.read: deque[str] = deque(maxlen=20)       # drafts read ahead: "<question id> <length>[ stopped]"
         self._reading = threading.Event()              # set: the draft being read ahead is stale
@@ -167,10 +168,13 @@ class GradingDispatcher:
         while (job := self._jobs.get()) is not None:
             if self._closing:
                 continue
+            self.working.set()
             try:
                 job()
             except Exception:  # noqa: BLE001 - a job's failure is reported by the job; this keeps the thread alive
                 traceback.print_exc()
+            finally:
+                self.working.clear()
 
     def _drop_engines(self) -> None:
         for engine in (self.engine, self.local_engine):

@@ -1,8 +1,10 @@
 """After the window shows, on a plain thread: loads the embedding model, then embeds the note chunks the library
-deferred (first start, or changed notes), with progress signals."""
+deferred (first start, or changed notes), with progress signals. It gives way to the chat model: two llama.cpp
+processes on the same two cores slow each other several times over (`python -m app bench --only first-start`)."""
 from __future__ import annotations
 
 import threading
+from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
@@ -14,9 +16,10 @@ class IndexBuilder(QObject):
     progressed = Signal(int, int)   # chunks embedded, chunks to embed
     finished = Signal(str)          # "" when done, else what went wrong (retrieval stays BM25)
 
-    def __init__(self, library: Library):
+    def __init__(self, library: Library, busy: Callable[[], bool] = lambda: False):
         super().__init__()
         self.library = library
+        self.busy = busy  # whether the chat model is working: a grade, a reading or priming goes first
         self.cancel = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -38,12 +41,17 @@ class IndexBuilder(QObject):
         if not self.library.pending_embeddings and self.library.expansion_ready:
             return
         try:
-            report = self.library.finish_index(self.progressed.emit, self.cancel)
+            report = self.library.finish_index(self.progressed.emit, self.cancel, self._give_way)
         except Exception as exc:  # noqa: BLE001 - any failure leaves BM25 search working; say so and go on
             self.finished.emit(f"Building the notes index failed ({exc}); search and citations use BM25 only.")
             return
         if not report.pending:
             self.finished.emit("")
+
+    def _give_way(self) -> None:
+        """Before each batch: wait while the chat model works (the learner waits for it; the index can wait)."""
+        while self.busy() and not self.cancel.is_set():
+            self.cancel.wait(0.05)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Cancel after the batch in hand (saved batches stay; the next start embeds the rest)."""

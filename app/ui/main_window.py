@@ -67,7 +67,7 @@ class MainWindow(QMainWindow):
         self.storage_label = QLabel()
         self.statusBar().addPermanentWidget(self.storage_label)
         self.storage_label.hide()
-        self.index_builder = IndexBuilder(library)
+        self.index_builder = IndexBuilder(library, busy=self.dispatcher.working.is_set)
         self.index_builder.progressed.connect(self.show_index_progress)
         self.index_builder.finished.connect(self.index_done)
         menu = self.menuBar().addMenu("&Settings")

@@ -267,6 +267,16 @@ def test_notes_open_on_a_contents_page_whose_links_work(make_window, qtbot, no_m
     assert notes.title.text() == "Hybrid search and reranking"
 
 
+def test_a_small_window_shows_the_whole_question_and_every_option(make_window, qtbot, no_models: Path) -> None:
+    # at 1024x640 the splitter gave the question too little height and the options were cut off mid-line
+    window = make_window()
+    window.resize(1024, 640)
+    window.practice.show_question(window.library.by_id["peft-007"])  # a long scenario with four options
+    label = window.practice.question_label
+    qtbot.waitUntil(lambda: label.height() >= label.heightForWidth(label.width()), timeout=5000)
+    assert "Distil the tuned model" in label.text() and window.practice.grade_view.height() > 100
+
+
 def test_notes_search_lists_sections(make_window, qtbot, no_models: Path) -> None:
     window = make_window()
     qtbot.keyClicks(window.notes.search_box, "semantic caching")

@@ -27,6 +27,23 @@ from app.ui.review_view import ReviewBar
 ELAPSED_MS = 1000
 
 
+
+class WholeLabel(QLabel):
+    """A word-wrapped label the layout does not squeeze below its text (up to half the window's height), so in a
+    small window the scenario and every option stay readable and the grade pane below gives way instead."""
+
+    def _fit(self) -> None:
+        cap = self.window().height() // 2 if self.window() is not self else 10_000
+        self.setMinimumHeight(min(self.heightForWidth(self.width()), cap))
+
+    def setText(self, text: str) -> None:
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
 class PracticeView(QWidget):
     """Renders the practice session's state and forwards the learner's actions to it."""
     section_clicked = Signal(str)
@@ -47,7 +64,7 @@ class PracticeView(QWidget):
         self.next_button = QPushButton("Next question")
         self.next_button.clicked.connect(self.next_question)
         self.question_meta = theme.set_role(QLabel(), "muted")
-        self.question_label = QLabel(wordWrap=True, textFormat=Qt.RichText)
+        self.question_label = WholeLabel(wordWrap=True, textFormat=Qt.RichText)
         self.question_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.question_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.answer = QPlainTextEdit(placeholderText="Write your answer: which option, and why. Ctrl+Enter submits.")

@@ -29,8 +29,7 @@ def _build_seconds(library_path: Path, beside=None, give_way: bool = False) -> t
     started = time.perf_counter()
     if thread:
         thread.start()
-    pause = (lambda: thread.join()) if thread and give_way else None
-    report = library.finish_index(pause=pause)
+    report = library.finish_index(pause=thread.join if thread and give_way else None)
     build = time.perf_counter() - started
     if thread:
         thread.join()

@@ -27,14 +27,12 @@ from app.ui.review_view import ReviewBar
 ELAPSED_MS = 1000
 
 
-
 class WholeLabel(QLabel):
     """A word-wrapped label the layout does not squeeze below its text (up to half the window's height), so in a
     small window the scenario and every option stay readable and the grade pane below gives way instead."""
 
     def _fit(self) -> None:
-        cap = self.window().height() // 2 if self.window() is not self else 10_000
-        self.setMinimumHeight(min(self.heightForWidth(self.width()), cap))
+        self.setMinimumHeight(min(self.heightForWidth(self.width()), self.window().height() // 2))
 
     def setText(self, text: str) -> None:
         super().setText(text)
@@ -43,6 +41,7 @@ class WholeLabel(QLabel):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit()
+
 
 class PracticeView(QWidget):
     """Renders the practice session's state and forwards the learner's actions to it."""

@@ -32,7 +32,8 @@ class WholeLabel(QLabel):
     small window the scenario and every option stay readable and the grade pane below gives way instead."""
 
     def _fit(self) -> None:
-        self.setMinimumHeight(min(self.heightForWidth(self.width()), self.window().height() // 2))
+        needed = self.heightForWidth(self.width())  # -1 before the label has a width
+        self.setMinimumHeight(max(0, min(needed, self.window().height() // 2)))
 
     def setText(self, text: str) -> None:
         super().setText(text)

@@ -317,6 +317,10 @@ def run_bench(only: str | None = None) -> int:
         from app.bench_first_start import bench_first_start
         bench_first_start()
         return 0
+    if only == "spread":
+        from app.bench_spread import bench_spread
+        bench_spread(library, figure_line)
+        return 0
     bench_startup()
     bench_content(library)
     bench_retrieval(library)

@@ -99,3 +99,12 @@ def test_the_rubric_holds_its_floors_on_the_blind_test_split(content_dir: Path) 
     assert report["cases"] >= 150
     low = {key: report[key] for key, floor in BLIND_TEST_FLOORS.items() if report[key] < floor}
     assert not low, f"below the floors {BLIND_TEST_FLOORS}: {low}"
+
+
+def test_the_spread_bench_samples_dev_answers_only_across_many_questions() -> None:
+    # the bench's verdict p50 must come from answers nothing is tested on, and from many questions, not one
+    from app.bench_spread import sample_answers
+    from app.core.metrics import split_of
+    sample = sample_answers()
+    assert len(sample) >= 40 and all(split_of(c["question"]) == "dev" for c in sample)
+    assert len({c["question"] for c in sample}) >= 30

@@ -8,7 +8,6 @@ import threading
 import time
 from pathlib import Path
 
-from app import paths
 from app.bench import figure_line
 
 
@@ -38,16 +37,13 @@ def _build_seconds(library_path: Path, beside=None, give_way: bool = False) -> t
 
 
 def bench_first_start() -> None:
-    from app.llm.choose import resolve_model
+    from app.bench_models import default_model_process
     from app.llm.grader import forget_empty_readings, prime_explanation, prime_question, write_explanation
-    from app.llm.remote import RemoteChatEngine
     from app.llm.yes_no import forget_readings
     print("First start: the notes index build")
-    path, reason = resolve_model(paths.models_dir(), None)
-    if path is None:
-        print(f"  {reason}")
+    engine = default_model_process()
+    if engine is None:
         return
-    engine = RemoteChatEngine(path)
 
     def prime_and_write(library) -> None:  # dispatcher._prime for one question, explanation included
         question = library.by_id.get("fine-tuning-vs-rag-001") or library.questions[0]

@@ -14,6 +14,18 @@ FILLER = ("The support wiki has four thousand pages that change daily, answers m
           "and the budget allows one mid-size GPU. ")
 
 
+def default_model_process():
+    """The default model in its own process, as the app runs it; None (the reason printed) when there is none."""
+    from app import paths
+    from app.llm.choose import resolve_model
+    from app.llm.remote import RemoteChatEngine
+    path, reason = resolve_model(paths.models_dir(), None)
+    if path is None:
+        print(f"  {reason}")
+        return None
+    return RemoteChatEngine(path)
+
+
 def _prompt_rate(engine, prompt: str, tokens: int) -> float:
     engine.reset()
     started = time.perf_counter()

@@ -24,15 +24,12 @@ def sample_answers(step: int = STEP) -> list[dict]:
 
 
 def bench_spread(library, figure_line) -> None:
-    from app.llm.choose import resolve_model
+    from app.bench_models import default_model_process
     from app.llm.grader import grade_answer, prime_explanation, prime_question, write_explanation
-    from app.llm.remote import RemoteChatEngine
     print("Grading spread (primed, submitted without a typing pause)")
-    path, reason = resolve_model(paths.models_dir(), None)
-    if path is None:
-        print(f"  {reason}")
+    engine = default_model_process()
+    if engine is None:
         return
-    engine = RemoteChatEngine(path)
     tools = library.grading_tools(engine)
     verdicts, totals, with_checks = [], [], []
     cases = [c for c in sample_answers() if c["question"] in library.by_id]

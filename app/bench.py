@@ -319,7 +319,7 @@ def run_bench(only: str | None = None) -> int:
         return 0
     if only == "spread":
         from app.bench_spread import bench_spread
-        bench_spread(library, figure_line)
+        bench_spread(library)
         return 0
     bench_startup()
     bench_content(library)

@@ -12,6 +12,7 @@ import statistics
 import time
 
 from app import paths
+from app.bench import figure_line
 from app.core.metrics import percentile
 
 STEP = 6  # every 6th dev answer: 65 answers to 65 questions; about 17 minutes here, most of it the priming
@@ -23,7 +24,7 @@ def sample_answers(step: int = STEP) -> list[dict]:
     return labelled_answers(files, "dev")[::step]
 
 
-def bench_spread(library, figure_line) -> None:
+def bench_spread(library) -> None:
     from app.bench_models import default_model_process
     from app.llm.grader import grade_answer, prime_explanation, prime_question, write_explanation
     print("Grading spread (primed, submitted without a typing pause)")
@@ -53,10 +54,10 @@ def bench_spread(library, figure_line) -> None:
                 f"{statistics.median(words):.0f} words", f"median length; {min(words)}-{max(words)}")
     figure_line("primed verdict p50 / p90 / max", _three(verdicts), "budget p50 <= 2 s")
     figure_line("primed full grade p50 / p90 / max", _three(totals), "budget <= 8 s")
-    figure_line(f"verdicts with per-option checks ({len(with_checks)} of {len(cases)}) p50",
-                f"{statistics.median(with_checks):.2f} s" if with_checks else "none",
-                f"{statistics.median(with_checks) / max(statistics.median(verdicts), 1e-9):.2f}x the p50 of all"
-                if with_checks else "")
+    if with_checks:
+        checked = percentile(with_checks, 50)
+        figure_line(f"verdicts with per-option checks ({len(with_checks)} of {len(cases)}) p50", f"{checked:.2f} s",
+                    f"{checked / max(percentile(verdicts, 50), 1e-9):.2f}x the p50 of all")
 
 
 def _three(values: list[float]) -> str:

@@ -34,8 +34,11 @@ ABOUT_THE_MODEL = re.compile(r"\b(model|llm|agent|bot|assistant|it|them)\s+(to\s
 # HEDGE, BOTH and ASIDE keep only the alternatives that fire on 3 or more of the 385 dev answers (#18: a phrase
 # needs evidence from several answers; the counts are in the commit that pruned them).
 HEDGE = re.compile(r"\bit depends\b|\bdepends on\b|\beither way\b", re.I)
+# An answer that says to put the options together ("combine them", "together they catch more", "two things at once")
+# recommends several, not one: "use both" is the both option where there is one, else no single choice (LABELLING.md).
 BOTH = re.compile(r"^\W*both\b|\b(do|use|doing|using|combine|go with|want|need|recommend|pick|choose|try)\s+both\b|"
-                  r"\bboth\s*[:!]", re.I)
+                  r"\bboth\s*[:!]|\bcombine (them|all|the (two|three))\b|\btogether,? (they|you|we)\b|"
+                  r"\b(two things|both|all three) at once\b", re.I)
 # A sentence that states a decision (how close it must be to an option's wording to name it: policy.py).
 STATED = re.compile(r"\b(i'?d|i would|i recommend|recommend|recommendation|the right (move|call|choice)|go with|"
                     r"we should|they should|the answer is|my choice|start with|opt for)\b", re.I)

@@ -284,6 +284,12 @@ def test_the_both_option_is_the_one_that_means_two_others(questions: dict, qid: 
     ("rag-003", "Both. Fine-tune on the documents and improve retrieval.", True),
     ("rag-003", "Fix retrieval first: a cross-encoder reads the query and the chunk together.", False),
     ("rag-003", "Fix retrieval first.", False),
+    # saying to put the options together recommends several, however it is put
+    ("rag-003", "I'd combine them: fine-tune for the tone and keep retrieval for the facts.", True),
+    ("rag-003", "Retrieval and fine-tuning cover different gaps; together they fix both complaints.", True),
+    ("rag-003", "Two things at once: fix retrieval and fine-tune on the tickets.", True),
+    # combining the chosen option with something that is not an option is still one choice
+    ("rag-003", "Fix retrieval first. Combine it with a small eval set so you see the gain.", False),
 ])
 def test_doing_two_options_at_once_is_read_as_both(questions: dict, qid: str, answer: str, both: bool) -> None:
     signals = rubric_signals(questions[qid], answer)

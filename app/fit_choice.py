@@ -6,7 +6,8 @@ For every answer the grader would ask the model about (no flag that settles it),
 letter probabilities and its per-option checks (and both for an empty answer to the question) are read exactly as
 the grader reads them; a conditional logit over the options and 'none' is fitted to the writers' choice labels
 (L2 0.01). Before the final fit it reports two-fold cross-validation by question against the fixed rule. Writes
-app/core/choice_fit.json with the rows it used; --refit fits again on those rows without running the model.
+app/core/choice_fit.json with the rows it used; --refit fits again on those rows without running the model, less
+any that today's rubric settles by a flag (the model is never asked about those).
 
 The stance regression (app/core/stance.py) is fitted here too, on the same rows' masked sentences, each labelled
 "for" when it names the option the writer chose. A row's stance term comes from a regression fitted on the other
@@ -36,7 +37,7 @@ def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dic
         question = questions[case["question"]]
         read = model_order(question)
         signals = rubric_signals(read, case["answer"], similarity)
-        if any(f in NO_ANSWER_FLAGS for f in signals.flags) or Flag.BOTH in signals.flags:
+        if settled_by_a_flag(signals):
             continue
         judge_address(engine, signals, threading.Event())
         clean = grader_address.without(relettered(case["answer"], question, read), signals.addressed)
@@ -57,6 +58,27 @@ def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dic
                      "stance_units": [list(u) for u in signals.stance_units]})
         print(f"[{n + 1}/{len(cases)}] {question.id} {case['kind']}", file=sys.stderr)
     return rows
+
+
+def settled_by_a_flag(signals) -> bool:
+    """No answer, or "both": the grader decides the choice without asking the model, so the fit has no row for it."""
+    return any(f in NO_ANSWER_FLAGS for f in signals.flags) or Flag.BOTH in signals.flags
+
+
+def still_asked(rows: list[dict], cases: list[dict], questions: dict, similarity) -> list[dict]:
+    """The stored rows the grader would still ask the model about under today's rubric: a rule that now settles an
+    answer by a flag takes its row out of a --refit, as rows_for would leave it out."""
+    from app.core.option_order import model_order
+    from app.core.rubric import rubric_signals
+    kept = []
+    for row in rows:
+        case = cases[row["case"]]
+        if case["question"] != row["question"]:
+            raise SystemExit(f"choice_fit.json row {row['case']} is {row['question']}, but answer {row['case']} of "
+                             f"these files is {case['question']}: give the files the fit was made from")
+        if not settled_by_a_flag(rubric_signals(model_order(questions[case["question"]]), case["answer"], similarity)):
+            kept.append(row)
+    return kept
 
 
 def _stance_data(rows: list[dict], vectors: dict[str, list[float]]) -> tuple[np.ndarray, np.ndarray]:
@@ -176,14 +198,16 @@ def main(argv: list[str] | None = None) -> int:
     args = fit_parser("python -m app.fit_choice", "choice_fit.json").parse_args(argv)
     from app.library import open_library
     library = open_library()
+    cases = labelled_answers(args.answers, args.split)
+    questions = {q.id: q for q in library.questions}
+    similarity = library.grading_tools().similarity
     if args.refit:
         stored = choice_fit.fitted()
-        rows, model_file, command = stored["rows"], stored["model_file"], stored["command"]
+        rows = still_asked(stored["rows"], cases, questions, similarity)
+        model_file, command = stored["model_file"], stored["command"]
     else:
         from app.llm.engine import ChatEngine
-        cases = labelled_answers(args.answers, args.split)
-        questions = {q.id: q for q in library.questions}
-        rows = rows_for(cases, questions, library.grading_tools().similarity, ChatEngine(args.model))
+        rows = rows_for(cases, questions, similarity, ChatEngine(args.model))
         model_file = args.model.name
         command = "python -m app.fit_choice " + " ".join(sys.argv[1:] if argv is None else argv)
     stance_model, said = add_stance(rows, unit_vectors(rows, library.embedder))

@@ -36,6 +36,7 @@ ABOUT_THE_MODEL = re.compile(r"\b(model|llm|agent|bot|assistant|it|them)\s+(to\s
 HEDGE = re.compile(r"\bit depends\b|\bdepends on\b|\beither way\b", re.I)
 # An answer that says to put the options together ("combine them", "together they catch more", "two things at once")
 # recommends several, not one: "use both" is the both option where there is one, else no single choice (LABELLING.md).
+# Dev answers behind them: "combine them/all" 3, "together they/you/we" 4, "... at once" 3; none from the test split.
 BOTH = re.compile(r"^\W*both\b|\b(do|use|doing|using|combine|go with|want|need|recommend|pick|choose|try)\s+both\b|"
                   r"\bboth\s*[:!]|\bcombine (them|all|the (two|three))\b|\btogether,? (they|you|we)\b|"
                   r"\b(two things|both|all three) at once\b", re.I)

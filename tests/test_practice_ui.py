@@ -412,12 +412,14 @@ def test_a_pause_in_typing_reads_the_draft_ahead_and_the_submit_uses_its_reading
 
 
 def type_and_pause(qtbot, dispatcher, box, question_id: str, text: str) -> int:
-    """Type the text, then pause until the dispatcher has read the draft ahead; returns the readings the model has
-    taken by then (priming's, the explanation written ahead, the draft's)."""
+    """Type the text, then pause until the dispatcher has read the draft ahead (the draft was saved, and fed to the
+    model, before that); returns the readings the model has taken by then (priming's, the explanation written ahead,
+    the draft's)."""
     from app.llm.yes_no import readings_taken
     before = readings_taken()["read"]
     qtbot.keyClicks(box, text)
     qtbot.waitUntil(lambda: f"{question_id} {len(text)}" in dispatcher.read, timeout=GRADE_TIMEOUT_MS)
+    assert any(f.startswith(f"{question_id} ") and int(f.split()[1]) > 0 for f in dispatcher.fed)  # saved, so fed
     read = readings_taken()["read"]
     assert read > before
     return read

@@ -20,6 +20,7 @@ from app.llm.process import ModelCrashed
 from app.llm.remote import RemoteChatEngine
 from app.llm.server_client import ServerError, ServerSettings
 from app.llm.server_engine import ServerEngine
+from app.llm.typing_ahead import feed_draft
 
 Deliver = Callable[[Callable[[], None]], None]
 
@@ -78,6 +79,8 @@ class GradingDispatcher:
         self.working = threading.Event()               # set while a job (load, priming, reading, grading) runs
         self.primed: deque[str] = deque(maxlen=20)     # what priming finished: "<id> choice|explanation|written"
         self.read: deque[str] = deque(maxlen=20)       # drafts read ahead: "<question id> <length>[ stopped]"
+        self.fed: deque[str] = deque(maxlen=20)        # drafts fed while typing: "<question id> <prompt tokens>"
+        self._to_feed: tuple[Question, str] | None = None  # the newest draft saved while typing, not yet fed
         self._reading = threading.Event()              # set: the draft being read ahead is stale
         self._jobs: queue.Queue = queue.Queue()
         self._pending: list[GradeRequest] = []
@@ -116,6 +119,17 @@ class GradingDispatcher:
         self.stop_reading()
         self._reading = stale = threading.Event()
         self._jobs.put(lambda: self._read_ahead(question, draft, stale))
+
+    def feed(self, question: Question, draft: str) -> None:
+        """The learner typed on (a draft save): the model evaluates the draft so far (typing_ahead.feed_draft), so
+        a submit straight after typing pays only for the last words. One feed waits in the queue at a time and takes
+        the newest draft when it runs; a waiting grade stops it within a step; typing does not (its tokens stay
+        valid as the draft grows)."""
+        with self._lock:
+            queued = self._to_feed is not None
+            self._to_feed = (question, draft)
+        if not queued:
+            self._jobs.put(self._feed)
 
     def stop_reading(self) -> None:
         self._reading.set()
@@ -294,6 +308,20 @@ class GradingDispatcher:
         except ServerError:
             pass  # grading will say what is wrong if the server is still failing
         except Exception:  # noqa: BLE001 - reading ahead is an optimisation; the submit grades the answer anyway
+            traceback.print_exc()
+
+    def _feed(self) -> None:
+        with self._lock:
+            question, draft = self._to_feed
+            self._to_feed = None
+        if question is not self.latest_question or self.engine is None or self.grade_waiting.is_set():
+            return
+        try:
+            tokens = feed_draft(self.engine, question, draft, stop=self.grade_waiting)
+            self.fed.append(f"{question.id} {tokens}")
+        except (ModelCrashed, Cancelled):
+            self._recover()
+        except Exception:  # noqa: BLE001 - feeding is an optimisation; the submit evaluates the answer anyway
             traceback.print_exc()
 
     def _grade(self, request: GradeRequest) -> None:

@@ -187,17 +187,24 @@ class InterviewController:
 
     def read_ahead(self, text: str) -> None:
         """The learner paused: the model reads the draft now (PracticeSession.read_ahead)."""
-        if self._on_screen is not None and self.session is not None and self.session.phase == "answering" \
-                and self._on_screen[0] == self.session.current:
+        if self._answering_on_screen():
             self.dispatcher.read_ahead(self._on_screen[1], text)
 
     def save_draft(self) -> bool:
+        """Store the draft and the state, and have the model evaluate the draft so far (PracticeSession.save_draft)."""
         if self.session is None or self.session.current_slot is None or self.interview_id is None:
             return False
         store.save_interview_draft(self.db, self.interview_id, self.session.current, self.session.draft,
                                    self.session.to_dict())
         self.last_state_save = self.clock()
+        if self._answering_on_screen():
+            self.dispatcher.feed(self._on_screen[1], self.session.draft)
         return True
+
+    def _answering_on_screen(self) -> bool:
+        """The slot on screen is the one being answered, and its question is known to the grader."""
+        return self._on_screen is not None and self.session is not None and self.session.phase == "answering" \
+            and self._on_screen[0] == self.session.current
 
     def save_state(self) -> None:
         interview_id, state = self.interview_id, self.session.to_dict()

@@ -67,6 +67,13 @@ class PracticeSession:
         return option_order.dumps(option_order.order_of(self.question)) if self.question is not None else ""
 
     def save_draft(self, text: str) -> None:
+        """Store the draft (a typing pause, or every 1.5 s of steady typing) and have the model evaluate it so far
+        (dispatcher.feed), so a submit straight after typing pays only for the last words."""
+        self._store_draft(text)
+        if self.question is not None and not self.grading:
+            self.dispatcher.feed(self.question, text)
+
+    def _store_draft(self, text: str) -> None:
         if self.question is not None:
             userdb.save_draft(self.db, self.question.id, text, self.order)
 
@@ -82,7 +89,7 @@ class PracticeSession:
     def submit(self, answer: str) -> int:
         """Store the attempt (the answer is safe from here on), then queue its grading."""
         question, now = self.question, self.clock()
-        self.save_draft(answer)
+        self._store_draft(answer)
         attempt_id = userdb.record_attempt(self.db, userdb.submitted_attempt(
             question.id, answer, "practice", now, now - self.shown_at, model=self.model_name,
             option_order=self.order))

@@ -105,7 +105,7 @@ def test_a_kept_prompt_comes_back_after_another_prompt_used_the_cache(engine: Ch
     # state must come back and give what a cold engine gives
     kept = engine.format(SYSTEM, FULL_USER + "\nExplain in two sentences why the right option wins.")
     other = engine.format(SYSTEM, "Which option does the candidate recommend? " + FULL_USER)
-    assert engine.prime(kept, keep=True) == len(engine.tokens(kept))
+    assert engine.prime(kept, keep="explanation") == len(engine.tokens(kept))
     engine.prime(other)
     common = 0
     while engine.tokens(kept)[common] == engine.tokens(other)[common]:
@@ -124,5 +124,17 @@ def test_a_stopped_prime_keeps_nothing(engine: ChatEngine) -> None:
     stop = threading.Event()
     stop.set()
     engine.llm.reset()
-    assert engine.prime(engine.format(SYSTEM, FULL_USER + " (stopped)"), keep=True, stop=stop) == 0
-    assert engine._kept is None or engine._kept[0] != engine.tokens(engine.format(SYSTEM, FULL_USER + " (stopped)"))
+    assert engine.prime(engine.format(SYSTEM, FULL_USER + " (stopped)"), keep="stopped", stop=stop) == 0
+    assert "stopped" not in engine._kept
+
+
+def test_kept_slots_each_come_back(engine: ChatEngine) -> None:
+    # the explanation prompt and an answer are kept at once; a third prompt takes the cache; each comes back
+    explanation = engine.format(SYSTEM, FULL_USER + "\nExplain in two sentences why the right option wins.")
+    answer = engine.format(SYSTEM, "Which option does the candidate recommend? " + FULL_USER)
+    engine.prime(explanation, keep="explanation")
+    engine.prime(answer, keep="answer")
+    engine.prime(engine.format(SYSTEM, "Is this sentence addressed to the examiner? Thanks for reading."))
+    for kept in (explanation, answer, explanation):
+        engine._resume_kept(engine.tokens(kept) + engine.tokens(" Reply with one letter."))
+        assert list(engine.llm.input_ids[: engine.llm.n_tokens]) == engine.tokens(kept)

@@ -299,7 +299,7 @@ def test_priming_skips_a_question_left_behind_and_the_explanation_while_a_grade_
     worker.shutdown()
     from app.core.option_order import model_order  # the model reads each question's options in its own order
     kept = smol_engine.tokens(explanation_prompt(smol_engine, model_order(shown), explanation_sections(shown, retrieve)))
-    assert smol_engine._kept[0] == kept
+    assert smol_engine._kept["explanation"][0] == kept
     grade = grade_answer(shown, STRONG, GradingTools(smol_engine, embedding_similarity(embedder), retrieve))
     assert grade.explanation.split("\n\n", 1)[1].startswith(EXPLANATION_LEAD)
 

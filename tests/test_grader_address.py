@@ -106,3 +106,20 @@ def test_a_model_the_fit_was_not_made_with_is_not_asked_and_the_embeddings_decid
         grade = grade_answer(questions[QID], answer, tools, explain=False)
         assert grade.verdict == "incorrect" and "instructions-to-grader" in grade.flags, grade.evidence["to_grader"]
         assert all(r["model_yes"] is None for r in grade.evidence["to_grader"])
+
+
+@pytest.mark.slow
+def test_the_answer_is_kept_aside_while_its_sentences_are_checked(questions, qwen_engine, similarity) -> None:
+    # the sentence checks are prompts of their own: without the kept state the letters after them evaluate the
+    # scenario and the answer again, and a draft fed while typing is lost
+    from app.core.option_order import model_order
+    from app.llm.prompts import SYSTEM, choice_user
+    from app.llm.typing_ahead import answer_prompt
+    question = model_order(questions[QID])
+    answer = HONEST[1]
+    grade = grade_answer(question, answer, GradingTools(qwen_engine, similarity, None), explain=False)
+    assert any(r["model_yes"] is not None for r in grade.evidence["to_grader"])  # a sentence was checked
+    kept = qwen_engine._kept["answer"][0]
+    assert kept == qwen_engine.tokens(answer_prompt(qwen_engine, question, answer, closed=True))
+    letters = qwen_engine.tokens(qwen_engine.format(SYSTEM, choice_user(question, answer)))
+    assert letters[: len(kept)] == kept and len(letters) - len(kept) < 30  # the letters paid for their question alone

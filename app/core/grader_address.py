@@ -109,6 +109,12 @@ def readings(question_texts: list[str], answer: str, similarity: Similarity, pat
             for sentence, about, grading in about_question(question_texts, answer, similarity, patterns)]
 
 
+def model_asked(found: list[Reading], fit: dict | None = None) -> bool:
+    """Whether rejudged will ask the chat model about any of these sentences."""
+    cap = (fit or fitted())["model_cap"]
+    return any(r.about_question < cap for r in found)
+
+
 def rejudged(found: list[Reading], ask: Ask, fit: dict | None = None) -> list[Reading]:
     """The readings with the chat model's say: it is asked about each sentence not plainly about the scenario
     (similarity below the fit's model_cap; one short prompt each), and the sentence is addressed when the model fit

@@ -24,6 +24,7 @@ from app.llm.prompts import (LETTERS, SYSTEM, choice_prefix, choice_user, explan
                              scenario_misconception_user, scenario_point_user)
 from app.llm.server_client import ServerError
 from app.llm.server_engine import REPLY_CONFIDENCE, REPLY_PATH
+from app.llm.typing_ahead import answer_prompt
 from app.llm.yes_no import forget_readings, is_server, p_yes, remembered
 
 EXPLANATION_TOKENS = 120  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
@@ -190,7 +191,7 @@ def prime_explanation(engine: ChatEngine, question: Question, retrieve: Callable
     if is_open(question) or is_server(engine):
         return False
     question = model_order(question)
-    if not engine.prime(explanation_prompt(engine, question, explanation_sections(question, retrieve)), keep=True,
+    if not engine.prime(explanation_prompt(engine, question, explanation_sections(question, retrieve)), keep="explanation",
                         stop=stop):
         return False
     prime_question(engine, question)
@@ -457,7 +458,7 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
     (policy.checks_wanted); the empty answer's reading the fitted combiner used, if it ran; and whether that
     P(option) is the fitted combiner's (choice_fit.py)."""
     t = time.perf_counter()
-    judge_address(engine, signals, cancel)
+    judge_address(engine, signals, cancel, keep_answer=lambda: _keep_answer(engine, question, answer, cancel))
     timings["address_s"] = time.perf_counter() - t
     clean = grader_address.without(answer, signals.addressed)  # same offsets: relettering keeps the length
     model = letters = model_choice(engine, question, clean, cancel)
@@ -481,18 +482,31 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
     return model, letters, checks, empty, fitted and checks is not None
 
 
-def judge_address(engine, signals: RubricSignals, cancel: threading.Event) -> None:
+def judge_address(engine, signals: RubricSignals, cancel: threading.Event,
+                  keep_answer: Callable[[], None] | None = None) -> None:
     """The model's say on the sentences that may speak to the grader (those not plainly about the scenario): the
     flag, and the sentences left out of the model's reading, follow it. Only the model the fit was made with is
-    asked; with another, the embedding reading stands."""
+    asked; with another, the embedding reading stands. keep_answer runs first when the model is asked."""
     if not signals.address or not grader_address.fitted_with(engine.name):
         return
+    if keep_answer is not None and grader_address.model_asked(signals.address):
+        keep_answer()
     signals.address = grader_address.rejudged(signals.address, lambda user: p_yes(engine, user, cancel))
     signals.addressed = [r.sentence for r in signals.address if r.addressed]
     if signals.addressed and Flag.INSTRUCTIONS not in signals.flags:
         signals.flags.insert(0, Flag.INSTRUCTIONS)
     elif not signals.addressed and Flag.INSTRUCTIONS in signals.flags:
         signals.flags.remove(Flag.INSTRUCTIONS)
+
+
+def _keep_answer(engine, question: Question, answer: str, cancel: threading.Event) -> None:
+    """Evaluate the answer into the cache and keep that state aside: the checks of sentences that may speak to the
+    grader are prompts of their own and push it out, and the letters and checks after them would otherwise evaluate
+    the answer again (the draft fed while typing included). Kept as the checks will read it when none of its
+    sentences is addressed, the usual outcome. A model server keeps its own cache."""
+    if not is_server(engine):
+        engine.prime(answer_prompt(engine, question, grader_address.without(answer, []), closed=True), keep="answer",
+                     stop=cancel)
 
 
 def _citations(question: Question, grade: Grade, tools: GradingTools) -> tuple[list[Citation], str]:

@@ -8,6 +8,7 @@ from app.core.text import without_control_tokens
 SYSTEM = "You are a careful interviewer for AI engineering roles. You read a candidate's answer to a scenario question."
 MAX_ANSWER_CHARS = 2400
 NOTE_CHARS = 240  # of each cited section, in the explanation prompt
+ANSWER_END = "\n>>>\n\n"  # closes the answer in every prompt that quotes it
 
 
 def scenario_block(question: Question) -> str:
@@ -27,7 +28,7 @@ def choice_prefix(question: Question) -> str:
 
 def _with_answer(question: Question, answer: str) -> str:
     """The part every choice prompt shares, so the model evaluates the answer once for all of them."""
-    return choice_prefix(question) + (answer.strip()[:MAX_ANSWER_CHARS] or "(empty)") + "\n>>>\n\n"
+    return choice_prefix(question) + (answer.strip()[:MAX_ANSWER_CHARS] or "(empty)") + ANSWER_END
 
 
 def choice_user(question: Question, answer: str) -> str:
@@ -68,7 +69,7 @@ def open_prefix(question: Question) -> str:
 def point_check_user(question: Question, answer: str, index: int) -> str:
     """A yes/no check of one key point; the checks differ only after the answer, so they share its evaluation."""
     point = without_control_tokens(question.key_points[index].text)
-    return (open_prefix(question) + (answer.strip()[:MAX_ANSWER_CHARS] or "(empty)") + "\n>>>\n\n" +
+    return (open_prefix(question) + (answer.strip()[:MAX_ANSWER_CHARS] or "(empty)") + ANSWER_END +
             f'Does the candidate\'s answer itself make this point: "{point}"? Reply Yes or No.')
 
 

@@ -173,7 +173,7 @@ class RemoteChatEngine(_Supervised):
     def reset(self) -> None:
         self.call("reset")
 
-    def prime(self, text: str, keep: bool = False, stop: threading.Event | None = None) -> int:
+    def prime(self, text: str, keep: str = "", stop: threading.Event | None = None) -> int:
         return self.call("prime", text, keep=keep, stop=stop)
 
     def next_token_logprobs(self, prompt: str, cancel: threading.Event | None = None) -> np.ndarray:

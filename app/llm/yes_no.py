@@ -39,10 +39,15 @@ def remembered(engine, kind: str, user: str, read: Callable[[], Any]) -> Any:
     return value
 
 
-def forget_readings() -> None:
+def forget_readings(containing: str | None = None) -> None:
+    """Forget every reading, or (with containing) those whose prompt holds that text, an answer's for example."""
     with _READINGS_LOCK:
-        _READINGS.clear()
-        _TAKEN.update(read=0, remembered=0)
+        if containing is None:
+            _READINGS.clear()
+            _TAKEN.update(read=0, remembered=0)
+            return
+        for key in [k for k in _READINGS if containing in k[4]]:
+            del _READINGS[key]
 
 
 def readings_taken() -> dict[str, int]:

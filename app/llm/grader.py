@@ -191,8 +191,8 @@ def prime_explanation(engine: ChatEngine, question: Question, retrieve: Callable
     if is_open(question) or is_server(engine):
         return False
     question = model_order(question)
-    if not engine.prime(explanation_prompt(engine, question, explanation_sections(question, retrieve)), keep="explanation",
-                        stop=stop):
+    prompt = explanation_prompt(engine, question, explanation_sections(question, retrieve))
+    if not engine.prime(prompt, keep="explanation", stop=stop):
         return False
     prime_question(engine, question)
     return True

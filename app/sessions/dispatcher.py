@@ -79,7 +79,7 @@ class GradingDispatcher:
         self.working = threading.Event()               # set while a job (load, priming, reading, grading) runs
         self.primed: deque[str] = deque(maxlen=20)     # what priming finished: "<id> choice|explanation|written"
         self.read: deque[str] = deque(maxlen=20)       # drafts read ahead: "<question id> <length>[ stopped]"
-        self.fed: deque[str] = deque(maxlen=20)        # drafts fed while typing: "<question id> <prompt tokens>"
+        self.fed: deque[str] = deque(maxlen=20)        # drafts fed while typing: "<question id> <tokens, 0 if none>"
         self._to_feed: tuple[Question, str] | None = None  # the newest draft saved while typing, not yet fed
         self._reading = threading.Event()              # set: the draft being read ahead is stale
         self._jobs: queue.Queue = queue.Queue()

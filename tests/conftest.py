@@ -164,3 +164,15 @@ def bank_copy(indexed_bank, tmp_path: Path) -> Path:
 def bank_in_data_dir(indexed_bank, data_dir: Path) -> Path:
     """The prebuilt bank placed where the app looks for it (bank.db in COACH_DATA_DIR)."""
     return copy_bank(indexed_bank[0], data_dir / "bank.db")
+
+
+@pytest.fixture
+def services(bank_in_data_dir: Path):
+    """The real library and user database, and a dispatcher whose results wait in a mailbox for this thread."""
+    from app.library import open_library
+    from app.sessions.dispatcher import GradingDispatcher, Mailbox
+    library, mailbox, statuses = open_library(), Mailbox(), []
+    dispatcher = GradingDispatcher(library, mailbox, on_status=lambda state, message: statuses.append(state))
+    db = open_user_db(paths.user_db_path())
+    yield library, dispatcher, mailbox, db, statuses
+    dispatcher.shutdown()

@@ -7,27 +7,13 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import pytest
 
-from app import paths
-from app.library import open_library
 from app.llm.yes_no import forget_readings, readings_taken
-from app.sessions.dispatcher import GradingDispatcher, Mailbox
 from app.sessions.practice import PracticeSession
-from app.storage.userdb import open_user_db
 from tests.test_sessions import QID, Recorder
 
 DRAFT = ("RAG: index the wiki and retrieve the relevant pages at query time. The wiki changes every day, so a "
          "fine-tuned model would be stale within hours, and users want the source page shown with each answer.")
-
-
-@pytest.fixture
-def services(bank_in_data_dir: Path):
-    library, mailbox, statuses = open_library(), Mailbox(), []
-    dispatcher = GradingDispatcher(library, mailbox, on_status=lambda state, message: statuses.append(state))
-    db = open_user_db(paths.user_db_path())
-    yield library, dispatcher, mailbox, db, statuses
-    dispatcher.shutdown()
 
 
 def _ready(dispatcher, mailbox, statuses, path: Path) -> None:

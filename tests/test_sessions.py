@@ -9,8 +9,7 @@ import pytest
 
 from app import paths
 from app.core.interview import InterviewSettings
-from app.library import open_library
-from app.sessions.dispatcher import GradingDispatcher, Mailbox
+from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.interview import InterviewController
 from app.sessions.practice import PracticeSession
 from app.storage import history
@@ -43,17 +42,6 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-@pytest.fixture
-def services(bank_in_data_dir: Path):
-    """The real library and user database, and a dispatcher whose results wait in a mailbox for this thread."""
-    library, mailbox = open_library(), Mailbox()
-    dispatcher = GradingDispatcher(library, mailbox, on_status=lambda state, message: statuses.append(state))
-    statuses: list[str] = []
-    db = open_user_db(paths.user_db_path())
-    yield library, dispatcher, mailbox, db, statuses
-    dispatcher.shutdown()
 
 
 def test_a_practice_answer_is_stored_graded_explained_and_reviewed_in_that_order(services, smol_path: Path) -> None:

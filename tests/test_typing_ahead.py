@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from app import paths
 from app.core import grader_address
 from app.core.option_order import model_order, presented, relettered
 from app.core.text import without_control_tokens
@@ -16,9 +13,7 @@ from app.llm.prompts import SYSTEM, choice_user, option_check_user, scenario_poi
 from app.llm.remote import RemoteChatEngine
 from app.llm.typing_ahead import feed_draft, prompt_to_draft_end
 from app.llm.yes_no import forget_readings
-from app.sessions.dispatcher import GradingDispatcher, Mailbox
 from app.sessions.practice import PracticeSession
-from app.storage.userdb import open_user_db
 from tests.test_sessions import QID, Recorder
 
 # bullets on their own lines, double spaces, an option letter in the learner's order and a typed chat token: each
@@ -50,15 +45,6 @@ def test_the_fed_draft_starts_every_prompt_the_grader_sends_for_it(bank_in_data_
         assert feed_draft(engine, shown, "   ") == 0  # nothing typed: nothing fed
     finally:
         engine.stop()
-
-
-@pytest.fixture
-def services(bank_in_data_dir: Path):
-    library, mailbox, statuses = open_library(), Mailbox(), []
-    dispatcher = GradingDispatcher(library, mailbox, on_status=lambda state, message: statuses.append(state))
-    db = open_user_db(paths.user_db_path())
-    yield library, dispatcher, mailbox, db, statuses
-    dispatcher.shutdown()
 
 
 def test_a_saved_draft_is_fed_and_its_grade_is_the_grade_without(services, smol_path: Path) -> None:

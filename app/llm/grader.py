@@ -32,7 +32,6 @@ EXPLANATION_FINISH = 45
 # The model's reply is started for it: without this it spent its first sentence restating the right option, often
 # with its letter ("The correct choice is B. ..."), before saying why it wins.
 EXPLANATION_LEAD = "The right choice wins because"
-ANSWER_MARK = "\x00answer\x00"  # stands in for the answer when only the prompt before it is wanted
 LOCAL_PATH, RUBRIC_PATH = "local model", "rubric"
 
 
@@ -111,11 +110,9 @@ def prime_question(engine: ChatEngine, question: Question) -> None:
         return
     question = model_order(question)
     if is_server(engine):
-        user = choice_user(question, ANSWER_MARK)
-        engine.prime(SYSTEM, user[: user.index(ANSWER_MARK)])
+        engine.prime(SYSTEM, choice_prefix(question))
     else:
-        prompt = engine.format(SYSTEM, choice_user(question, ANSWER_MARK))
-        engine.prime(prompt[: prompt.index(ANSWER_MARK)])
+        engine.prime(answer_prompt(engine, question, ""))
     if choice_fit.fitted_with(engine.name):
         empty_reading(engine, question)  # short prompts after the primed prefix, which they leave in the cache
     if point_fit.fitted_with(engine.name):

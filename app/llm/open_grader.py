@@ -18,10 +18,10 @@ from app.llm.engine import Cancelled, ChatEngine
 from app.llm.process import ModelCrashed
 from app.llm.prompts import SYSTEM, open_prefix, point_check_user
 from app.llm.server_client import ServerError
+from app.llm.typing_ahead import answer_prompt
 from app.llm.yes_no import is_server, p_yes
 
 SKIP_MODEL = (Flag.EMPTY, Flag.INSTRUCTIONS, Flag.KEYWORD_LIST)
-ANSWER_MARK = "\x00answer\x00"
 
 
 def prime_open(engine: ChatEngine, question: Question) -> None:
@@ -29,8 +29,7 @@ def prime_open(engine: ChatEngine, question: Question) -> None:
     if is_server(engine):
         engine.prime(SYSTEM, open_prefix(question))
         return
-    prompt = engine.format(SYSTEM, open_prefix(question) + ANSWER_MARK)
-    engine.prime(prompt[: prompt.index(ANSWER_MARK)])
+    engine.prime(answer_prompt(engine, question, ""))
 
 
 def point_checks(engine: ChatEngine, question: Question, answer: str, indexes: list[int],

@@ -7,9 +7,9 @@ from __future__ import annotations
 import threading
 
 from app.core import grader_address
+from app.core.model import Question
 from app.core.open_rubric import is_open
 from app.core.option_order import model_order, relettered
-from app.core.model import Question
 from app.core.text import without_control_tokens
 from app.llm.prompts import ANSWER_END, MAX_ANSWER_CHARS, SYSTEM, choice_prefix, open_prefix
 from app.llm.yes_no import is_server

@@ -3,11 +3,11 @@
 The budget is on the verdict's p50, and one bench answer cannot give a p50: how long a verdict takes depends on the
 answer (its length, whether it names its option so that the letters and the names agree and the per-option checks
 are skipped, how many key points sit in the unsure band). So this grades a fixed sample of the blind answers of the
-dev split (every STEP-th, in file order) as the app does when the learner submits without a typing pause: the
-question primed as the dispatcher primes it while the learner types (the choice prompt, the explanation prompt
-kept aside, the explanation written ahead), then the answer graded by the model process, the app's default. Each answer is graded twice: pasted (submitted
-the moment it appears, nothing of it evaluated ahead) and typed (the draft fed to the model at each save as the app
-feeds it, every LAG words, the last LAG words not yet fed when the learner submits)."""
+dev split (every STEP-th, in file order) as the app grades them: the question primed as the dispatcher primes it
+while the learner types (the choice prompt, the explanation prompt kept aside, the explanation written ahead), then
+the answer graded by the model process, the app's default. Each answer is graded twice, both submitted at once:
+pasted (nothing of it evaluated ahead) and typed (the draft fed to the model every LAG words, as the app feeds it at
+each save, the last LAG words not yet fed when the learner submits)."""
 from __future__ import annotations
 
 import statistics

@@ -1,7 +1,8 @@
 """The answer's tokens evaluated while the learner types. Under steady typing there is no pause to read the draft
 ahead (dispatcher.read_ahead), so each draft save feeds what was typed since the last one into the model's cache:
 the grading prompts share the prompt up to the end of the answer, and a submit then pays only for the words typed
-after the last save and the question that follows the answer."""
+after the last save and the question that follows the answer. answer_prompt, the grading prompt cut at the end of
+an answer, is also what priming (the empty answer) and the kept answer state are evaluated from."""
 from __future__ import annotations
 
 import threading

@@ -321,6 +321,10 @@ def run_bench(only: str | None = None) -> int:
         from app.bench_spread import bench_spread
         bench_spread(library)
         return 0
+    if only == "paste":
+        from app.bench_paste import bench_paste
+        bench_paste(library)
+        return 0
     bench_startup()
     bench_content(library)
     bench_retrieval(library)

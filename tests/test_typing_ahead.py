@@ -3,6 +3,7 @@ then sends for that answer (so a submit pays only for what came after), a saved 
 feeding is the grade without. Real library, real user database, a real model in its own process."""
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from app.core import grader_address
@@ -77,3 +78,40 @@ def test_a_saved_draft_is_fed_and_its_grade_is_the_grade_without(services, smol_
     fed = next(e for e in view.events if e[0] == "on_final")[1]
     assert (fed.choice, fed.verdict, fed.score) == (pasted.choice, pasted.verdict, pasted.score)
     assert [p.made for p in fed.key_points] == [p.made for p in pasted.key_points]
+
+
+def test_a_grade_of_the_draft_being_fed_lets_the_feed_finish(services, smol_path: Path) -> None:
+    """A paste submitted while its draft is being fed: the feed's tokens are the grade's, so the grade lets it finish
+    (a stop would throw away the step under way, and the grade would evaluate those tokens again). A grade of text
+    that does not continue the draft stops the feed (recorded as 0 tokens)."""
+    library, dispatcher, mailbox, db, statuses = services
+    dispatcher.load(smol_path)
+    assert mailbox.run_until(lambda: "ready" in statuses, timeout=180)
+    view = Recorder()
+    session = PracticeSession(db, dispatcher, view)
+    session.show(library.by_id[QID])
+    assert mailbox.run_until(lambda: f"{QID} written" in dispatcher.primed, timeout=120)
+    pasted = " ".join([DRAFT] * 12)[:2000]  # several 128-token steps of feeding: about two seconds on this model
+    tokens = len(dispatcher.engine.tokens(prompt_to_draft_end(dispatcher.engine, session.question, pasted)))
+
+    for graded, fed in ((pasted, f"{QID} {tokens}"), ("RAG, because the wiki changes daily.", f"{QID} 0")):
+        dispatcher.fed.clear()
+        view.events.clear()
+        dispatcher.primed.clear()
+        dispatcher.prime(session.question)  # the cache back to the question alone
+        assert mailbox.run_until(lambda: f"{QID} written" in dispatcher.primed, timeout=120)
+        session.save_draft(pasted)
+        assert _until(lambda: dispatcher.feeding is not None)
+        session.submit(graded)  # while the draft is being fed
+        assert mailbox.run_until(lambda: "on_final" in view.kinds(), timeout=300)
+        assert list(dispatcher.fed) == [fed]  # finished for its own grade; stopped for another answer's
+
+
+def _until(done, timeout: float = 30.0) -> bool:
+    """Poll without waiting for the GUI mailbox: the feed may start and end between two of its turns."""
+    end = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.001)
+    return True

@@ -62,6 +62,12 @@ class GradeRequest:
     started: bool = False  # set on the worker thread when grading begins
 
 
+def continues(request: GradeRequest, question: Question, draft: str) -> bool:
+    """Whether a grade is of this draft or of a continuation of it (typed on, or the same text pasted)."""
+    same = request.question is question or request.question == question
+    return same and request.answer.startswith(draft.rstrip())
+
+
 class GradingDispatcher:
     """Owns the chat model's process (through RemoteChatEngine) and the worker thread that uses it."""
 
@@ -81,6 +87,8 @@ class GradingDispatcher:
         self.read: deque[str] = deque(maxlen=20)       # drafts read ahead: "<question id> <length>[ stopped]"
         self.fed: deque[str] = deque(maxlen=20)        # drafts fed while typing: "<question id> <tokens, 0 if none>"
         self._to_feed: tuple[Question, str] | None = None  # the newest draft saved while typing, not yet fed
+        self.feeding: tuple[Question, str] | None = None  # the draft being fed now
+        self._feed_stop = threading.Event()            # set: the draft being fed is of no use to what comes next
         self._reading = threading.Event()              # set: the draft being read ahead is stale
         self._jobs: queue.Queue = queue.Queue()
         self._pending: list[GradeRequest] = []
@@ -123,8 +131,9 @@ class GradingDispatcher:
     def feed(self, question: Question, draft: str) -> None:
         """The learner typed on (a draft save): the model evaluates the draft so far (typing_ahead.feed_draft), so
         a submit straight after typing pays only for the last words. One feed waits in the queue at a time and takes
-        the newest draft when it runs; a waiting grade stops it within a step; typing does not (its tokens stay
-        valid as the draft grows)."""
+        the newest draft when it runs. Typing does not stop it (its tokens stay valid as the draft grows); a grade
+        does, within a step, unless it grades that draft or a continuation of it (a paste submitted at once: the
+        feed's work is the grade's), and one still waiting is dropped (the grade evaluates the same tokens)."""
         with self._lock:
             queued = self._to_feed is not None
             self._to_feed = (question, draft)
@@ -135,7 +144,10 @@ class GradingDispatcher:
         self._reading.set()
 
     def grade(self, request: GradeRequest) -> GradeRequest:
-        self.grade_waiting.set()
+        with self._lock:
+            self.grade_waiting.set()
+            if self.feeding is None or not continues(request, *self.feeding):
+                self._feed_stop.set()
         self.stop_reading()
         self._pending.append(request)
         self._jobs.put(lambda: self._grade(request))
@@ -164,6 +176,7 @@ class GradingDispatcher:
         for request in self._pending:
             request.cancel.set()
         self.grade_waiting.set()  # a prime in progress stops within a step
+        self._feed_stop.set()
         self.stop_reading()
         self._jobs.put(None)
         self._thread.join(timeout)
@@ -314,15 +327,20 @@ class GradingDispatcher:
         with self._lock:
             question, draft = self._to_feed
             self._to_feed = None
-        if question is not self.latest_question or self.engine is None or self.grade_waiting.is_set():
-            return
+            if question is not self.latest_question or self.engine is None or self.grade_waiting.is_set():
+                return
+            self.feeding = (question, draft)
+            self._feed_stop.clear()
         try:
-            tokens = feed_draft(self.engine, question, draft, stop=self.grade_waiting)
+            tokens = feed_draft(self.engine, question, draft, stop=self._feed_stop)
             self.fed.append(f"{question.id} {tokens}")
         except (ModelCrashed, Cancelled):
             self._recover()
         except Exception:  # noqa: BLE001 - feeding is an optimisation; the submit evaluates the answer anyway
             traceback.print_exc()
+        finally:
+            with self._lock:
+                self.feeding = None
 
     def _grade(self, request: GradeRequest) -> None:
         self.grade_waiting.clear()

@@ -80,6 +80,9 @@ def test_x_over_y(question, answer: str, expected: str) -> None:
                  "serial-llm-review", "parallel-classifier", marks=pytest.mark.xfail(strict=True, reason="known regression from content v2 (2026-12-01), left for #18: the lexical choice reads 'small classifier' as the new 'smaller LLM' option")),
     ("prompt-engineering-002", "Rewording won't do anything here. Put the policy text in the prompt.", "reword",
      "include-policy"),
+    # a comma inside a number ("6,000") does not end the clause, so the verdict after it still reaches the name
+    ("decoding-005", "A character cap of 6,000 is the wrong fix. Truncate by tokens with the model's tokenizer.",
+     "halve-chars", "count-tokens"),
 ])
 def test_rejection_scope(questions: dict, qid: str, answer: str, rejected: str, wanted: str) -> None:
     evidence, picked, _ = lexical_choice(questions[qid], answer)

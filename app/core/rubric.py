@@ -77,8 +77,9 @@ class RubricSignals:
 # an option needs at least one word that is its own.
 GENERIC_STEMS = frozenset(content_stems("model models llm keep add switch run before first every one send set answer "
                                         "data system user question"))
-CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n,:]")  # "1.0" and "e.g" do not end a clause
-CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|[\n,]")
+# "1.0", "e.g" and "6,000" do not end a clause
+CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n:]|,(?!(?<=\d,)\d)")
+CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|\n|,(?!(?<=\d,)\d)")
 WORD_AT = re.compile(r"[a-z0-9]*(?:['’][a-z0-9]+)*")  # the word a stem was read from (text.WORD), to its end
 REPLACERS = frozenset("stop stopping drop dropping ditch ditching replace replacing swap swapping remove removing "
                       "abandon scrap".split())
@@ -182,16 +183,24 @@ def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int
             inside = lowered[begin:finish]
             # "first since ..., so the right passage isn't there": a failure said after a mention that runs across
             # a clause break is about the later clause's words, not the option
-            failed_after = bool(AFTER_NEGATIVE.search(after)) and not CLAUSE_END.search(inside)
-            hits.append((begin, _negates(before) or failed_after or _negated_inside(inside)))
+            failed_after = bool(AFTER_NEGATIVE.search(after)) and not _breaks(CLAUSE_END, lowered, begin, finish)
+            hits.append((begin, _negates(before) or failed_after
+                         or _negated_inside(inside, _breaks(CLAUSE_START, lowered, begin, finish))))
         found[option_id] = hits
     return found
 
 
-def _negated_inside(inside: str) -> bool:
+def _breaks(pattern: re.Pattern, text: str, begin: int, finish: int) -> bool:
+    """Whether a clause break falls inside text[begin:finish], read in the whole text (a mention that ends on the
+    "000" of "6,000" holds a comma that is not a break)."""
+    found = pattern.search(text, begin)
+    return found is not None and found.start() < finish
+
+
+def _negated_inside(inside: str, broken: bool) -> bool:
     """"asking the same question again isn't reproducing it": the mention's own words, in one clause, carry the
     negation."""
-    if CLAUSE_START.search(inside):
+    if broken:
         return False  # "rules: never delete ...": the negation belongs to a quoted rule, not to the option
     return any(w in STRONG_NEGATIONS or w.endswith("n't") for w in words(inside)[1:])
 

@@ -49,13 +49,7 @@ def test_the_fed_draft_starts_every_prompt_the_grader_sends_for_it(bank_in_data_
 
 
 def test_a_saved_draft_is_fed_and_its_grade_is_the_grade_without(services, smol_path: Path) -> None:
-    library, dispatcher, mailbox, db, statuses = services
-    dispatcher.load(smol_path)
-    assert mailbox.run_until(lambda: "ready" in statuses, timeout=180)
-    view = Recorder()
-    session = PracticeSession(db, dispatcher, view)
-    session.show(library.by_id[QID])
-    assert mailbox.run_until(lambda: f"{QID} written" in dispatcher.primed, timeout=120)
+    dispatcher, mailbox, view, session = _question_shown(services, smol_path)
 
     forget_readings()
     session.submit(DRAFT)  # pasted and submitted: nothing fed
@@ -84,13 +78,7 @@ def test_a_grade_of_the_draft_being_fed_lets_the_feed_finish(services, smol_path
     """A paste submitted while its draft is being fed: the feed's tokens are the grade's, so the grade lets it finish
     (a stop would throw away the step under way, and the grade would evaluate those tokens again). A grade of text
     that does not continue the draft stops the feed (recorded as 0 tokens)."""
-    library, dispatcher, mailbox, db, statuses = services
-    dispatcher.load(smol_path)
-    assert mailbox.run_until(lambda: "ready" in statuses, timeout=180)
-    view = Recorder()
-    session = PracticeSession(db, dispatcher, view)
-    session.show(library.by_id[QID])
-    assert mailbox.run_until(lambda: f"{QID} written" in dispatcher.primed, timeout=120)
+    dispatcher, mailbox, view, session = _question_shown(services, smol_path)
     pasted = " ".join([DRAFT] * 12)[:2000]  # several 128-token steps of feeding: about two seconds on this model
     tokens = len(dispatcher.engine.tokens(prompt_to_draft_end(dispatcher.engine, session.question, pasted)))
 
@@ -107,7 +95,19 @@ def test_a_grade_of_the_draft_being_fed_lets_the_feed_finish(services, smol_path
         assert list(dispatcher.fed) == [fed]  # finished for its own grade; stopped for another answer's
 
 
-def _until(done, timeout: float = 30.0) -> bool:
+def _question_shown(services, smol_path: Path):
+    """The small model loaded, QID shown in a practice session and primed (explanation written ahead)."""
+    library, dispatcher, mailbox, db, statuses = services
+    dispatcher.load(smol_path)
+    assert mailbox.run_until(lambda: "ready" in statuses, timeout=180)
+    view = Recorder()
+    session = PracticeSession(db, dispatcher, view)
+    session.show(library.by_id[QID])
+    assert mailbox.run_until(lambda: f"{QID} written" in dispatcher.primed, timeout=120)
+    return dispatcher, mailbox, view, session
+
+
+def _until(done, timeout: float = 120.0) -> bool:
     """Poll without waiting for the GUI mailbox: the feed may start and end between two of its turns."""
     end = time.monotonic() + timeout
     while not done():

@@ -165,8 +165,7 @@ BENCH_ANSWER = ("I would not fine-tune here. The wiki changes every day, so anyt
 
 
 def bench_grading(library) -> float | None:
-    from app.bench_models import bench_model_process
-    from app.llm.choose import resolve_model
+    from app.bench_models import bench_model_process, default_model_path
     from app.llm.engine import ChatEngine
     from app.llm.grader import grade_answer
     from app.llm.remote import RemoteChatEngine
@@ -180,9 +179,8 @@ def bench_grading(library) -> float | None:
         times.append(time.perf_counter() - started)
     rubric_s = statistics.median(times)
     figure_line("rubric-only grade (median of 5)", f"{rubric_s * 1000:.0f} ms", "budget < 100 ms")
-    path, reason = resolve_model(paths.models_dir(), None)
+    path = default_model_path()
     if path is None:
-        print(f"  {reason}")
         return None
     remote = RemoteChatEngine(path)
     figure_line(f"model process: start, load {path.name}, self-check", f"{remote.process.started_s:.2f} s",

@@ -14,16 +14,21 @@ FILLER = ("The support wiki has four thousand pages that change daily, answers m
           "and the budget allows one mid-size GPU. ")
 
 
-def default_model_process():
-    """The default model in its own process, as the app runs it; None (the reason printed) when there is none."""
+def default_model_path():
+    """The default model's file; None (the reason printed) when there is none."""
     from app import paths
     from app.llm.choose import resolve_model
-    from app.llm.remote import RemoteChatEngine
     path, reason = resolve_model(paths.models_dir(), None)
     if path is None:
         print(f"  {reason}")
-        return None
-    return RemoteChatEngine(path)
+    return path
+
+
+def default_model_process():
+    """The default model in its own process, as the app runs it; None (the reason printed) when there is none."""
+    from app.llm.remote import RemoteChatEngine
+    path = default_model_path()
+    return RemoteChatEngine(path) if path is not None else None
 
 
 def _prompt_rate(engine, prompt: str, tokens: int) -> float:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 
 from app.bench import figure_line
+from app.bench_spread import three
 from app.core.metrics import percentile
 
 STEP = 24  # every 24th dev answer: 17 answers to 17 questions, about ten minutes here
@@ -17,14 +18,12 @@ DELAY = 0.5  # seconds from the draft save to the submit: the move from the answ
 
 
 def bench_paste(library) -> None:
+    from app.bench_models import default_model_path
     from app.bench_spread import sample_answers
-    from app.llm.choose import resolve_model
     from app.sessions.dispatcher import GradingDispatcher, Mailbox
-    from app import paths
     print(f"Paste, then submit (through the dispatcher; submitted at once, or {DELAY} s after the draft was saved)")
-    path, reason = resolve_model(paths.models_dir(), None)
+    path = default_model_path()
     if path is None:
-        print(f"  {reason}")
         return
     mailbox, statuses = Mailbox(), []
     dispatcher = GradingDispatcher(library, mailbox, on_status=lambda state, message: statuses.append(state))
@@ -39,19 +38,18 @@ def bench_paste(library) -> None:
         after = [_verdict(dispatcher, mailbox, library, case, DELAY) for case in cases]
     finally:
         dispatcher.shutdown()
-    figure_line(f"submitted at once: verdict p50 / p90 ({len(cases)} dev answers)", _two(at_once),
+    figure_line(f"submitted at once: verdict p50 / p90 / max ({len(cases)} dev answers)", three(at_once),
                 "budget p50 <= 2 s")
-    figure_line(f"submitted {DELAY} s after the paste was saved: verdict p50 / p90", _two(after),
+    figure_line(f"submitted {DELAY} s after the paste was saved: verdict p50 / p90 / max", three(after),
                 f"{percentile(after, 50) / max(percentile(at_once, 50), 1e-9):.2f}x at once")
 
 
 def _verdict(dispatcher, mailbox, library, case: dict, delay: float | None) -> float:
     """Seconds from the submit to the verdict, the question primed first (and written ahead)."""
-    from app.llm.yes_no import forget_readings
-    from app.llm.typing_ahead import as_graded
+    from app.bench_spread import forget_answer
     from app.sessions.dispatcher import GradeRequest
     question = library.by_id[case["question"]]
-    forget_readings(containing=as_graded(question, case["answer"]).strip()[:200])
+    forget_answer(question, case["answer"])
     dispatcher.primed.clear()
     dispatcher.prime(question)
     mailbox.run_until(lambda: f"{question.id} written" in dispatcher.primed, timeout=300)
@@ -64,7 +62,3 @@ def _verdict(dispatcher, mailbox, library, case: dict, delay: float | None) -> f
                                   on_verdict=lambda g: marks.setdefault("verdict", time.perf_counter() - started)))
     mailbox.run_until(lambda: bool(done), timeout=600)
     return marks.get("verdict", float("nan"))
-
-
-def _two(values: list[float]) -> str:
-    return f"{percentile(values, 50):.2f} / {percentile(values, 90):.2f} s"

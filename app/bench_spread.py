@@ -43,8 +43,8 @@ def bench_spread(library) -> None:
                 f"{statistics.median(words):.0f} words", f"median length; {min(words)}-{max(words)}")
     for name, runs in (("pasted", pasted), ("typed", typed)):
         verdicts = [r[0] for r in runs]
-        figure_line(f"{name}: primed verdict p50 / p90 / max", _three(verdicts), "budget p50 <= 2 s")
-        figure_line(f"{name}: primed full grade p50 / p90 / max", _three([r[1] for r in runs]), "budget <= 8 s")
+        figure_line(f"{name}: primed verdict p50 / p90 / max", three(verdicts), "budget p50 <= 2 s")
+        figure_line(f"{name}: primed full grade p50 / p90 / max", three([r[1] for r in runs]), "budget <= 8 s")
         checked = [r[0] for r in runs if r[2]]
         if checked:
             figure_line(f"{name}: verdicts with per-option checks ({len(checked)} of {len(cases)}) p50",
@@ -59,10 +59,9 @@ def _graded(engine, tools, library, case: dict, typed: bool) -> tuple[float, flo
     """One answer graded as the app grades it: (verdict s, full grade s, per-option checks asked, (choice, verdict)).
     Typed: the draft fed every LAG words as the learner types, the last LAG words left for the submit."""
     from app.llm.grader import grade_answer, prime_explanation, prime_question, write_explanation
-    from app.llm.typing_ahead import as_graded, feed_draft
-    from app.llm.yes_no import forget_readings
+    from app.llm.typing_ahead import feed_draft
     question = library.by_id[case["question"]]
-    forget_readings(containing=as_graded(question, case["answer"]).strip()[:200])  # nothing of this answer read before
+    forget_answer(question, case["answer"])
     prime_question(engine, question)  # while the learner types (dispatcher._prime); the cache back to the question
     prime_explanation(engine, question, library.retrieve)
     write_explanation(engine, question, library.retrieve)  # remembered after a question's first answer
@@ -79,5 +78,12 @@ def _graded(engine, tools, library, case: dict, typed: bool) -> tuple[float, flo
     return marks["verdict"], total, "checks_s" in grade.timings, (grade.choice, grade.verdict)
 
 
-def _three(values: list[float]) -> str:
+def forget_answer(question, answer: str) -> None:
+    """Forget every reading of this answer: the bench times it as if it had never been read."""
+    from app.llm.typing_ahead import as_graded
+    from app.llm.yes_no import forget_readings
+    forget_readings(containing=as_graded(question, answer).strip()[:200])
+
+
+def three(values: list[float]) -> str:
     return f"{percentile(values, 50):.2f} / {percentile(values, 90):.2f} / {max(values):.2f} s"

@@ -7,7 +7,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from app import paths
 from app.core.metrics import percentile
 
 FIXTURE_ROUND = Path(__file__).resolve().parent.parent / "tests" / "data" / "content" / "design"
@@ -116,13 +115,12 @@ def _primed_verdict(library, engine, tools) -> float:
 
 
 def bench_threads(library, answer: str, verdict_baseline: float | None = None) -> None:
-    from app.llm.choose import resolve_model
+    from app.bench_models import default_model_path
     from app.llm.remote import RemoteChatEngine
     print("Interview threads and design rounds")
     bench_followup_latency(library, answer)
-    path, reason = resolve_model(paths.models_dir(), None)
+    path = default_model_path()
     if path is None:
-        print(f"  {reason}")
         return
     engine = RemoteChatEngine(path)
     try:

@@ -78,8 +78,8 @@ class RubricSignals:
 GENERIC_STEMS = frozenset(content_stems("model models llm keep add switch run before first every one send set answer "
                                         "data system user question"))
 # "1.0", "e.g" and "6,000" do not end a clause
-CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n:]|,(?!(?<=\d,)\d)")
-CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|\n|,(?!(?<=\d,)\d)")
+CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n:]|(?<!\d),|,(?!\d)")
+CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|\n|(?<!\d),|,(?!\d)")
 WORD_AT = re.compile(r"[a-z0-9]*(?:['’][a-z0-9]+)*")  # the word a stem was read from (text.WORD), to its end
 REPLACERS = frozenset("stop stopping drop dropping ditch ditching replace replacing swap swapping remove removing "
                       "abandon scrap".split())

@@ -64,8 +64,7 @@ class GradeRequest:
 
 def continues(request: GradeRequest, question: Question, draft: str) -> bool:
     """Whether a grade is of this draft or of a continuation of it (typed on, or the same text pasted)."""
-    same = request.question is question or request.question == question
-    return same and request.answer.startswith(draft.rstrip())
+    return request.question == question and request.answer.startswith(draft.rstrip())
 
 
 class GradingDispatcher:

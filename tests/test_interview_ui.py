@@ -249,3 +249,15 @@ def test_an_interview_question_is_primed_and_a_paused_draft_read_ahead(make_wind
     press(qtbot, view.next_button, Qt.Key_Return, Qt.ControlModifier)
     second = view.session.slots[1].question_id
     qtbot.waitUntil(lambda: f"{second} choice" in window.dispatcher.primed, timeout=GRADE_TIMEOUT_MS)
+
+
+def test_a_paste_in_an_interview_is_saved_at_once(make_window, qtbot, embed_only_models) -> None:
+    from PySide6.QtGui import QGuiApplication
+    window = make_window(FakeClock(0.0))
+    view = window.interview
+    assert view.start_interview(InterviewSettings(count=2, seconds_per_question=60))
+    QGuiApplication.clipboard().setText(ANSWER)
+    view.answer.setFocus()
+    view.answer.paste()  # no wait: the timer of a pause cannot have fired
+    assert store.load_interview_draft(window.db, view.interview_id, 0) == ANSWER
+    assert view.saved_label.text() == "Draft saved"

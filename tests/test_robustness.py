@@ -88,6 +88,20 @@ def test_steady_typing_is_saved_at_least_every_two_seconds(practice, qtbot) -> N
     assert pressed[-1] - pressed[len(saved) - 1] <= LONGEST_S + max(gaps)
 
 
+def test_a_paste_is_saved_at_once_and_typing_after_a_pause(practice, qtbot) -> None:
+    """A paste arrives whole, so it is stored (and handed to the model) before the event loop runs again; a typed key
+    waits for the pause, so a paste's save is not just the same timer firing early."""
+    from PySide6.QtGui import QGuiApplication
+    QGuiApplication.clipboard().setText("RAG, because the wiki changes daily and users need citations.")
+    practice.answer.setFocus()
+    practice.answer.paste()  # no wait: the timer of a pause cannot have fired
+    assert load_draft(practice.db, QID) == "RAG, because the wiki changes daily and users need citations."
+    assert practice.draft_label.text() == "Draft saved" and not practice.drafts.timer.isActive()
+    qtbot.keyClicks(practice.answer, " Fine-tuning goes stale.")
+    assert load_draft(practice.db, QID).endswith("citations.")  # typing is saved after the pause, not per key
+    qtbot.waitUntil(lambda: load_draft(practice.db, QID).endswith("stale."), timeout=5000)
+
+
 def test_a_damaged_bank_is_moved_aside_and_rebuilt(data_dir: Path) -> None:
     bank = data_dir / "bank.db"
     bank.write_bytes(b"this is not a database" * 100)

@@ -1,4 +1,4 @@
-"""Saves a draft 300 ms after typing pauses and at least every 1.5 s while it goes on. A save that fails (disk full,
+"""Saves a draft 300 ms after typing pauses, at least every 1.5 s while it goes on, and at once after a paste. A save that fails (disk full,
 database locked) keeps the text in the box, says so, and is tried again at the next change or pause."""
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ class DraftSaver(QObject):
             self.flush()  # steady typing never pauses for 300 ms: save anyway
         else:
             self.timer.start()
+
+    def pasted(self) -> None:
+        """A paste arrives whole: no more typing to wait for, and it is the most text one action can lose. Saving it
+        now also has the model read it now (a saved draft is fed), while the learner moves to Submit."""
+        if self.unsaved_since is not None:
+            self.flush()
 
     def flush(self) -> bool:
         """Save now; False (and a message) when storage refused."""

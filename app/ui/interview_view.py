@@ -16,6 +16,7 @@ from app.sessions.dispatcher import GradingDispatcher
 from app.sessions.interview import InterviewController, shown
 from app.sessions.writes import Writes
 from app.storage import interviews as store
+from app.ui.answer_box import AnswerBox
 from app.ui.draft_saver import READ_AHEAD_MS, DraftSaver
 from app.ui.grade_view import GradeView
 from app.ui.interview_report_view import InterviewReportView
@@ -26,7 +27,7 @@ from app.ui import theme
 TICK_MS = 200
 
 
-class AnswerEdit(QPlainTextEdit):
+class AnswerEdit(AnswerBox):
     """The answer box; it claims the interview's keys before word navigation (Ctrl+Right) can."""
     submit_pressed = Signal()
     skip_pressed = Signal()
@@ -125,6 +126,7 @@ class InterviewView(QWidget):
                                    alignment=Qt.AlignCenter)
         self.saved_label = theme.set_role(QLabel(), "faint")
         self.drafts = DraftSaver(self, self.control.save_draft, self.saved_label)
+        self.answer.pasted.connect(self.drafts.pasted)
         self.reader = QTimer(self, singleShot=True, interval=READ_AHEAD_MS)
         self.reader.timeout.connect(lambda: self.control.read_ahead(self.answer.toPlainText()))
         self.pause_button = QPushButton("Pause")

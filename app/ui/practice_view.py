@@ -7,7 +7,7 @@ import time
 from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QPushButton,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
                                QSplitter, QVBoxLayout, QWidget)
 
 from app.core.model import DIFFICULTIES, Grade, Question
@@ -18,6 +18,7 @@ from app.sessions.practice import PracticeSession
 from app.sessions.writes import Writes
 from app.storage.history import ReviewResult
 from app.ui import theme
+from app.ui.answer_box import AnswerBox
 from app.ui.draft_saver import READ_AHEAD_MS, DraftSaver
 from app.ui.grade_view import GradeView
 from app.ui.question_html import question_html
@@ -67,7 +68,7 @@ class PracticeView(QWidget):
         self.question_label = WholeLabel(wordWrap=True, textFormat=Qt.RichText)
         self.question_label.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.question_label.setAlignment(Qt.AlignTop | Qt.AlignLeft)
-        self.answer = QPlainTextEdit(placeholderText="Write your answer: which option, and why. Ctrl+Enter submits.")
+        self.answer = AnswerBox(placeholderText="Write your answer: which option, and why. Ctrl+Enter submits.")
         self.answer.textChanged.connect(self._answer_changed)
         self.submit_button = QPushButton("Submit  (Ctrl+Enter)")
         self.submit_button.clicked.connect(self.submit)
@@ -90,6 +91,7 @@ class PracticeView(QWidget):
         self.review_bar.summary_ready.connect(self.grade_view.show_page)
         self.review_bar.practice_requested.connect(self.next_question)
         self.drafts = DraftSaver(self, self._store_draft, self.draft_label)
+        self.answer.pasted.connect(self.drafts.pasted)
         self.reader = QTimer(self, singleShot=True, interval=READ_AHEAD_MS)
         self.reader.timeout.connect(self._read_ahead)
         self.grading_since = 0.0

@@ -6,8 +6,9 @@ For every answer the grader would ask the model about (no flag that settles it),
 letter probabilities and its per-option checks (and both for an empty answer to the question) are read exactly as
 the grader reads them; a conditional logit over the options and 'none' is fitted to the writers' choice labels
 (L2 0.01). Before the final fit it reports two-fold cross-validation by question against the fixed rule. Writes
-app/core/choice_fit.json with the rows it used; --refit fits again on those rows without running the model, less
-any that today's rubric settles by a flag (the model is never asked about those).
+app/core/choice_fit.json with the rows it used; --refit fits again on those rows without running the model: their
+rubric parts read again with today's rubric, their model readings kept, less any that today's rubric settles by a
+flag (the model is never asked about those).
 
 The stance regression (app/core/stance.py) is fitted here too, on the same rows' masked sentences, each labelled
 "for" when it names the option the writer chose. A row's stance term comes from a regression fitted on the other
@@ -46,16 +47,10 @@ def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dic
         empty = empty_reading(engine, read)
         rows.append({"case": n, "question": question.id, "kind": case["kind"],
                      "label": case["label"].get("choice", "none"), "both": both_option(read),
-                     "flags": list(signals.flags),
-                     "lexical": signals.choice, "lexical_confidence": round(signals.choice_confidence, 4),
-                     "states_decision": signals.states_decision,
-                     "evidence": {k: round(v, 4) for k, v in signals.option_evidence.items()},
-                     "closeness": {k: round(v, 4) for k, v in signals.option_closeness.items()},
-                     "opening": {k: round(v, 4) for k, v in signals.option_opening.items()},
+                     **rubric_parts(signals),
                      "letters": {k: round(v, 6) for k, v in letters.items()},
                      "checks": {k: round(v, 6) for k, v in checks.items()},
-                     "empty": {part: {k: round(v, 6) for k, v in empty[part].items()} for part in empty},
-                     "stance_units": [list(u) for u in signals.stance_units]})
+                     "empty": {part: {k: round(v, 6) for k, v in empty[part].items()} for part in empty}})
         print(f"[{n + 1}/{len(cases)}] {question.id} {case['kind']}", file=sys.stderr)
     return rows
 
@@ -66,8 +61,9 @@ def settled_by_a_flag(signals) -> bool:
 
 
 def still_asked(rows: list[dict], cases: list[dict], questions: dict, similarity) -> list[dict]:
-    """The stored rows the grader would still ask the model about under today's rubric: a rule that now settles an
-    answer by a flag takes its row out of a --refit, as rows_for would leave it out."""
+    """The stored rows read again with today's rubric, their model readings kept: a --refit fits what the grader
+    now sees without running the model. A rule that now settles an answer by a flag takes its row out, as rows_for
+    would leave it out."""
     from app.core.option_order import model_order
     from app.core.rubric import rubric_signals
     kept = []
@@ -76,9 +72,21 @@ def still_asked(rows: list[dict], cases: list[dict], questions: dict, similarity
         if case["question"] != row["question"]:
             raise SystemExit(f"choice_fit.json row {row['case']} is {row['question']}, but answer {row['case']} of "
                              f"these files is {case['question']}: give the files the fit was made from")
-        if not settled_by_a_flag(rubric_signals(model_order(questions[case["question"]]), case["answer"], similarity)):
-            kept.append(row)
+        signals = rubric_signals(model_order(questions[case["question"]]), case["answer"], similarity)
+        if not settled_by_a_flag(signals):
+            kept.append(dict(row, **rubric_parts(signals)))
     return kept
+
+
+def rubric_parts(signals) -> dict:
+    """What a row holds of the rubric's reading (rows_for and still_asked write the same fields)."""
+    return {"flags": list(signals.flags),
+            "lexical": signals.choice, "lexical_confidence": round(signals.choice_confidence, 4),
+            "states_decision": signals.states_decision,
+            "evidence": {k: round(v, 4) for k, v in signals.option_evidence.items()},
+            "closeness": {k: round(v, 4) for k, v in signals.option_closeness.items()},
+            "opening": {k: round(v, 4) for k, v in signals.option_opening.items()},
+            "stance_units": [list(u) for u in signals.stance_units]}
 
 
 def _stance_data(rows: list[dict], vectors: dict[str, list[float]]) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,8 @@ for the answer and for an empty answer, are read as the grader reads them. A log
 point_fit.BAND is fitted to the writers' key-point labels (L2 0.01, standardised features). Before the final fit it
 reports two-fold cross-validation by question against the rubric alone: points decided right, and verdicts right on
 these answers as the grader decides them (point_fit.decide). Writes app/core/point_fit.json with the rows it used;
---refit fits again on those rows without running the model."""
+--refit fits again on those rows without running the model: their rubric parts read again with today's rubric, the
+model's readings kept."""
 from __future__ import annotations
 
 import json
@@ -51,6 +52,27 @@ def rows_for(cases: list[dict], questions: dict, similarity, engine) -> list[dic
                                 for p in signals.key_points]})
         print(f"[{n + 1}/{len(cases)}] {question.id} {case['kind']}", file=sys.stderr)
     return rows
+
+
+def reread(rows: list[dict], cases: list[dict], questions: dict, similarity) -> list[dict]:
+    """The stored rows read again with today's rubric (each point's confidence, whether a misconception is stated),
+    the model's readings kept: a --refit fits what the grader now sees. An answer today's rubric finds empty or off
+    the question loses its row, as rows_for would leave it out."""
+    from app.core.option_order import model_order
+    from app.core.rubric import rubric_signals
+    kept = []
+    for row in rows:
+        case = cases[row["case"]]
+        if case["question"] != row["question"]:
+            raise SystemExit(f"point_fit.json row {row['case']} is {row['question']}, but answer {row['case']} of "
+                             f"these files is {case['question']}: give the files the fit was made from")
+        signals = rubric_signals(model_order(questions[case["question"]]), case["answer"], similarity)
+        if any(f in NO_ANSWER_FLAGS for f in signals.flags):
+            continue
+        confidence = {p.id: round(p.confidence, 4) for p in signals.key_points}
+        kept.append(dict(row, misconception=any(m.made for m in signals.misconceptions),
+                         points=[dict(p, rubric=confidence[p["id"]]) for p in row["points"]]))
+    return kept
 
 
 def _data(rows: list[dict]) -> tuple[np.ndarray, np.ndarray]:
@@ -119,16 +141,18 @@ def cross_validation(rows: list[dict], seeds: int = 4) -> str:
 def main(argv: list[str] | None = None) -> int:
     from app.evaluation import fit_parser, labelled_answers
     args = fit_parser("python -m app.fit_points", "point_fit.json").parse_args(argv)
+    from app.library import open_library
+    library = open_library()
+    cases = labelled_answers(args.answers, args.split)
+    questions = {q.id: q for q in library.questions}
+    similarity = library.grading_tools().similarity
     if args.refit:
         stored = point_fit.fitted()
-        rows, model_file, command = stored["rows"], stored["model_file"], stored["command"]
+        rows, model_file, command = reread(stored["rows"], cases, questions, similarity), stored["model_file"], \
+            stored["command"]
     else:
-        from app.library import open_library
         from app.llm.engine import ChatEngine
-        library = open_library()
-        cases = labelled_answers(args.answers, args.split)
-        questions = {q.id: q for q in library.questions}
-        rows = rows_for(cases, questions, library.grading_tools().similarity, ChatEngine(args.model))
+        rows = rows_for(cases, questions, similarity, ChatEngine(args.model))
         model_file = args.model.name
         command = "python -m app.fit_points " + " ".join(sys.argv[1:] if argv is None else argv)
     print(cross_validation(rows))

@@ -107,3 +107,22 @@ def test_checks_are_skipped_only_where_one_sided_names_and_the_letters_agree() -
     assert not names_and_letters_agree("b", 1.0, letters)  # the letters pick another option
     assert not names_and_letters_agree("a", 0.7, letters)  # the names are not one-sided enough
     assert not names_and_letters_agree("none", 1.0, {"none": 0.9, "a": 0.1})
+
+
+def stored_cases(command: str) -> list[dict]:
+    """The labelled dev answers a fit's command read, in its order (a row's "case" indexes them)."""
+    from pathlib import Path
+    from app.evaluation import labelled_answers
+    repo = Path(__file__).resolve().parent.parent
+    return labelled_answers([repo / part for part in command.split() if part.endswith(".jsonl")], "dev")
+
+
+def test_the_stored_rows_read_as_todays_rubric_reads_them(questions, embedder) -> None:
+    """The fit weighs what the grader now sees: a rubric change that alters a stored row needs `python -m
+    app.fit_choice ... --refit` (no model run), which reads the rows again with the rubric of the day."""
+    from app.fit_choice import still_asked
+    from app.llm.grader import embedding_similarity
+    fit = choice_fit.fitted()
+    reread = still_asked(fit["rows"], stored_cases(fit["command"]), questions, embedding_similarity(embedder))
+    stale = [(r["question"], r["kind"]) for r, now in zip(fit["rows"], reread) if r != now]
+    assert len(reread) == len(fit["rows"]) and not stale, stale

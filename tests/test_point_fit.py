@@ -107,3 +107,14 @@ def test_the_default_models_grade_checks_the_points_that_decide_a_right_choice(q
              "single tool call is too rigid for support work.")
     other = grade_answer(question, wrong, GradingTools(engine, similarity), explain=False)
     assert other.choice != question.correct and other.evidence["point_checks"] == {}
+
+
+def test_the_stored_rows_read_as_todays_rubric_reads_them(questions, embedder) -> None:
+    """As for the choice fit: a rubric change that alters a stored row needs `python -m app.fit_points ... --refit`."""
+    from app.fit_points import reread
+    from app.llm.grader import embedding_similarity
+    from tests.test_choice_fit import stored_cases
+    fit = point_fit.fitted()
+    now = reread(fit["rows"], stored_cases(fit["command"]), questions, embedding_similarity(embedder))
+    stale = [(r["question"], r["kind"]) for r, again in zip(fit["rows"], now) if r != again]
+    assert len(now) == len(fit["rows"]) and not stale, stale

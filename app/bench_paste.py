@@ -15,7 +15,7 @@ from app.bench import figure_line
 from app.bench_spread import three
 from app.core.metrics import percentile
 
-STEP = 24  # every 24th dev answer: 17 answers to 17 questions, graded three times: about fifteen minutes here
+STEP = 24  # every 24th dev answer: 17 answers to 17 questions, graded three times: about ten minutes here
 DELAY = 0.5  # seconds from the paste to the submit: the move from the answer box to the Submit button
 
 

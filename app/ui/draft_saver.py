@@ -1,5 +1,6 @@
-"""Saves a draft 300 ms after typing pauses, at least every 1.5 s while it goes on, and at once after a paste. A save that fails (disk full,
-database locked) keeps the text in the box, says so, and is tried again at the next change or pause."""
+"""Saves a draft 300 ms after typing pauses, at least every 1.5 s while it goes on, and at once after a paste. A save
+that fails (disk full, database locked) keeps the text in the box, says so, and is tried again at the next change or
+pause."""
 from __future__ import annotations
 
 import sqlite3

@@ -68,14 +68,20 @@ def still_asked(rows: list[dict], cases: list[dict], questions: dict, similarity
     from app.core.rubric import rubric_signals
     kept = []
     for row in rows:
-        case = cases[row["case"]]
-        if case["question"] != row["question"]:
-            raise SystemExit(f"choice_fit.json row {row['case']} is {row['question']}, but answer {row['case']} of "
-                             f"these files is {case['question']}: give the files the fit was made from")
+        case = stored_case(row, cases, "choice_fit.json")
         signals = rubric_signals(model_order(questions[case["question"]]), case["answer"], similarity)
         if not settled_by_a_flag(signals):
             kept.append(dict(row, **rubric_parts(signals)))
     return kept
+
+
+def stored_case(row: dict, cases: list[dict], fit_file: str) -> dict:
+    """The labelled answer a stored row was read from; an error that says so when the files given are not the fit's."""
+    case = cases[row["case"]] if row["case"] < len(cases) else {"question": "missing"}
+    if case["question"] != row["question"]:
+        raise SystemExit(f"{fit_file} row {row['case']} is {row['question']}, but answer {row['case']} of these files "
+                         f"is {case['question']}: give the files the fit was made from")
+    return case
 
 
 def rubric_parts(signals) -> dict:

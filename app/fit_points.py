@@ -60,12 +60,10 @@ def reread(rows: list[dict], cases: list[dict], questions: dict, similarity) -> 
     the question loses its row, as rows_for would leave it out."""
     from app.core.option_order import model_order
     from app.core.rubric import rubric_signals
+    from app.fit_choice import stored_case
     kept = []
     for row in rows:
-        case = cases[row["case"]]
-        if case["question"] != row["question"]:
-            raise SystemExit(f"point_fit.json row {row['case']} is {row['question']}, but answer {row['case']} of "
-                             f"these files is {case['question']}: give the files the fit was made from")
+        case = stored_case(row, cases, "point_fit.json")
         signals = rubric_signals(model_order(questions[case["question"]]), case["answer"], similarity)
         if any(f in NO_ANSWER_FLAGS for f in signals.flags):
             continue

@@ -277,6 +277,38 @@ def test_a_small_window_shows_the_whole_question_and_every_option(make_window, q
     assert "Distil the tuned model" in label.text() and window.practice.grade_view.height() > 100
 
 
+def test_the_answer_box_gets_the_room_while_writing_and_the_grade_after_submit(make_window, qtbot,
+                                                                                no_models: Path) -> None:
+    # at 1024x640 an even split under a long scenario left the answer box about four lines tall
+    window = make_window()
+    window.resize(1024, 640)
+    practice = window.practice
+    practice.show_question(window.library.by_id["peft-007"])  # a long scenario with four options
+    lines = practice.answer.fontMetrics().lineSpacing()
+    qtbot.wait(300)  # the layout settles
+    assert practice.answer.viewport().height() >= 6 * lines  # it was four lines
+    assert practice.grade_view.height() > 100  # the grade pane keeps room for its status line
+    writing_answer, writing_grade = practice.answer.height(), practice.grade_view.height()
+    practice.answer.setPlainText(ANSWER)
+    practice.submit()
+    qtbot.waitUntil(lambda: practice.grade_view.grade is not None and not practice.session.grading, timeout=20_000)
+    # the grade takes the room the answer box had (the whole scenario stays in view above)
+    assert practice.grade_view.height() > writing_grade + 2 * lines and practice.answer.height() < writing_answer
+    # a drag sets the share for the phase it is made in, and the window keeps both shares between runs
+    practice.next_question()
+    splitter = practice.splitter
+    assert splitter.sizes()[0] > 2 * splitter.sizes()[1]  # writing again
+    splitter.moveSplitter(round(sum(splitter.sizes()) * 0.6), 1)
+    writing_share = splitter.shares["writing"]
+    assert 0.57 <= writing_share <= 0.63
+    splitter.moveSplitter(0, 1)  # the answer box cannot be dragged out of sight
+    assert practice.answer.height() > 2 * lines
+    window.close()
+    again = make_window()
+    again.start()
+    assert again.practice.splitter.shares["writing"] == splitter.shares["writing"]
+
+
 def test_notes_search_lists_sections(make_window, qtbot, no_models: Path) -> None:
     window = make_window()
     qtbot.keyClicks(window.notes.search_box, "semantic caching")

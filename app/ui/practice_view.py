@@ -7,8 +7,7 @@ import time
 from html import escape
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.core.model import DIFFICULTIES, Grade, Question
 from app.core.open_items import probe_for
@@ -21,6 +20,7 @@ from app.ui import theme
 from app.ui.answer_box import AnswerBox
 from app.ui.draft_saver import READ_AHEAD_MS, DraftSaver
 from app.ui.grade_view import GradeView
+from app.ui.phase_splitter import READING, WRITING, PhaseSplitter
 from app.ui.question_html import question_html
 from app.ui.review_view import ReviewBar
 
@@ -118,10 +118,10 @@ class PracticeView(QWidget):
         top_layout.addWidget(self.answer, 1)
         top_layout.addLayout(buttons)
         top_layout.addWidget(self.review_bar)
-        splitter = QSplitter(Qt.Vertical)
+        splitter = PhaseSplitter()
         splitter.addWidget(top)
         splitter.addWidget(self.grade_view)
-        splitter.setSizes([420, 380])
+        splitter.set_phase(WRITING)
         self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.addLayout(picker)
@@ -173,6 +173,7 @@ class PracticeView(QWidget):
         self.grade_view.clear_grade()
         self.review_bar.clear()
         self._grading(False)
+        self.splitter.set_phase(WRITING)
 
     def _answer_changed(self) -> None:
         self.drafts.changed()
@@ -205,6 +206,7 @@ class PracticeView(QWidget):
         self.reader.stop()
         self.grade_view.setFocus()  # out of the answer box, so keys 1-4 rate the graded answer instead of typing
         self._grading(True)
+        self.splitter.set_phase(READING)
         self.grade_view.show_status(self.question, "Grading...")
 
     def cancel_grading(self) -> None:

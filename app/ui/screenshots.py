@@ -38,8 +38,11 @@ def take_screenshots(out: Path, seed_answers: int = 18) -> list[Path]:
         window.show()
         window.start()
         _wait(app, lambda: window.model_state in ("ready", "failed", "none"), 180)
-        _grade_one(app, window, library)
-        saved = _grab_tabs(app, window, out)
+        _write_one(window, library)
+        saved = _grab_tabs(app, window, out, {"practice-writing": window.practice})
+        window.practice.submit()
+        _wait(app, lambda: not window.practice.session.grading, 300)
+        saved += _grab_tabs(app, window, out)
         _run_interview(app, window)
         saved += _grab_tabs(app, window, out, {"interview": window.interview})
         window.close()
@@ -70,13 +73,11 @@ def seed_history(db, library: Library, count: int) -> None:
         history.record_review(db, attempt_id, now=at)
 
 
-def _grade_one(app, window, library: Library) -> None:
+def _write_one(window, library: Library) -> None:
+    """The practice question on screen with a labelled answer in the box, not yet submitted."""
     answers = (paths.content_dir() / "answers" / "rag.jsonl").read_text(encoding="utf-8").splitlines()
-    answer = json.loads(answers[0])["answer"]
     window.practice.show_question(library.by_id[PRACTICE_QUESTION])
-    window.practice.answer.setPlainText(answer)
-    window.practice.submit()
-    _wait(app, lambda: not window.practice.session.grading, 300)
+    window.practice.answer.setPlainText(json.loads(answers[0])["answer"])
 
 
 def _run_interview(app, window) -> None:

@@ -288,10 +288,12 @@ def test_the_answer_box_gets_the_room_while_writing_and_the_grade_after_submit(m
     qtbot.wait(300)  # the layout settles
     assert practice.answer.viewport().height() >= 6 * lines  # it was four lines
     assert practice.grade_view.height() > 100  # the grade pane keeps room for its status line
+    assert "Your grade appears here" in practice.grade_view.toPlainText()
     writing_answer, writing_grade = practice.answer.height(), practice.grade_view.height()
     practice.answer.setPlainText(ANSWER)
     practice.submit()
     qtbot.waitUntil(lambda: practice.grade_view.grade is not None and not practice.session.grading, timeout=20_000)
+    assert practice.draft_label.text() == "Answer submitted"
     # the grade takes the room the answer box had (the whole scenario stays in view above)
     assert practice.grade_view.height() > writing_grade + 2 * lines and practice.answer.height() < writing_answer
     # a drag sets the share for the phase it is made in, and the window keeps both shares between runs

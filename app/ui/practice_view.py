@@ -26,6 +26,7 @@ from app.ui.review_view import ReviewBar
 
 
 ELAPSED_MS = 1000
+WAITING_FOR_ANSWER = "Your grade appears here when you submit: the verdict first, then the points and why."
 
 
 class WholeLabel(QLabel):
@@ -170,7 +171,7 @@ class PracticeView(QWidget):
         self.answer.blockSignals(False)
         self.drafts.forget()
         self.draft_label.setText("Draft restored" if draft else "")
-        self.grade_view.clear_grade()
+        self.grade_view.clear_grade(WAITING_FOR_ANSWER)
         self.review_bar.clear()
         self._grading(False)
         self.splitter.set_phase(WRITING)
@@ -203,6 +204,7 @@ class PracticeView(QWidget):
                                         "graded. It is still in the box: submit again when storage is back.")
             return
         self.drafts.forget()
+        self.draft_label.setText("Answer submitted")  # stored with its grade: "Draft saved" would be stale
         self.reader.stop()
         self.grade_view.setFocus()  # out of the answer box, so keys 1-4 rate the graded answer instead of typing
         self._grading(True)

@@ -64,15 +64,18 @@ def still_asked(rows: list[dict], cases: list[dict], questions: dict, similarity
     """The stored rows read again with today's rubric, their model readings kept: a --refit fits what the grader
     now sees without running the model. A rule that now settles an answer by a flag takes its row out, as rows_for
     would leave it out."""
+    return [dict(row, **rubric_parts(signals))
+            for row, signals in read_again(rows, cases, questions, similarity, "choice_fit.json")
+            if not settled_by_a_flag(signals)]
+
+
+def read_again(rows: list[dict], cases: list[dict], questions: dict, similarity, fit_file: str):
+    """Each stored row with the rubric's reading of its answer today (both fits' --refit start here)."""
     from app.core.option_order import model_order
     from app.core.rubric import rubric_signals
-    kept = []
     for row in rows:
-        case = stored_case(row, cases, "choice_fit.json")
-        signals = rubric_signals(model_order(questions[case["question"]]), case["answer"], similarity)
-        if not settled_by_a_flag(signals):
-            kept.append(dict(row, **rubric_parts(signals)))
-    return kept
+        case = stored_case(row, cases, fit_file)
+        yield row, rubric_signals(model_order(questions[case["question"]]), case["answer"], similarity)
 
 
 def stored_case(row: dict, cases: list[dict], fit_file: str) -> dict:

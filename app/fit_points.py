@@ -58,13 +58,9 @@ def reread(rows: list[dict], cases: list[dict], questions: dict, similarity) -> 
     """The stored rows read again with today's rubric (each point's confidence, whether a misconception is stated),
     the model's readings kept: a --refit fits what the grader now sees. An answer today's rubric finds empty or off
     the question loses its row, as rows_for would leave it out."""
-    from app.core.option_order import model_order
-    from app.core.rubric import rubric_signals
-    from app.fit_choice import stored_case
+    from app.fit_choice import read_again
     kept = []
-    for row in rows:
-        case = stored_case(row, cases, "point_fit.json")
-        signals = rubric_signals(model_order(questions[case["question"]]), case["answer"], similarity)
+    for row, signals in read_again(rows, cases, questions, similarity, "point_fit.json"):
         if any(f in NO_ANSWER_FLAGS for f in signals.flags):
             continue
         confidence = {p.id: round(p.confidence, 4) for p in signals.key_points}

@@ -138,3 +138,84 @@ def test_kept_slots_each_come_back(engine: ChatEngine) -> None:
     for kept in (explanation, answer, explanation):
         engine._resume_kept(engine.tokens(kept) + engine.tokens(" Reply with one letter."))
         assert list(engine.llm.input_ids[: engine.llm.n_tokens]) == engine.tokens(kept)
+
+
+
+CHECKS = [FULL_USER + f"\nDoes the candidate finally recommend option {o}? Reply Yes or No."
+          for o in ("A (RAG)", "B (fine-tuning the model on the wiki)", "C (no clear recommendation at all)")]
+# A prompt's numbers depend a little on where its ending sits in the batch: llama.cpp works through the rows of a
+# batch in groups of 16, and a row's sums come out in another order in a group filled otherwise. Measured on this
+# model: up to 0.29 in log-probability (11 prompts), 0.17 with one prompt read four times in one batch; none when each
+# ending is padded to start a group (tried, and dropped: the padding rows cost what reading side by side saves). A
+# leak between the endings moves them by nats (test_endings_read_side_by_side_do_not_see_each_other).
+ROW_NOISE = 0.5
+
+
+def test_prompts_read_side_by_side_give_what_each_gives_alone(engine: ChatEngine, smol_path: Path) -> None:
+    # the option checks of one answer share everything up to their last line: read in one batch, each ending in a
+    # sequence of its own over the shared cells, they give each prompt's own numbers, in any order
+    cold = ChatEngine(smol_path)
+    prompts = [engine.format(SYSTEM, user) for user in CHECKS]
+    ids = [engine.first_token(t) for t in ("Yes", "No", "A", " the")]
+    alone = np.array([[cold.next_token_logprobs(p)[i] for i in ids] for p in prompts])
+    engine.prime(prompts[0][: prompts[0].index("\nDoes")])  # the answer evaluated, as the letter call leaves it
+    together = np.array(engine.branch_logprobs(prompts, ids))
+    assert together.shape == (3, 4)
+    assert np.abs(together - alone).max() < ROW_NOISE
+    assert np.abs(np.array(engine.branch_logprobs(prompts[::-1], ids)[::-1]) - alone).max() < ROW_NOISE
+    # nothing of the endings is left in the cache: a prompt read afterwards gives a cold engine's numbers
+    full = engine.format(SYSTEM, FULL_USER)
+    assert np.abs(engine.next_token_logprobs(full) - cold.next_token_logprobs(full)).max() < 1e-3
+
+
+def test_endings_read_side_by_side_do_not_see_each_other(engine: ChatEngine) -> None:
+    # the second ending asks for a password only the first one states; if it could see the first ending's cells,
+    # " BLUE" would be likely (as it is when the question follows the statement in one prompt)
+    base = "Here is a list of facts.\n"
+    told = base + "Fact: the secret password is BLUE. Remember it: the password is BLUE. BLUE BLUE BLUE."
+    asked = base + "Fact: the sky is green today. Question: what is the secret password? Answer: the password is"
+    blue = [engine.first_token(" BLUE")]
+    engine.reset()
+    alone = engine.branch_logprobs([asked], blue)[0][0]
+    seen = engine.branch_logprobs([told + "\n" + asked[len(base):]], blue)[0][0]
+    engine.prime(base)
+    beside = engine.branch_logprobs([told, asked], blue)[1][0]
+    assert seen > alone + 5  # the test can tell a leak
+    assert abs(beside - alone) < ROW_NOISE
+
+
+def test_side_by_side_from_a_cold_cache_and_with_more_prompts_than_sequences(engine: ChatEngine,
+                                                                           smol_path: Path) -> None:
+    # nothing cached: the shared prefix is evaluated once; 11 prompts do not fit the cache's 8 sequences at once
+    cold = ChatEngine(smol_path)
+    prompts = [engine.format(SYSTEM, FULL_USER + f"\nIs option {n} recommended? Reply Yes or No.") for n in range(11)]
+    ids = [engine.first_token("Yes"), engine.first_token("No")]
+    engine.reset()
+    together = np.array(engine.branch_logprobs(prompts, ids))
+    alone = np.array([[cold.next_token_logprobs(p)[i] for i in ids] for p in prompts])
+    assert together.shape == (11, 2) and np.abs(together - alone).max() < ROW_NOISE
+
+
+def test_a_set_cancel_stops_side_by_side_reading_and_the_engine_still_works(engine: ChatEngine,
+                                                                            smol_path: Path) -> None:
+    cancel = threading.Event()
+    cancel.set()
+    prompts = [engine.format(SYSTEM, user + " (cancelled)") for user in CHECKS]
+    with pytest.raises(Cancelled):
+        engine.branch_logprobs(prompts, [engine.first_token("Yes")], cancel)
+    full = engine.format(SYSTEM, FULL_USER)
+    assert np.abs(engine.next_token_logprobs(full) - ChatEngine(smol_path).next_token_logprobs(full)).max() < 1e-3
+
+
+def test_yes_no_checks_read_together_match_each_read_alone_and_are_remembered(engine: ChatEngine) -> None:
+    from app.llm.yes_no import forget_readings, p_yes, p_yes_together, readings_taken
+    users = [user + " (together)" for user in CHECKS]
+    forget_readings()
+    together = p_yes_together(engine, users)
+    assert readings_taken() == {"read": 3, "remembered": 3}  # read in one batch, then served from memory
+    assert p_yes_together(engine, users) == together and readings_taken()["read"] == 3
+    forget_readings()
+    alone = [p_yes(engine, user) for user in users]
+    # a probability moves at most a quarter of its log-odds, which move at most twice ROW_NOISE
+    assert np.abs(np.array(together) - np.array(alone)).max() < ROW_NOISE / 2
+    assert all(0.0 < p < 1.0 for p in together)

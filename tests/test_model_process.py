@@ -47,6 +47,10 @@ def test_the_model_process_gives_the_in_process_numbers(remote: RemoteChatEngine
     assert there.shape == here.shape
     assert np.abs(there - here).max() < 1e-3
     assert remote.prime(prompt[: prompt.index("I pick")]) > 0
+    endings = [prompt + " Yes", prompt + " No, the other one"]  # read side by side in the process, as in-process
+    ids = [remote.first_token("A"), remote.first_token("B")]
+    here_together = smol_engine.branch_logprobs(endings, ids)
+    assert np.abs(np.array(remote.branch_logprobs(endings, ids)) - np.array(here_together)).max() < 1e-3
     streamed: list[str] = []
     text = remote.stream(prompt, 8, on_token=streamed.append)
     assert text == "".join(streamed) and text

@@ -48,12 +48,14 @@ class ChatTarget:
 
     def run(self, method: str, args, kwargs, event: threading.Event, on_token) -> Any:
         engine = self.engine
-        if method in ("prime", "next_token_logprobs", "stream"):
+        if method in ("prime", "next_token_logprobs", "branch_logprobs", "stream"):
             self._eval_fault()
         if method == "prime":
             return engine.prime(*args, stop=event, **kwargs)
         if method == "next_token_logprobs":
             return engine.next_token_logprobs(*args, cancel=event, **kwargs)
+        if method == "branch_logprobs":
+            return engine.branch_logprobs(*args, cancel=event, **kwargs)
         if method == "stream":
             return engine.stream(*args, cancel=event, on_token=on_token, **kwargs)
         if method in ("format", "tokens", "first_token", "reset", "cached_tokens"):

@@ -2,40 +2,54 @@
 from __future__ import annotations
 
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from app.llm.run_settings import RunSettings, ladder
 
-_PATCH_LOCK = threading.Lock()
+_PATCH_LOCK = threading.RLock()  # new_llama holds it for both patches
 
 
 def default_settings() -> RunSettings:
     return ladder()[0]
 
 
-@contextmanager
 def model_params(extra_buffers: bool):
-    """llama-cpp-python's `Llama` takes no use_extra_bufts argument; it reads llama_model_default_params() once
-    while loading, so the default is swapped for the length of one load."""
+    """llama-cpp-python's `Llama` takes no use_extra_bufts argument: the model defaults are swapped for one load."""
+    return _defaults("llama_model_default_params", use_extra_bufts=extra_buffers)
+
+
+def context_params(sequences: int):
+    """Likewise for the context: room for `sequences` sequences in one cache of n_ctx cells (unified), so prompts
+    that share a prefix can be evaluated side by side on its cells (ChatEngine.branch_logprobs)."""
+    if sequences <= 1:
+        return nullcontext()
+    return _defaults("llama_context_default_params", n_seq_max=sequences, kv_unified=True)
+
+
+@contextmanager
+def _defaults(function: str, **fields):
+    """`Llama` reads llama.cpp's default parameters once while loading; for the length of the block the named
+    default function returns them with these fields set."""
     import llama_cpp.llama_cpp as native
-    original = native.llama_model_default_params
+    original = getattr(native, function)
 
     def params():
         found = original()
-        found.use_extra_bufts = extra_buffers
+        for name, value in fields.items():
+            setattr(found, name, value)
         return found
     with _PATCH_LOCK:
-        native.llama_model_default_params = params
+        setattr(native, function, params)
         try:
             yield
         finally:
-            native.llama_model_default_params = original
+            setattr(native, function, original)
 
 
-def new_llama(path: str, settings: RunSettings | None, **kwargs):
+def new_llama(path: str, settings: RunSettings | None, sequences: int = 1, **kwargs):
     from llama_cpp import Llama
     settings = settings or default_settings()
-    with model_params(settings.extra_buffers):
+    with model_params(settings.extra_buffers), context_params(sequences):
         return Llama(model_path=path, n_threads=settings.threads, verbose=False, **kwargs)
 
 

@@ -19,7 +19,7 @@ from app.llm.process import ModelCrashed, ModelProcess, death_reason
 from app.llm.run_settings import RunSettings, SettingsMemory
 
 
-EVALUATING = {"prime", "next_token_logprobs", "stream", "embed"}
+EVALUATING = {"prime", "next_token_logprobs", "branch_logprobs", "stream", "embed"}
 
 
 class ModelUnusable(ModelFileError):
@@ -178,6 +178,10 @@ class RemoteChatEngine(_Supervised):
 
     def next_token_logprobs(self, prompt: str, cancel: threading.Event | None = None) -> np.ndarray:
         return self.call("next_token_logprobs", prompt, cancel=cancel)
+
+    def branch_logprobs(self, prompts: list[str], token_ids: list[int],
+                        cancel: threading.Event | None = None) -> list[list[float]]:
+        return self.call("branch_logprobs", prompts, token_ids, cancel=cancel)
 
     def stream(self, prompt: str, max_tokens: int, cancel: threading.Event | None = None,
                on_token: Callable[[str], None] | None = None, finish_after: int | None = None) -> str:

@@ -25,7 +25,7 @@ from app.llm.prompts import (LETTERS, SYSTEM, choice_prefix, choice_user, explan
 from app.llm.server_client import ServerError
 from app.llm.server_engine import REPLY_CONFIDENCE, REPLY_PATH
 from app.llm.typing_ahead import answer_prompt
-from app.llm.yes_no import forget_readings, is_server, p_yes, remembered
+from app.llm.yes_no import forget_readings, is_server, p_yes, p_yes_together, remembered
 
 EXPLANATION_TOKENS = 120  # a hard cap; the explanation ends at the first sentence end after EXPLANATION_FINISH
 EXPLANATION_FINISH = 45
@@ -159,7 +159,8 @@ def empty_misconceptions(engine: ChatEngine, question: Question, cancel: threadi
 def _empty_yes(store: dict, engine: ChatEngine, question: Question, items, user: Callable[[Question, str, int], str],
                cancel: threading.Event | None) -> dict[str, float]:
     return _kept(store, engine, question,
-                 lambda: {item.id: p_yes(engine, user(question, "", i), cancel) for i, item in enumerate(items)})
+                 lambda: dict(zip([item.id for item in items],
+                                  p_yes_together(engine, [user(question, "", i) for i in range(len(items))], cancel))))
 
 
 def point_yes(engine: ChatEngine, question: Question, answer: str, index: int,
@@ -278,9 +279,11 @@ def _read_letters(engine: ChatEngine, question: Question, answer: str, cancel: t
 def option_checks(engine: ChatEngine, question: Question, answer: str,
                   cancel: threading.Event | None = None) -> dict[str, float]:
     """P(yes) to "does the candidate finally recommend option X?", one check per option. The checks share the
-    evaluated prompt up to the end of the answer, so each pays only for its last line (about 35 tokens)."""
-    return {option.id: p_yes(engine, option_check_user(question, answer, index), cancel)
-            for index, option in enumerate(question.options)}
+    evaluated prompt up to the end of the answer, so each pays only for its last line (about 35 tokens), and the
+    last lines are read side by side, in one batch (yes_no.p_yes_together)."""
+    said = p_yes_together(engine, [option_check_user(question, answer, i) for i in range(len(question.options))],
+                          cancel)
+    return {option.id: p for option, p in zip(question.options, said)}
 
 
 def _from_reply(ids: list[str], letters: list[str], picked: str) -> dict[str, float]:
@@ -413,10 +416,11 @@ def _checked_misconceptions(question: Question, answer: str, engine, signals: Ru
     margins: dict[str, float] = {}
     try:
         empty = empty_misconceptions(engine, question, cancel)  # read while the user typed, unless grading came first
-        for found in signals.misconceptions:
-            if found.made and found.id in ids:
-                said = p_yes(engine, scenario_misconception_user(question, answer, ids.index(found.id)), cancel)
-                margins[found.id] = round(choice_fit.logit(said) - choice_fit.logit(empty[found.id]), 3)
+        stated = [m.id for m in signals.misconceptions if m.made and m.id in ids]
+        said = p_yes_together(engine, [scenario_misconception_user(question, answer, ids.index(i)) for i in stated],
+                              cancel)
+        for found, yes in zip(stated, said):
+            margins[found] = round(choice_fit.logit(yes) - choice_fit.logit(empty[found]), 3)
     except (ModelCrashed, ServerError) as failure:
         notices.append(f"{failure} The misconceptions were read by the rubric only.")
         return {}

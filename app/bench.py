@@ -323,6 +323,10 @@ def run_bench(only: str | None = None) -> int:
         from app.bench_paste import bench_paste
         bench_paste(library)
         return 0
+    if only == "checks":
+        from app.bench_checks import bench_checks
+        bench_checks(library)
+        return 0
     bench_startup()
     bench_content(library)
     bench_retrieval(library)

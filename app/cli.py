@@ -47,9 +47,10 @@ def run_cli(argv: list[str]) -> int:
     fit.add_argument("queries", nargs="+", type=Path)
     fit.add_argument("--split", choices=["all", "dev", "test"], default="dev")
     bench = sub.add_parser("bench", help="print the performance figures")
-    bench.add_argument("--only", choices=["threads", "first-start", "spread", "paste"], default=None,
+    bench.add_argument("--only", choices=["threads", "first-start", "spread", "paste", "checks"], default=None,
                        help="only the interview-thread and design-round figures, the first start's index build, "
-                            "the primed verdict over a sample of dev answers, or a paste submitted a moment after")
+                            "the primed verdict over a sample of dev answers, a paste submitted a moment after, "
+                            "or the per-option checks read side by side against one after another")
     bench.add_argument("--server", help="also time grading through this OpenAI-compatible server against in-process "
                                         "(the same model file: give it with --model)")
     bench.add_argument("--server-model", default="", help="the model name on that server")

@@ -113,8 +113,8 @@ def test_the_stored_rows_read_as_todays_rubric_reads_them(questions, embedder) -
     """As for the choice fit: a rubric change that alters a stored row needs `python -m app.fit_points ... --refit`."""
     from app.fit_points import reread
     from app.llm.grader import embedding_similarity
-    from tests.test_choice_fit import stored_cases
+    from tests.test_choice_fit import same_reading, stored_cases
     fit = point_fit.fitted()
     now = reread(fit["rows"], stored_cases(fit["command"]), questions, embedding_similarity(embedder))
-    stale = [(r["question"], r["kind"]) for r, again in zip(fit["rows"], now) if r != again]
+    stale = [(r["question"], r["kind"]) for r, again in zip(fit["rows"], now) if not same_reading(r, again)]
     assert len(now) == len(fit["rows"]) and not stale, stale

@@ -191,3 +191,21 @@ def test_a_chat_template_that_never_finishes_fails_the_model_with_the_reason(
     monkeypatch.setenv(FAULT_ENV, "chat:endless-template")
     with pytest.raises(ModelFileError, match="chat template did not finish rendering in 5 s"):
         RemoteChatEngine(smol_path, memory)
+
+
+@pytest.mark.parametrize("flags, repacked", [("fpu sse2 avx avx2 fma f16c", True),
+                                             ("avx avx2 fma avx512f avx512bw avx512_vnni", False),
+                                             ("avx avx2 avx512f amx_tile amx_int8 amx_bf16", False)])
+def test_the_default_buffers_follow_the_cpu(tmp_path: Path, monkeypatch, flags: str, repacked: bool) -> None:
+    # read from a cpuinfo file: repacked weight buffers on AVX2; plain ones where AMX crashes and AVX-512 is faster
+    from app.llm import cpu
+    info = tmp_path / "cpuinfo"
+    info.write_text(f"processor\t: 0\nmodel name\t: Test CPU\nflags\t\t: {flags}\n", encoding="utf-8")
+    monkeypatch.setattr(cpu, "CPUINFO", info)
+    cpu.cpu_flags.cache_clear()
+    try:
+        steps = ladder()
+        assert steps[0].extra_buffers is repacked and not any(s.extra_buffers for s in steps[1:])
+        assert steps[-1].threads == 1
+    finally:
+        cpu.cpu_flags.cache_clear()

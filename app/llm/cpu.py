@@ -39,6 +39,10 @@ def has_amx() -> bool:
     return any(flag.startswith("amx") for flag in cpu_flags())
 
 
+def has_avx512() -> bool:
+    return "avx512f" in cpu_flags()
+
+
 def features() -> list[str]:
     """The llama.cpp-relevant instruction sets this CPU reports, in a fixed order."""
     flags = cpu_flags()

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from app import paths
-from app.llm.cpu import cpu_key, has_amx
+from app.llm.cpu import cpu_key, has_amx, has_avx512
 
 SETTINGS_FILE = "model-settings.json"
 CRASHES_BEFORE_SAFER = 2  # the first crash may be bad luck (out of memory); the second with the same settings is not
@@ -17,7 +17,7 @@ THREADS = 2
 
 @dataclass(frozen=True)
 class RunSettings:
-    extra_buffers: bool  # llama.cpp's repacked / AMX weight buffers: faster on most CPUs, the AMX path crashes
+    extra_buffers: bool  # llama.cpp's repacked / AMX weight buffers: the AMX path crashes, AVX-512 runs slower on them
     threads: int
 
     def describe(self) -> str:
@@ -26,10 +26,14 @@ class RunSettings:
 
 
 def ladder() -> list[RunSettings]:
-    """Default first, then safer: no AMX/repack buffers, then one thread. On a CPU with AMX the default already
-    keeps the weights in plain buffers (FACTS.md: llama.cpp's AMX path segfaults on the first evaluation there)."""
+    """Default first, then safer: no AMX/repack buffers, then one thread. On a CPU with AMX or AVX-512 the default
+    already keeps the weights in plain buffers: llama.cpp's AMX path segfaults on the first evaluation (FACTS.md),
+    and AVX-512 evaluates a prompt faster from plain buffers (1.5B, 500 tokens, 2 threads: 142 against 96 tokens/s
+    on an AMD EPYC, 133 against 99 on an AMX Xeon; a pasted answer's verdict p50 2.46 -> 1.71 s on the EPYC).
+    Repacked buffers stay the default on AVX2, where they were chosen."""
     threads = max(1, min(THREADS, os.cpu_count() or 1))
-    steps = [RunSettings(not has_amx(), threads), RunSettings(False, threads), RunSettings(False, 1)]
+    plain = has_amx() or has_avx512()
+    steps = [RunSettings(not plain, threads), RunSettings(False, threads), RunSettings(False, 1)]
     return list(dict.fromkeys(steps))
 
 

@@ -73,15 +73,24 @@ def p_yes(engine, user: str, cancel: threading.Event | None = None) -> float:
 def _read_yes(engine, user: str, cancel: threading.Event | None) -> float:
     if not is_server(engine):
         logprobs = engine.next_token_logprobs(engine.format(SYSTEM, user), cancel=cancel)
-        yes = np.logaddexp.reduce([logprobs[engine.first_token(t)] for t in set(YES_WORDS)])
-        no = np.logaddexp.reduce([logprobs[engine.first_token(t)] for t in set(NO_WORDS)])
-        return float(1.0 / (1.0 + np.exp(no - yes)))
+        yes_ids, no_ids = _answer_ids(engine)
+        return _share([logprobs[t] for t in yes_ids], [logprobs[t] for t in no_ids])
     if engine.grading_path == REPLY_PATH:
         said = engine.constrained_reply(SYSTEM, user, ["Yes", "No"], cancel)
         return REPLY_CONFIDENCE if said == "Yes" else 1.0 - REPLY_CONFIDENCE if said == "No" else 0.5
     scores, floor = engine.candidate_logprobs(SYSTEM, user, YES_WORDS + NO_WORDS, cancel)
-    yes = np.logaddexp.reduce([scores[t] for t in YES_WORDS if t in scores] or [floor])
-    no = np.logaddexp.reduce([scores[t] for t in NO_WORDS if t in scores] or [floor])
+    return _share([scores[t] for t in YES_WORDS if t in scores] or [floor],
+                  [scores[t] for t in NO_WORDS if t in scores] or [floor])
+
+
+def _answer_ids(engine) -> tuple[list[int], list[int]]:
+    """The first tokens of the yes words and of the no words (a local model's reading sums each group)."""
+    return [engine.first_token(t) for t in set(YES_WORDS)], [engine.first_token(t) for t in set(NO_WORDS)]
+
+
+def _share(yes_logprobs, no_logprobs) -> float:
+    """P(yes) from the log-probabilities of the yes words and the no words: yes against yes or no."""
+    yes, no = np.logaddexp.reduce(yes_logprobs), np.logaddexp.reduce(no_logprobs)
     return float(1.0 / (1.0 + np.exp(no - yes)))
 
 
@@ -95,11 +104,9 @@ def p_yes_together(engine, users: list[str], cancel: threading.Event | None = No
     with _READINGS_LOCK:
         missing = [u for u in users if _key(engine, "yes", u) not in _READINGS]
     if len(missing) > 1:
-        yes_ids = [engine.first_token(t) for t in set(YES_WORDS)]  # as _read_yes reads them
-        no_ids = [engine.first_token(t) for t in set(NO_WORDS)]
+        yes_ids, no_ids = _answer_ids(engine)
         rows = engine.branch_logprobs([engine.format(SYSTEM, u) for u in missing], yes_ids + no_ids, cancel)
         for user, row in zip(missing, rows):
-            yes = np.logaddexp.reduce(row[: len(yes_ids)])
-            no = np.logaddexp.reduce(row[len(yes_ids):])
-            remembered(engine, "yes", user, lambda y=yes, n=no: float(1.0 / (1.0 + np.exp(n - y))))
+            said = _share(row[: len(yes_ids)], row[len(yes_ids):])
+            remembered(engine, "yes", user, lambda said=said: said)
     return [p_yes(engine, user, cancel) for user in users]

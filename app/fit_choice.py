@@ -5,7 +5,7 @@
 For every answer the grader would ask the model about (no flag that settles it), the rubric's evidence, the model's
 letter probabilities and its per-option checks (and both for an empty answer to the question) are read exactly as
 the grader reads them; a conditional logit over the options and 'none' is fitted to the writers' choice labels
-(L2 0.003). Before the final fit it reports two-fold cross-validation by question against the fixed rule. Writes
+(penalty L2, below). Before the final fit it reports two-fold cross-validation by question against the fixed rule. Writes
 app/core/choice_fit.json with the rows it used; --refit fits again on those rows without running the model: their
 rubric parts read again with today's rubric, their model readings kept, less any that today's rubric settles by a
 flag (the model is never asked about those).

@@ -113,6 +113,32 @@ def test_a_negation_after_a_mention_that_spans_a_clause_break_belongs_to_the_lat
     assert mentions["fix-retrieval"] and not any(negated for _, negated in mentions["fix-retrieval"])
 
 
+@pytest.mark.parametrize("qid, answer, named, rejected, unnamed", [
+    # always-large's alias "no routing, just the big model" turns routing down: a router names the router, not
+    # always-large (it was read as always-large before)
+    ("latency-cost-006", "Put a router in front of the two models.", "router", None, "always-large"),
+    # ... and turning routing down, as that alias does, names always-large and rejects the router
+    ("latency-cost-006", "No routing at all: every turn goes to the large model.", "always-large", "router", None),
+    # dpo's alias "skip the reward model and optimise on pairs": skipping the reward model names dpo
+    ("preference-tuning-001", "Skip the reward model and train on the logged pairs directly.", "dpo", "ppo", None),
+])
+def test_what_an_option_turns_down_names_it_only_when_the_answer_turns_it_down(
+        questions: dict, qid: str, answer: str, named: str, rejected: str | None, unnamed: str | None) -> None:
+    mentions = option_mentions(questions[qid], answer)
+    assert mentions[named] and not any(negated for _, negated in mentions[named])
+    assert choice(questions[qid], answer) == named
+    if rejected:
+        assert mentions[rejected] and all(negated for _, negated in mentions[rejected])
+    if unnamed:
+        assert not mentions[unnamed]
+
+
+def test_an_option_is_not_named_by_words_it_turns_down(questions: dict) -> None:
+    # "Train a reward model" is ppo's; dpo's "skip the reward model" does not make it dpo's too
+    mentions = option_mentions(questions["preference-tuning-001"], "Train a reward model on the pairs and run PPO.")
+    assert mentions["ppo"] and not mentions["dpo"]
+
+
 def test_words_shared_with_other_options_do_not_name_one(questions: dict) -> None:
     # "help-centre pages" and "model" also belong to other options: this does not mention fine-tuning
     q = questions["hallucination-001"]

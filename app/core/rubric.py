@@ -10,7 +10,7 @@ from typing import Callable, Sequence
 from app.core import grader_address, stance
 from app.core.model import Point, PointResult, Question, Span
 from app.core.policy import POLICY, Flag, GradingPolicy, clear_off_topic
-from app.core.text import (STOPWORDS, STRONG_NEGATIONS, Sentence, containment, content_stems, is_negated, is_negation,
+from app.core.text import (STOPWORDS, STRONG_NEGATIONS, WORD, Sentence, containment, content_stems, is_negated, is_negation,
                            positioned_stems, sentences, words)
 
 # (sentences, phrasings) -> matrix of similarities in [0, 1], rows = sentences; None = no embeddings
@@ -80,6 +80,9 @@ GENERIC_STEMS = frozenset(content_stems("model models llm keep add switch run be
 # "1.0", "e.g" and "6,000" do not end a clause
 CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n:]|(?<!\d),|,(?!\d)")
 CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|\n|(?<!\d),|,(?!\d)")
+NEGATED_SPAN_END = re.compile(r"[,;:()]| and | then | but ")  # where a refusal inside an option's wording stops
+REFUSING = frozenset({"instead", "without", "rather"})  # "X instead of Y", "X without Y": Y is turned down
+NOT_A_REFUSAL = frozenset({"against", "reject", "rejecting"})  # "check the judge against people", "reject answers.."
 WORD_AT = re.compile(r"[a-z0-9]*(?:['’][a-z0-9]+)*")  # the word a stem was read from (text.WORD), to its end
 REPLACERS = frozenset("stop stopping drop dropping ditch ditching replace replacing swap swapping remove removing "
                       "abandon scrap".split())
@@ -92,18 +95,50 @@ AFTER_NEGATIVE = re.compile(r"^\W*(\w+\W+){0,3}?(is|are|would be|will be|seems?)
 
 
 def option_phrases(option) -> list[list[str]]:
-    """The stem sequences that name an option: its id, its label (and the parts of it), its aliases. In that order,
-    always: the longest phrase is found first, and among phrases of one length the order must not depend on the
-    process (a set here made the same answer's grade depend on PYTHONHASHSEED)."""
-    texts = dict.fromkeys([option.id, option.label, *option.aliases, *re.split(r"[()]", option.label)])
+    """The stem sequences that name an option: its id, its label (and the parts of it), its aliases, less what they
+    turn down (_refusals). In that order, always: the longest phrase is found first, and among phrases of one length
+    the order must not depend on the process (a set here made the same answer's grade depend on PYTHONHASHSEED)."""
+    label, aliases = _refusals(option.label)[0], [_refusals(a)[0] for a in option.aliases]
+    texts = dict.fromkeys([option.id, label, *aliases, *re.split(r"[()]", label)])
     parts = [] if _is_both(option) else \
-        [part for text in [option.label, *option.aliases] for part in re.split(r"\s(?:and|plus|then)\s|, ", text)]
+        [part for text in [label, *aliases] for part in re.split(r"\s(?:and|plus|then)\s|, ", text)]
+    return _stem_phrases([*((t, 1) for t in texts), *((p, 2) for p in parts)])  # a part needs two words
+
+
+def refusal_phrases(option) -> list[list[str]]:
+    """The stem sequences of what the option's wording turns down ("routing" in "no routing, just the big model",
+    "cache these answers" in "Do not cache these answers"): an answer that turns them down too names the option."""
+    return _stem_phrases([(t, 1) for text in [option.label, *option.aliases] for t in _refusals(text)[1]])
+
+
+def _stem_phrases(texts: list[tuple[str, int]]) -> list[list[str]]:
     phrases = []
-    for text, fewest in [*((t, 1) for t in texts), *((p, 2) for p in parts)]:  # a part needs two words
+    for text, fewest in texts:
         stems = list(dict.fromkeys(content_stems(text)))
         if len(stems) >= fewest and stems not in phrases:
             phrases.append(stems)
     return phrases
+
+
+def _refusals(text: str) -> tuple[str, list[str]]:
+    """An option's wording split into what it says and what it turns down: "no routing, just the big model" names
+    the big model and turns down routing, the router's word, not this option's. A negation turns something down
+    when it opens a clause ("no X", "do not X", "..., not X") or says "instead of X" / "without X", to the clause's
+    end. One inside a clause ("a role that can't see HR tables", "no retention and a BAA") describes the option
+    itself and stays."""
+    lowered = text.lower()
+    for word in WORD.finditer(lowered):
+        if not is_negation(word.group(0)) or word.group(0) in NOT_A_REFUSAL:
+            continue
+        clause = max((m.end() for m in re.finditer(r"[,;:(]", lowered[:word.start()])), default=0)
+        opens = all(w in ("do", "does", "just", "simply") for w in lowered[clause:word.start()].split())
+        if opens or word.group(0) in REFUSING:
+            end = NEGATED_SPAN_END.search(lowered, word.end())
+            finish = end.start() if end else len(text)
+            kept = text[:clause if opens else word.start()] + text[finish:]
+            rest, refused = _refusals(re.sub(r"^[\s,;:]*(?:(?:and|then|but)\b)?\s*|[\s,;:]+$", "", kept))
+            return rest, [text[word.end():finish], *refused]
+    return text, []
 
 
 def _find(phrase: list[str], tokens: list[tuple[str, int]], distinctive: set[str] | None = None) -> list[tuple[int, int]]:
@@ -132,47 +167,56 @@ def _find(phrase: list[str], tokens: list[tuple[str, int]], distinctive: set[str
     return found
 
 
-def _mention_windows(question: Question, tokens: list[tuple[str, int]]) -> dict[str, list[tuple[int, int]]]:
-    """For each option, the (first, last) token index of every place the answer names it, in order."""
-    found: dict[str, list[tuple[int, int]]] = {}
+def _mention_windows(question: Question, tokens: list[tuple[str, int]]) -> dict[str, list[tuple[int, int, bool]]]:
+    """For each option, (first, last token index, refusal) of every place the answer names it, in order; refusal
+    when the words are what the option turns down (refusal_phrases), which name it only where the answer turns them
+    down too."""
+    found: dict[str, list[tuple[int, int, bool]]] = {}
     phrases = {option.id: option_phrases(option) for option in question.options}
     combined = both_option(question)  # "do both" is found by its own rule, so its words are not a rival's
     for option in question.options:
         others = {s for other, ps in phrases.items() if other not in (option.id, combined) for p in ps for s in p}
         others |= GENERIC_STEMS
-        taken: list[tuple[int, int]] = []
+        taken: list[tuple[int, int, bool]] = []
         for phrase in sorted(phrases[option.id], key=len, reverse=True):
             if len(phrase) == 1 and phrase[0] in others:
                 continue  # one word that also names another option (or nothing in particular)
             own = set(phrase) - others
-            distinctive = own or set(phrase) - GENERIC_STEMS
-            for start, end in _find(phrase, tokens, distinctive):
-                if not any(s <= start <= e or s <= end <= e for s, e in taken):
-                    taken.append((start, end))
+            _take(taken, _find(phrase, tokens, own or set(phrase) - GENERIC_STEMS), False)
+        for phrase in sorted(refusal_phrases(option), key=len, reverse=True):
+            if set(phrase) - GENERIC_STEMS:
+                _take(taken, _find(phrase, tokens, set(phrase) - GENERIC_STEMS), True)
         found[option.id] = sorted(taken)
     return found
 
 
+def _take(taken: list[tuple[int, int, bool]], windows: list[tuple[int, int]], refusal: bool) -> None:
+    for start, end in windows:
+        if not any(s <= start <= e or s <= end <= e for s, e, _ in taken):
+            taken.append((start, end, refusal))
+
+
 def mention_words(question: Question, answer: str) -> dict[str, list[list[tuple[int, int]]]]:
-    """For each option, every place the answer names it, as the (start, end) characters of the words that name it."""
+    """For each option, every place the answer names it by its own words, as the (start, end) characters of them."""
     tokens = positioned_stems(answer)
     lowered = answer.lower()
     phrases = {option.id: {s for p in option_phrases(option) for s in p} for option in question.options}
     found = {}
     for option_id, windows in _mention_windows(question, tokens).items():
         found[option_id] = [[(at, at + len(WORD_AT.match(lowered, at).group(0))) for stem_, at in tokens[start:end + 1]
-                             if stem_ in phrases[option_id]] for start, end in windows]
+                             if stem_ in phrases[option_id]] for start, end, refusal in windows if not refusal]
     return found
 
 
 def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int, bool]]]:
-    """For each option, (character position, negated) of every place the answer names it."""
+    """For each option, (character position, negated) of every place the answer names it: by its own words, or by
+    turning down what the option turns down ("no routing" for "no routing, just the big model"; never negated)."""
     lowered = answer.lower()
     tokens = positioned_stems(answer)
     found: dict[str, list[tuple[int, bool]]] = {}
     for option_id, windows in _mention_windows(question, tokens).items():
         hits = []
-        for start, end in windows:
+        for start, end, refusal in windows:
             begin, finish = tokens[start][1], tokens[end][1]
             clause_start = max([m.end() for m in CLAUSE_START.finditer(lowered, 0, begin)] or [0])
             later = CLAUSE_END.search(lowered, finish)
@@ -184,8 +228,12 @@ def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int
             # "first since ..., so the right passage isn't there": a failure said after a mention that runs across
             # a clause break is about the later clause's words, not the option
             failed_after = bool(AFTER_NEGATIVE.search(after)) and not _breaks(CLAUSE_END, lowered, begin, finish)
-            hits.append((begin, _negates(before) or failed_after
-                         or _negated_inside(inside, _breaks(CLAUSE_START, lowered, begin, finish))))
+            negated = _negates(before) or failed_after or _negated_inside(inside, _breaks(CLAUSE_START, lowered,
+                                                                                           begin, finish))
+            if refusal and negated:
+                hits.append((begin, False))
+            elif not refusal:
+                hits.append((begin, negated))
         found[option_id] = hits
     return found
 

@@ -10,8 +10,8 @@ from typing import Callable, Sequence
 from app.core import grader_address, stance
 from app.core.model import Point, PointResult, Question, Span
 from app.core.policy import POLICY, Flag, GradingPolicy, clear_off_topic
-from app.core.text import (STOPWORDS, STRONG_NEGATIONS, WORD, Sentence, containment, content_stems, is_negated, is_negation,
-                           positioned_stems, sentences, words)
+from app.core.text import (STOPWORDS, STRONG_NEGATIONS, WORD, Sentence, containment, content_stems, is_negated,
+                           is_negation, positioned_stems, sentences, words)
 
 # (sentences, phrasings) -> matrix of similarities in [0, 1], rows = sentences; None = no embeddings
 Similarity = Callable[[Sequence[str], Sequence[str]], list[list[float]]]

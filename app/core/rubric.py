@@ -81,8 +81,8 @@ GENERIC_STEMS = frozenset(content_stems("model models llm keep add switch run be
 CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n:]|(?<!\d),|,(?!\d)")
 CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|\n|(?<!\d),|,(?!\d)")
 NEGATED_SPAN_END = re.compile(r"[,;:()]| and | then | but ")  # where a refusal inside an option's wording stops
-REFUSING = frozenset({"instead", "without", "rather"})  # "X instead of Y", "X without Y": Y is turned down
-NOT_A_REFUSAL = frozenset({"against", "reject", "rejecting"})  # "check the judge against people", "reject answers.."
+REFUSING = frozenset({"instead", "without"})  # "X instead of Y", "X without Y": Y is turned down
+NOT_A_REFUSAL = frozenset({"against", "reject"})  # "check the judge against people", "reject answers whose ..."
 WORD_AT = re.compile(r"[a-z0-9]*(?:['’][a-z0-9]+)*")  # the word a stem was read from (text.WORD), to its end
 REPLACERS = frozenset("stop stopping drop dropping ditch ditching replace replacing swap swapping remove removing "
                       "abandon scrap".split())
@@ -131,7 +131,7 @@ def _refusals(text: str) -> tuple[str, list[str]]:
         if not is_negation(word.group(0)) or word.group(0) in NOT_A_REFUSAL:
             continue
         clause = max((m.end() for m in re.finditer(r"[,;:(]", lowered[:word.start()])), default=0)
-        opens = all(w in ("do", "does", "just", "simply") for w in lowered[clause:word.start()].split())
+        opens = all(w == "do" for w in lowered[clause:word.start()].split())
         if opens or word.group(0) in REFUSING:
             end = NEGATED_SPAN_END.search(lowered, word.end())
             finish = end.start() if end else len(text)
@@ -230,10 +230,10 @@ def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int
             failed_after = bool(AFTER_NEGATIVE.search(after)) and not _breaks(CLAUSE_END, lowered, begin, finish)
             negated = _negates(before) or failed_after or _negated_inside(inside, _breaks(CLAUSE_START, lowered,
                                                                                            begin, finish))
-            if refusal and negated:
-                hits.append((begin, False))
-            elif not refusal:
+            if not refusal:
                 hits.append((begin, negated))
+            elif negated:
+                hits.append((begin, False))  # turned down as the option turns it down: names it
         found[option_id] = hits
     return found
 

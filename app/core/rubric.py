@@ -82,6 +82,7 @@ CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n:]|(?<!\d),|,(?!\d)")
 CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|\n|(?<!\d),|,(?!\d)")
 NEGATED_SPAN_END = re.compile(r"[,;:()]| and | then | but ")  # where a refusal inside an option's wording stops
 REFUSING = frozenset({"instead", "without"})  # "X instead of Y", "X without Y": Y is turned down
+OWN_PAIR_REACH = 1  # two own words of an option this many tokens apart name it (_own_pairs)
 NOT_A_REFUSAL = frozenset({"against", "reject"})  # "check the judge against people", "reject answers whose ..."
 WORD_AT = re.compile(r"[a-z0-9]*(?:['’][a-z0-9]+)*")  # the word a stem was read from (text.WORD), to its end
 REPLACERS = frozenset("stop stopping drop dropping ditch ditching replace replacing swap swapping remove removing "
@@ -183,10 +184,29 @@ def _mention_windows(question: Question, tokens: list[tuple[str, int]]) -> dict[
                 continue  # one word that also names another option (or nothing in particular)
             own = set(phrase) - others
             _take(taken, _find(phrase, tokens, own or set(phrase) - GENERIC_STEMS), False)
+        if option.id != combined:  # "both" repeats its parts' words: a pair of them names a part
+            _take(taken, _own_pairs({s for p in phrases[option.id] for s in p} - others, tokens), False)
         for phrase in sorted(refusal_phrases(option), key=len, reverse=True):
             if set(phrase) - GENERIC_STEMS:
                 _take(taken, _find(phrase, tokens, set(phrase) - GENERIC_STEMS), True)
         found[option.id] = sorted(taken)
+    return found
+
+
+def _own_pairs(own: set[str], tokens: list[tuple[str, int]], reach: int = OWN_PAIR_REACH) -> list[tuple[int, int]]:
+    """(start, end) token windows where two different words of the option's own (no rival's, not generic) stand
+    within `reach` tokens of each other: a shortened wording ("Fixed pipeline" for "Fixed three-step pipeline",
+    "whole thing in context" for "Send the whole contract in the context") still names the option."""
+    found, i = [], 0
+    while i < len(tokens):
+        if tokens[i][0] in own:
+            j = next((j for j in range(i + 1, min(i + 1 + reach, len(tokens)))
+                      if tokens[j][0] in own and tokens[j][0] != tokens[i][0]), None)
+            if j is not None:
+                found.append((i, j))
+                i = j + 1
+                continue
+        i += 1
     return found
 
 

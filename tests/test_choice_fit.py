@@ -56,6 +56,30 @@ def test_where_everything_else_is_level_the_option_closest_to_the_first_sentence
     assert level["a"] == pytest.approx(level["b"])
 
 
+def test_where_everything_else_is_level_the_option_closest_to_the_last_unnamed_sentence_wins() -> None:
+    evidence, letters, checks = {"a": 1.0, "b": 1.0}, {"a": 0.45, "b": 0.45, "none": 0.1}, {"a": 0.6, "b": 0.6}
+    closeness = {"a": 0.6, "b": 0.6}
+    probs = choice_fit.fitted_choice(evidence, letters, checks, closeness, {}, {}, None, {"a": 0.2, "b": 0.7})
+    assert max(probs, key=probs.get) == "b" and probs["b"] > probs["a"] + 0.1
+
+
+def test_the_closing_is_the_last_sentence_that_names_no_option(questions, embedder) -> None:
+    from app.core.option_order import model_order
+    from app.core.rubric import rubric_signals
+    from app.llm.grader import embedding_similarity
+    question = model_order(questions["long-context-004"])
+    # the named option (RAG) is turned down by reasons; the pick comes last, in other words
+    answer = ("Tuning RAG further will not fix this: top-5 chunks never show two distant sections side by side. It "
+              "runs once a quarter, so cost hardly matters. Give the model the entire manual.")
+    signals = rubric_signals(question, answer, embedding_similarity(embedder))
+    closing = signals.option_closing
+    assert set(closing) == {o.id for o in question.options} and max(closing, key=closing.get) == "long-context"
+    assert max(signals.option_opening, key=signals.option_opening.get) == "rag"
+    every_one_named = "Keep tuning RAG. Sending the whole manual in the context is too slow."
+    assert rubric_signals(question, every_one_named, embedding_similarity(embedder)).option_closing == {}
+    assert rubric_signals(question, answer, None).option_closing == {}
+
+
 def test_an_option_the_model_favours_for_an_empty_answer_must_earn_more_from_the_answer() -> None:
     """Contextual calibration: the same readings of an answer, with the model's bias towards 'a' (what it says when
     the answer is empty) known, lean less to 'a' than with no bias; with a strong bias they turn to 'b'."""

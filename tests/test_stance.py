@@ -94,8 +94,8 @@ def test_the_default_models_grade_reads_the_stance_into_its_choice(questions, qw
     assert ev["empty"] == empty and set(empty["letters"]) == options | {"none"} and set(empty["checks"]) == options
     assert ev["checks"] and set(ev["stance"]) == {o.id for o in questions["agents-001"].options}, ev
     with_stance = choice_fit.fitted_choice(ev["lexical"], ev["letters"], ev["checks"], ev["closeness"], ev["stance"],
-                                           ev["opening"], ev["empty"])
+                                           ev["opening"], ev["empty"], ev["closing"])
     without = choice_fit.fitted_choice(ev["lexical"], ev["letters"], ev["checks"], ev["closeness"], {}, ev["opening"],
-                                       ev["empty"])
+                                       ev["empty"], ev["closing"])
     assert ev["model"] == pytest.approx(with_stance, abs=5e-3), (ev["model"], with_stance, without)
     assert with_stance != pytest.approx(without, abs=2e-2), (with_stance, without)

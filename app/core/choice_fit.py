@@ -8,14 +8,16 @@ command and data in choice_fit.json). Each option scores
     + w_stance * (whether the sentences naming it argue for it or against it, stance.py)
     + w_opening * (how close the answer's first sentence is to its wording, less the options' mean)
     + w_empty_letter * log P(its letter | an empty answer) + w_empty_check * logit P(yes | an empty answer)
+    + w_closing * (how close the last sentence that names no option is to its wording, less the options' mean)
 
 and "no clear recommendation" its bias plus the same terms read from the letter 'none' and P(no) to the likeliest
-option (its meaning and opening terms are 0). The softmax of the scores is the choice's probability. It replaces fixed
+option (its meaning, opening and closing terms are 0). The softmax of the scores is the choice's probability. It replaces fixed
 thresholds that let a one-sided rubric reading overrule the model: on dev, letters agreed with a right rubric reading
 only half the time, so only the per-option checks, asked of every answer, can overturn the rubric where it is wrong.
 The meaning term reaches answers that describe their choice without naming it ("Send the manual", "stay hosted");
 the stance term, answers that name an option only to give a reason against it; the opening term, answers that put
-their decision first ("Re-embed everything.", "Up-front router.") and then argue about the options they reject.
+their decision first ("Re-embed everything.", "Up-front router.") and then argue about the options they reject; the
+closing term, answers that turn the named options down and end on their own pick in other words ("Send the manual.").
 The two empty terms are the model's readings of an empty answer to the same question (contextual calibration): the
 1.5B model favours some letters and says yes to some options whatever the answer (on dev its letters picked the
 first option for 189 of 330 answers, the third for 18, where the writers chose them 117 and 91 times), and the fit
@@ -28,7 +30,8 @@ from functools import lru_cache
 from pathlib import Path
 
 FIT_FILE = Path(__file__).with_name("choice_fit.json")
-FEATURES = ("ev_share", "log_letter", "check", "meaning", "stance", "opening", "empty_letter", "empty_check")
+FEATURES = ("ev_share", "log_letter", "check", "meaning", "stance", "opening", "empty_letter", "empty_check",
+            "closing")
 NONE = "none"
 
 
@@ -39,17 +42,18 @@ def logit(p: float) -> float:
 
 def option_features(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
                     closeness: dict[str, float], stance: dict[str, float],
-                    opening: dict[str, float] | None = None, empty: dict | None = None) -> dict[str, list[float]]:
-    """Per option (and 'none'): the values of FEATURES. Without embeddings the meaning, stance and opening terms
-    are 0; without the empty reading ({"letters": ..., "checks": ...}), the empty terms."""
+                    opening: dict[str, float] | None = None, empty: dict | None = None,
+                    closing: dict[str, float] | None = None) -> dict[str, list[float]]:
+    """Per option (and 'none'): the values of FEATURES. Without embeddings the meaning, stance, opening and closing
+    terms are 0; without the empty reading ({"letters": ..., "checks": ...}), the empty terms."""
     positive = {o: max(evidence.get(o, 0.0), 0.0) for o in checks}
     total = sum(positive.values())
     rows = {o: [positive[o] / total if total else 0.0, math.log(letters[o] + 1e-6), logit(checks[o]),
                 _relative(closeness, o, checks), stance.get(o, 0.0), _relative(opening or {}, o, checks),
-                *_empty_terms(empty, o)]
+                *_empty_terms(empty, o), _relative(closing or {}, o, checks)]
             for o in checks}
     rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), logit(1.0 - max(checks.values())), 0.0, 0.0, 0.0,
-                  *_empty_terms(empty, NONE)]
+                  *_empty_terms(empty, NONE), 0.0]
     return rows
 
 
@@ -91,8 +95,9 @@ def fitted_with(model_name: str) -> bool:
 
 def fitted_choice(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
                   closeness: dict[str, float], stance: dict[str, float],
-                  opening: dict[str, float] | None = None, empty: dict | None = None) -> dict[str, float]:
-    return probabilities(option_features(evidence, letters, checks, closeness, stance, opening, empty),
+                  opening: dict[str, float] | None = None, empty: dict | None = None,
+                  closing: dict[str, float] | None = None) -> dict[str, float]:
+    return probabilities(option_features(evidence, letters, checks, closeness, stance, opening, empty, closing),
                          fitted()["weights"])
 
 

@@ -71,6 +71,9 @@ class RubricSignals:
     option_stance: dict[str, float] = field(default_factory=dict)  # filled where the fitted choice reads it
     # the same closeness for the answer's first sentence alone, where answers often put their decision
     option_opening: dict[str, float] = field(default_factory=dict)
+    # ... and for the last sentence that names no option: an answer that turns the named options down often ends on
+    # its own pick in other words ("Send the manual.", "Keep their KV blocks around.")
+    option_closing: dict[str, float] = field(default_factory=dict)
 
 
 # Words in many option names across the bank (model: 39% of options; keep, add, switch, run: 9-14%): a mention of
@@ -538,10 +541,12 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     arguing = [s for s in sents if not _for_another_option(question, sure, s.text)]
     points, wrong = _points_and_misconceptions(question, sents, arguing, similarity, policy)
     states = any(STATED.search(s.text) for s in sents)
-    kept = [s.text for s in sentences(clean)]
-    each = closeness_of_each(question, kept, similarity) if similarity is not None and kept else []
+    kept = sentences(clean)
+    each = closeness_of_each(question, [s.text for s in kept], similarity) if similarity is not None and kept else []
     near = nearest(each)
     opening = each[0] if each else {}
+    named = [at for hits in option_mentions(question, clean).values() for at, _ in hits]
+    unnamed = [e for s, e in zip(kept, each) if not any(s.start <= at < s.end for at in named)]
     units = stance.masked_sentences(clean, mention_words(question, clean))
     return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states, address, addressed,
-                         near, units, option_opening=opening)
+                         near, units, option_opening=opening, option_closing=unnamed[-1] if unnamed else {})

@@ -350,6 +350,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                   evidence={"lexical": signals.option_evidence, "lexical_choice": signals.choice,
                             "closeness": {o: round(v, 3) for o, v in signals.option_closeness.items()},
                             "opening": {o: round(v, 3) for o, v in signals.option_opening.items()},
+                            "closing": {o: round(v, 3) for o, v in signals.option_closing.items()},
                             "stance": signals.option_stance,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
                             "empty": empty or {}, "point_checks": asked, "misconception_checks": misconceptions,
@@ -477,7 +478,8 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
             timings["empty_s"] = time.perf_counter() - t
             signals.option_stance = option_stance(signals, [o.id for o in question.options], similarity)
             model = choice_fit.fitted_choice(signals.option_evidence, letters, checks, signals.option_closeness,
-                                             signals.option_stance, signals.option_opening, empty)
+                                             signals.option_stance, signals.option_opening, empty,
+                                             signals.option_closing)
         else:
             model = with_checks(letters, checks)
     return model, letters, checks, empty, fitted and checks is not None

@@ -63,21 +63,14 @@ def test_where_everything_else_is_level_the_option_closest_to_the_last_unnamed_s
     assert max(probs, key=probs.get) == "b" and probs["b"] > probs["a"] + 0.1
 
 
-def test_the_closing_is_the_last_sentence_that_names_no_option(questions, embedder) -> None:
+def _read(questions, embedder, qid: str, answer: str):
+    """The question as the model reads it, and the rubric's signals for the answer (without embeddings when
+    embedder is None)."""
     from app.core.option_order import model_order
     from app.core.rubric import rubric_signals
     from app.llm.grader import embedding_similarity
-    question = model_order(questions["long-context-004"])
-    # the named option (RAG) is turned down by reasons; the pick comes last, in other words
-    answer = ("Tuning RAG further will not fix this: top-5 chunks never show two distant sections side by side. It "
-              "runs once a quarter, so cost hardly matters. Give the model the entire manual.")
-    signals = rubric_signals(question, answer, embedding_similarity(embedder))
-    closing = signals.option_closing
-    assert set(closing) == {o.id for o in question.options} and max(closing, key=closing.get) == "long-context"
-    assert max(signals.option_opening, key=signals.option_opening.get) == "rag"
-    every_one_named = "Keep tuning RAG. Sending the whole manual in the context is too slow."
-    assert rubric_signals(question, every_one_named, embedding_similarity(embedder)).option_closing == {}
-    assert rubric_signals(question, answer, None).option_closing == {}
+    question = model_order(questions[qid])
+    return question, rubric_signals(question, answer, embedding_similarity(embedder) if embedder else None)
 
 
 def test_an_option_the_model_favours_for_an_empty_answer_must_earn_more_from_the_answer() -> None:
@@ -93,18 +86,31 @@ def test_an_option_the_model_favours_for_an_empty_answer_must_earn_more_from_the
     assert max(calibrated, key=calibrated.get) == "b" and sum(calibrated.values()) == pytest.approx(1.0)
 
 
-def test_the_opening_is_the_first_sentence_closeness(questions, embedder) -> None:
-    from app.core.option_order import model_order
-    from app.core.rubric import rubric_signals
-    from app.llm.grader import embedding_similarity
-    question = model_order(questions["embeddings-002"])
-    answer = ("Re-embed everything. Mixing two models' vectors in one index is tempting because it is cheap, and the "
-              "new documents would go in straight away.")
-    signals = rubric_signals(question, answer, embedding_similarity(embedder))
-    opening = signals.option_opening
-    assert set(opening) == {o.id for o in question.options} and max(opening, key=opening.get) == "reembed-all"
-    assert all(opening[o] <= signals.option_closeness[o] + 1e-6 for o in opening)
-    assert rubric_signals(question, answer, None).option_opening == {}
+MANUAL_LAST = ("Tuning RAG further will not fix this: top-5 chunks never show two distant sections side by side. It "
+               "runs once a quarter, so cost hardly matters. Give the model the entire manual.")
+
+
+@pytest.mark.parametrize("qid, answer, part, nearest", [
+    ("embeddings-002", "Re-embed everything. Mixing two models' vectors in one index is tempting because it is "
+                       "cheap, and the new documents would go in straight away.", "option_opening", "reembed-all"),
+    # the named option (RAG) is turned down by reasons; the pick comes last, in other words
+    ("long-context-004", MANUAL_LAST, "option_closing", "long-context"),
+])
+def test_the_opening_is_the_first_sentence_and_the_closing_the_last_that_names_no_option(
+        questions, embedder, qid: str, answer: str, part: str, nearest: str) -> None:
+    question, signals = _read(questions, embedder, qid, answer)
+    read = getattr(signals, part)
+    assert set(read) == {o.id for o in question.options} and max(read, key=read.get) == nearest
+    assert all(read[o] <= signals.option_closeness[o] + 1e-6 for o in read)
+    assert getattr(_read(questions, None, qid, answer)[1], part) == {}
+
+
+def test_the_closing_reads_past_the_named_options_and_is_empty_when_every_sentence_names_one(questions,
+                                                                                           embedder) -> None:
+    signals = _read(questions, embedder, "long-context-004", MANUAL_LAST)[1]
+    assert max(signals.option_opening, key=signals.option_opening.get) == "rag"
+    every_one_named = "Keep tuning RAG. Sending the whole manual in the context is too slow."
+    assert _read(questions, embedder, "long-context-004", every_one_named)[1].option_closing == {}
 
 
 def test_an_answer_that_describes_its_choice_sits_closest_to_that_option(questions, embedder) -> None:

@@ -11,9 +11,10 @@ command and data in choice_fit.json). Each option scores
     + w_closing * (how close the last sentence that names no option is to its wording, less the options' mean)
 
 and "no clear recommendation" its bias plus the same terms read from the letter 'none' and P(no) to the likeliest
-option (its meaning, opening and closing terms are 0). The softmax of the scores is the choice's probability. It replaces fixed
-thresholds that let a one-sided rubric reading overrule the model: on dev, letters agreed with a right rubric reading
-only half the time, so only the per-option checks, asked of every answer, can overturn the rubric where it is wrong.
+option (its meaning, opening and closing terms are 0). The softmax of the scores is the choice's probability. It
+replaces fixed thresholds that let a one-sided rubric reading overrule the model: on dev, letters agreed with a right
+rubric reading only half the time, so only the per-option checks, asked of every answer, can overturn the rubric where
+it is wrong.
 The meaning term reaches answers that describe their choice without naming it ("Send the manual", "stay hosted");
 the stance term, answers that name an option only to give a reason against it; the opening term, answers that put
 their decision first ("Re-embed everything.", "Up-front router.") and then argue about the options they reject; the

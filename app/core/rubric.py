@@ -85,7 +85,7 @@ CLAUSE_START = re.compile(r"[.;!?](?=\s|$)|[\n:]|(?<!\d),|,(?!\d)")
 CLAUSE_END = re.compile(r"[.;!?](?=\s|$)|\n|(?<!\d),|,(?!\d)")
 NEGATED_SPAN_END = re.compile(r"[,;:()]| and | then | but ")  # where a refusal inside an option's wording stops
 REFUSING = frozenset({"instead", "without"})  # "X instead of Y", "X without Y": Y is turned down
-OWN_PAIR_REACH = 1  # two own words of an option this many tokens apart name it (_own_pairs)
+OWN_PAIR_REACH = 1  # two own words of an option this many tokens apart (1: side by side) name it (_own_pairs)
 NOT_A_REFUSAL = frozenset({"against", "reject"})  # "check the judge against people", "reject answers whose ..."
 WORD_AT = re.compile(r"[a-z0-9]*(?:['’][a-z0-9]+)*")  # the word a stem was read from (text.WORD), to its end
 REPLACERS = frozenset("stop stopping drop dropping ditch ditching replace replacing swap swapping remove removing "
@@ -198,8 +198,10 @@ def _mention_windows(question: Question, tokens: list[tuple[str, int]]) -> dict[
 
 def _own_pairs(own: set[str], tokens: list[tuple[str, int]], reach: int = OWN_PAIR_REACH) -> list[tuple[int, int]]:
     """(start, end) token windows where two different words of the option's own (no rival's, not generic) stand
-    within `reach` tokens of each other: a shortened wording ("Fixed pipeline" for "Fixed three-step pipeline",
-    "whole thing in context" for "Send the whole contract in the context") still names the option."""
+    within `reach` tokens of each other (stop words are not tokens): a shortened wording ("Fixed pipeline" for
+    "Fixed three-step pipeline", "separate metrics" for component-metrics' "Score ... separately") still names the
+    option. Side by side only: "whole thing in context" does not name "Send the whole contract in the context"
+    (reach 2 or 3 read more such answers, but the fitted choice held out fewer of them right)."""
     found, i = [], 0
     while i < len(tokens):
         if tokens[i][0] in own:

@@ -171,11 +171,13 @@ def _find(phrase: list[str], tokens: list[tuple[str, int]], distinctive: set[str
     return found
 
 
-def _mention_windows(question: Question, tokens: list[tuple[str, int]]) -> dict[str, list[tuple[int, int, bool]]]:
+def _mention_windows(question: Question, tokens: list[tuple[str, int]],
+                     lowered: str) -> dict[str, list[tuple[int, int, bool]]]:
     """For each option, (first, last token index, refusal) of every place the answer names it, in order; refusal
     when the words are what the option turns down (refusal_phrases), which name it only where the answer turns them
     down too."""
     found: dict[str, list[tuple[int, int, bool]]] = {}
+    ends = [s.end for s in sentences(lowered)]
     phrases = {option.id: option_phrases(option) for option in question.options}
     combined = both_option(question)  # "do both" is found by its own rule, so its words are not a rival's
     for option in question.options:
@@ -188,7 +190,10 @@ def _mention_windows(question: Question, tokens: list[tuple[str, int]]) -> dict[
             own = set(phrase) - others
             _take(taken, _find(phrase, tokens, own or set(phrase) - GENERIC_STEMS), False)
         if option.id != combined:  # "both" repeats its parts' words: a pair of them names a part
-            _take(taken, _own_pairs({s for p in phrases[option.id] for s in p} - others, tokens), False)
+            pairs = _own_pairs({s for p in phrases[option.id] for s in p} - others, tokens, lowered)
+            # a sentence that names the option by its wording already has its mention: a pair there is its tail
+            named = {_sentence_of(ends, tokens[start][1]) for start, _, _ in taken}
+            _take(taken, [(i, j) for i, j in pairs if _sentence_of(ends, tokens[i][1]) not in named], False)
         for phrase in sorted(refusal_phrases(option), key=len, reverse=True):
             if set(phrase) - GENERIC_STEMS:
                 _take(taken, _find(phrase, tokens, set(phrase) - GENERIC_STEMS), True)
@@ -196,23 +201,37 @@ def _mention_windows(question: Question, tokens: list[tuple[str, int]]) -> dict[
     return found
 
 
-def _own_pairs(own: set[str], tokens: list[tuple[str, int]], reach: int = OWN_PAIR_REACH) -> list[tuple[int, int]]:
+def _own_pairs(own: set[str], tokens: list[tuple[str, int]], lowered: str,
+               reach: int = OWN_PAIR_REACH) -> list[tuple[int, int]]:
     """(start, end) token windows where two different words of the option's own (no rival's, not generic) stand
     within `reach` tokens of each other (stop words are not tokens): a shortened wording ("Fixed pipeline" for
     "Fixed three-step pipeline", "separate metrics" for component-metrics' "Score ... separately") still names the
     option. Side by side only: "whole thing in context" does not name "Send the whole contract in the context"
-    (reach 2 or 3 read more such answers, but the fitted choice held out fewer of them right)."""
+    (reach 2 or 3 read more such answers, but the fitted choice held out fewer of them right). Nothing but stop
+    words may stand between them, and not a negation ("one known step, so no planning loop" does not name the
+    planning agent)."""
     found, i = [], 0
     while i < len(tokens):
         if tokens[i][0] in own:
             j = next((j for j in range(i + 1, min(i + 1 + reach, len(tokens)))
-                      if tokens[j][0] in own and tokens[j][0] != tokens[i][0]), None)
+                      if tokens[j][0] in own and tokens[j][0] != tokens[i][0] and _one_phrase(lowered, tokens, i, j)),
+                     None)
             if j is not None:
                 found.append((i, j))
                 i = j + 1
                 continue
         i += 1
     return found
+
+
+def _sentence_of(ends: list[int], at: int) -> int:
+    return next((n for n, end in enumerate(ends) if at < end), len(ends))
+
+
+def _one_phrase(lowered: str, tokens: list[tuple[str, int]], i: int, j: int) -> bool:
+    """Whether no negation stands between tokens i and j."""
+    gap = lowered[tokens[i][1] + len(WORD_AT.match(lowered, tokens[i][1]).group(0)):tokens[j][1]]
+    return not is_negated(gap)
 
 
 def _take(taken: list[tuple[int, int, bool]], windows: list[tuple[int, int]], refusal: bool) -> None:
@@ -227,7 +246,7 @@ def mention_words(question: Question, answer: str) -> dict[str, list[list[tuple[
     lowered = answer.lower()
     phrases = {option.id: {s for p in option_phrases(option) for s in p} for option in question.options}
     found = {}
-    for option_id, windows in _mention_windows(question, tokens).items():
+    for option_id, windows in _mention_windows(question, tokens, lowered).items():
         found[option_id] = [[(at, at + len(WORD_AT.match(lowered, at).group(0))) for stem_, at in tokens[start:end + 1]
                              if stem_ in phrases[option_id]] for start, end, refusal in windows if not refusal]
     return found
@@ -239,7 +258,7 @@ def option_mentions(question: Question, answer: str) -> dict[str, list[tuple[int
     lowered = answer.lower()
     tokens = positioned_stems(answer)
     found: dict[str, list[tuple[int, bool]]] = {}
-    for option_id, windows in _mention_windows(question, tokens).items():
+    for option_id, windows in _mention_windows(question, tokens, lowered).items():
         hits = []
         for start, end, refusal in windows:
             begin, finish = tokens[start][1], tokens[end][1]

@@ -2,6 +2,7 @@
 overlap with their paraphrases, flags for gaming, and the documented verdict and score rule."""
 from __future__ import annotations
 
+import bisect
 import math
 import re
 from dataclasses import dataclass, field
@@ -225,7 +226,7 @@ def _own_pairs(own: set[str], tokens: list[tuple[str, int]], lowered: str,
 
 
 def _sentence_of(ends: list[int], at: int) -> int:
-    return next((n for n, end in enumerate(ends) if at < end), len(ends))
+    return bisect.bisect_right(ends, at)  # the first sentence ending after `at`
 
 
 def _one_phrase(lowered: str, tokens: list[tuple[str, int]], i: int, j: int) -> bool:

@@ -226,6 +226,18 @@ def test_off_topic_is_flagged(question) -> None:
     assert "off-topic" in flags(question, "The weather in Paris is lovely in spring and the croissants are great.")
 
 
+@pytest.mark.parametrize("answer, evasive", [
+    # names both options, every sentence hedges: no decision
+    ("Maybe RAG, maybe fine-tuning. Hard to say without seeing the wiki first.", True),
+    ("Could be retrieval, could be a fine-tune? I'd need to look at the questions before deciding.", True),
+    # one sentence that commits is enough, whatever the hedges around it
+    ("Maybe fine-tuning could work. But RAG, because the wiki changes daily and answers need citations.", False),
+    ("RAG. It depends a bit on budget, but the pages change daily.", False),
+])
+def test_an_answer_whose_every_sentence_hedges_is_evasive(question, answer: str, evasive: bool) -> None:
+    assert ("evasive" in flags(question, answer)) is evasive
+
+
 def test_a_real_argument_raises_no_flags(question) -> None:
     answer = ("I recommend retrieval-augmented generation. The wiki changes every day, so an index that is "
               "updated in minutes stays current, and each answer can cite the page it came from.")

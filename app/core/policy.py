@@ -17,7 +17,7 @@ class Flag(StrEnum):
     TOO_SHORT = "too-short"
     KEYWORD_LIST = "keyword-list"           # keywords with no argument
     OFF_TOPIC = "off-topic"                 # little of the answer's vocabulary belongs to the question
-    EVASIVE = "evasive"                     # "it depends" and no option
+    EVASIVE = "evasive"                     # "it depends" and no option, or every sentence hedged
     BOTH = "recommends-both"                # "do both", "X and Y together"
 
 

@@ -35,6 +35,12 @@ ABOUT_THE_MODEL = re.compile(r"\b(model|llm|agent|bot|assistant|it|them)\s+(to\s
 # HEDGE, BOTH and ASIDE keep only the alternatives that fire on 3 or more of the 385 dev answers (#18: a phrase
 # needs evidence from several answers; the counts are in the commit that pruned them).
 HEDGE = re.compile(r"\bit depends\b|\bdepends on\b|\beither way\b", re.I)
+# An answer whose every sentence hedges commits to nothing (LABELLING.md: none "when the answer hedges without
+# deciding"), whatever options it names. The hedges are one closed class: a modal of possibility, "depends", a stated
+# uncertainty, a question, putting the decision off until more is known. On the dev splits of both answer sets this
+# holds for 20 of the 129 undecided answers and for none of the 611 decided ones.
+HEDGED = re.compile(r"\b(maybe|perhaps|possibly|might|could|depends?|depending|not sure|unsure|hard to say|"
+                    r"(want|need) to (look|see|know|check))\b|\?", re.I)
 # An answer that says to put the options together ("combine them", "together they catch more", "two things at once")
 # recommends several, not one: "use both" is the both option where there is one, else no single choice (LABELLING.md).
 # Dev answers behind them: "combine them/all" 3, "together they/you/we" 4, "... at once" 3; none from the test split.
@@ -534,6 +540,11 @@ def addresses_grader(text: str) -> bool:
                for m in INJECTION.finditer(text))
 
 
+def all_hedged(sents: Sequence[Sentence]) -> bool:
+    """Every sentence hedges (HEDGED): the answer does not commit to an option."""
+    return bool(sents) and all(HEDGED.search(s.text) for s in sents)
+
+
 def both_option(question: Question) -> str | None:
     """The option that means doing two of the others ("both", "Both: ..."); "Judge both orders" is not one."""
     return next((o.id for o in question.options if _is_both(o)), None)
@@ -553,7 +564,7 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
         choice, confidence = stated_choice(question, clean, similarity)
     relevance = relevance_of(question, answer)
     flags = flags_for(question, answer, sents, relevance, addressed)
-    if choice == "none" and HEDGE.search(clean):
+    if (choice == "none" and HEDGE.search(clean)) or all_hedged(sents):
         flags.append(Flag.EVASIVE)
     if BOTH.search(clean):
         flags.append(Flag.BOTH)

@@ -106,7 +106,7 @@ def _stance_data(rows: list[dict], vectors: dict[str, list[float]]) -> tuple[np.
         if row["label"] in (choice_fit.NONE, row["both"]):
             continue
         for option_id, text in row["stance_units"]:
-            x.append(vectors[text])
+            x.append(stance.inputs(vectors[text], text))
             y.append(1.0 if option_id == row["label"] else 0.0)
     return np.array(x, dtype=float).reshape(len(x), -1), np.array(y)
 
@@ -143,7 +143,8 @@ def add_stance(rows: list[dict], vectors: dict[str, list[float]]) -> tuple[dict,
         total += len(y)
         for row in test:
             units = [tuple(u) for u in row["stance_units"]]
-            probs = [stance.probability(vectors[text], model["weights"], model["bias"]) for _, text in units]
+            probs = [stance.probability(stance.inputs(vectors[text], text), model["weights"], model["bias"])
+                     for _, text in units]
             row["stance"] = stance.per_option(units, probs, list(row["checks"]))
     _, y = _stance_data(rows, vectors)
     return fit_stance(rows, vectors), (f"stance: {right} of {total} held-out sentences read right (calling every "

@@ -35,6 +35,15 @@ def test_another_options_words_are_masked_as_y_and_a_shared_word_stays_the_optio
     assert stance.masked_sentences(answer, shared) == [("a", "X beats RAG here."), ("b", "Y-X beats RAG here.")]
 
 
+def test_a_but_after_the_option_is_read_as_turning_away_from_it() -> None:
+    """The regression's one input read from the words: "X ..., but ..." grants X something and turns from it; the
+    fitted weight on it is negative (dev: 36 of 42 such sentences give a reason against X)."""
+    assert stance.inputs([0.5, 0.5], "X is tempting, but the wait is before the first token.") == [0.5, 0.5, 1.0]
+    assert stance.inputs([0.5, 0.5], "Y is tempting, but X fixes the wait before the first token.")[-1] == 0.0
+    weights = choice_fit.stance_model()["weights"]
+    assert weights[-1] < -0.5, weights[-1]
+
+
 def test_per_option_stance_is_the_mean_for_minus_against_and_zero_when_never_named() -> None:
     units = [("a", "X is right"), ("a", "X is fine"), ("b", "X is too slow")]
     assert stance.per_option(units, [0.9, 0.7, 0.1], ["a", "b", "c"]) == {"a": 0.6, "b": -0.8, "c": 0.0}
@@ -60,7 +69,7 @@ def test_the_fitted_stance_reads_a_stated_pick_as_more_for_than_a_reason_against
 
 def test_the_stance_model_was_fitted_on_dev_sentences_and_beats_calling_all_of_them_for() -> None:
     model = choice_fit.stance_model()
-    assert len(model["weights"]) == 384 and model["sentences"] > 500
+    assert len(model["weights"]) == 385 and model["sentences"] > 500
     assert model["right_in_sample"] > model["for"] and model["right_in_sample"] > model["sentences"] - model["for"]
     rows = choice_fit.fitted()["rows"]
     assert all("stance" in r and set(r["stance"]) == set(r["checks"]) for r in rows)

@@ -4,7 +4,10 @@ keep up with the ways a reason against an option is put, so the stance is read f
 sentence, with the option's own words masked as X and any other option's as Y (so no option's name is learnt, only
 what is said about it), is embedded with MiniLM and scored by a logistic regression fitted on the dev split of the
 blind answers (`python -m app.fit_choice`; weights in choice_fit.json under "stance"). Each option's stance is the
-mean over its mentions of 2 P(for) - 1, in [-1, 1]; an option never named has 0."""
+mean over its mentions of 2 P(for) - 1, in [-1, 1]; an option never named has 0.
+MiniLM hardly carries how a sentence is built, so one input is read from its words: a "but" after the option
+("X is tempting, but ...", "X would work, but ...") grants it something and turns away from it. On dev 36 of the 42
+masked sentences with a "but" after X give a reason against X, where 335 of 849 do overall."""
 from __future__ import annotations
 
 import math
@@ -15,6 +18,7 @@ from app.core.text import sentences
 
 Vectors = Callable[[Sequence[str]], list[list[float]]]  # texts -> unit-length embeddings
 OWN, OTHER = "X", "Y"
+CONTRAST_AFTER = re.compile(rf"\b{OWN}\b.*\bbut\b", re.I | re.S)
 
 
 def masked_sentences(answer: str, mentions: dict[str, list[list[tuple[int, int]]]]) -> list[tuple[str, str]]:
@@ -49,6 +53,11 @@ def masked_sentences(answer: str, mentions: dict[str, list[list[tuple[int, int]]
     return units
 
 
+def inputs(vector: Sequence[float], text: str) -> list[float]:
+    """What the regression reads of a masked sentence: its embedding, and 1 when a "but" follows the option."""
+    return [*vector, 1.0 if CONTRAST_AFTER.search(text) else 0.0]
+
+
 def probability(vector: Sequence[float], weights: Sequence[float], bias: float) -> float:
     """P(the sentence argues for its X)."""
     z = bias + sum(w * v for w, v in zip(weights, vector))
@@ -70,4 +79,5 @@ def option_stance(units: Sequence[tuple[str, str]], options: Sequence[str], vect
     if not units:
         return {o: 0.0 for o in options}
     rows = vectors([text for _, text in units])
-    return per_option(units, [probability(v, model["weights"], model["bias"]) for v in rows], options)
+    return per_option(units, [probability(inputs(v, text), model["weights"], model["bias"])
+                              for v, (_, text) in zip(rows, units)], options)

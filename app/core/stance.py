@@ -18,7 +18,7 @@ from app.core.text import sentences
 
 Vectors = Callable[[Sequence[str]], list[list[float]]]  # texts -> unit-length embeddings
 OWN, OTHER = "X", "Y"
-CONTRAST_AFTER = re.compile(rf"\b{OWN}\b.*\bbut\b", re.I | re.S)
+CONTRAST_AFTER = re.compile(rf"\b{OWN}\b.*\b(?i:but)\b", re.S)  # the mask is a capital X; "4 x 8" is not it
 
 
 def masked_sentences(answer: str, mentions: dict[str, list[list[tuple[int, int]]]]) -> list[tuple[str, str]]:

@@ -96,6 +96,7 @@ def rubric_parts(signals) -> dict:
             "closeness": {k: round(v, 4) for k, v in signals.option_closeness.items()},
             "opening": {k: round(v, 4) for k, v in signals.option_opening.items()},
             "closing": {k: round(v, 4) for k, v in signals.option_closing.items()},
+            "lead": signals.option_lead,
             "stance_units": [list(u) for u in signals.stance_units]}
 
 
@@ -158,7 +159,8 @@ def unit_vectors(rows: list[dict], embed) -> dict[str, list[float]]:
 
 def _features(row: dict) -> dict[str, list[float]]:
     return choice_fit.option_features(row["evidence"], row["letters"], row["checks"], row["closeness"],
-                                      row["stance"], row.get("opening"), row.get("empty"), row.get("closing"))
+                                      row["stance"], row.get("opening"), row.get("empty"), row.get("closing"),
+                                      row.get("lead"))
 
 
 def _matrix(row: dict) -> tuple[list[str], np.ndarray]:

@@ -63,6 +63,14 @@ def test_where_everything_else_is_level_the_option_closest_to_the_last_unnamed_s
     assert max(probs, key=probs.get) == "b" and probs["b"] > probs["a"] + 0.1
 
 
+def test_where_everything_else_is_level_the_option_the_answer_opens_on_wins() -> None:
+    evidence, letters, checks = {"a": 1.0, "b": 1.0}, {"a": 0.45, "b": 0.45, "none": 0.1}, {"a": 0.6, "b": 0.6}
+    closeness = {"a": 0.6, "b": 0.6}
+    level = choice_fit.fitted_choice(evidence, letters, checks, closeness, {}, {}, None, {})
+    probs = choice_fit.fitted_choice(evidence, letters, checks, closeness, {}, {}, None, {}, lead="b")
+    assert level["a"] == pytest.approx(level["b"]) and probs["b"] > probs["a"] + 0.3
+
+
 def _read(questions, embedder, qid: str, answer: str):
     """The question as the model reads it, and the rubric's signals for the answer (without embeddings when
     embedder is None)."""

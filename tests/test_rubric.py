@@ -8,7 +8,7 @@ import pytest
 
 from app.core.model import PointResult
 from app.core.policy import BLOCKING_FLAGS, verdict_and_score
-from app.core.rubric import both_option, flags_for, lexical_choice, option_mentions, rubric_signals
+from app.core.rubric import both_option, flags_for, lead_option, lexical_choice, option_mentions, rubric_signals
 from app.core.text import sentences
 
 QID = "fine-tuning-vs-rag-001"
@@ -236,6 +236,17 @@ def test_off_topic_is_flagged(question) -> None:
 ])
 def test_an_answer_whose_every_sentence_hedges_is_evasive(question, answer: str, evasive: bool) -> None:
     assert ("evasive" in flags(question, answer)) is evasive
+
+
+@pytest.mark.parametrize("answer, lead", [
+    ("RAG, since the wiki changes daily and every answer needs a link.", "rag"),
+    ("Fine-tuning: the tone is the problem, not the facts.", "fine-tune"),
+    ("Definitely not fine-tuning, the wiki changes daily.", None),  # turned down, not named
+    ("RAG is tempting, but the tone is the problem.", None),  # weighs an option, does not state a pick
+    ("I would go with retrieval because the wiki changes daily.", None),  # a sentence, not a bare name
+])
+def test_an_opening_bare_name_is_the_lead(question, answer: str, lead: str | None) -> None:
+    assert lead_option(question, answer) == lead
 
 
 def test_a_real_argument_raises_no_flags(question) -> None:

@@ -9,9 +9,10 @@ command and data in choice_fit.json). Each option scores
     + w_opening * (how close the answer's first sentence is to its wording, less the options' mean)
     + w_empty_letter * log P(its letter | an empty answer) + w_empty_check * logit P(yes | an empty answer)
     + w_closing * (how close the last sentence that names no option is to its wording, less the options' mean)
+    + w_lead * (1 when the answer opens on a bare name of it, "INT4, since ...": rubric.LEAD)
 
 and "no clear recommendation" its bias plus the same terms read from the letter 'none' and P(no) to the likeliest
-option (its meaning, opening and closing terms are 0). The softmax of the scores is the choice's probability. It
+option (its meaning, opening, closing and lead terms are 0). The softmax of the scores is the choice's probability. It
 replaces fixed thresholds that let a one-sided rubric reading overrule the model: on dev, letters agreed with a right
 rubric reading only half the time, so only the per-option checks, asked of every answer, can overturn the rubric where
 it is wrong.
@@ -32,7 +33,7 @@ from pathlib import Path
 
 FIT_FILE = Path(__file__).with_name("choice_fit.json")
 FEATURES = ("ev_share", "log_letter", "check", "meaning", "stance", "opening", "empty_letter", "empty_check",
-            "closing")
+            "closing", "lead")
 NONE = "none"
 
 
@@ -44,17 +45,17 @@ def logit(p: float) -> float:
 def option_features(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
                     closeness: dict[str, float], stance: dict[str, float],
                     opening: dict[str, float] | None = None, empty: dict | None = None,
-                    closing: dict[str, float] | None = None) -> dict[str, list[float]]:
+                    closing: dict[str, float] | None = None, lead: str | None = None) -> dict[str, list[float]]:
     """Per option (and 'none'): the values of FEATURES. Without embeddings the meaning, stance, opening and closing
     terms are 0; without the empty reading ({"letters": ..., "checks": ...}), the empty terms."""
     positive = {o: max(evidence.get(o, 0.0), 0.0) for o in checks}
     total = sum(positive.values())
     rows = {o: [positive[o] / total if total else 0.0, math.log(letters[o] + 1e-6), logit(checks[o]),
                 _relative(closeness, o, checks), stance.get(o, 0.0), _relative(opening or {}, o, checks),
-                *_empty_terms(empty, o), _relative(closing or {}, o, checks)]
+                *_empty_terms(empty, o), _relative(closing or {}, o, checks), 1.0 if o == lead else 0.0]
             for o in checks}
     rows[NONE] = [0.0, math.log(letters[NONE] + 1e-6), logit(1.0 - max(checks.values())), 0.0, 0.0, 0.0,
-                  *_empty_terms(empty, NONE), 0.0]
+                  *_empty_terms(empty, NONE), 0.0, 0.0]
     return rows
 
 
@@ -97,8 +98,8 @@ def fitted_with(model_name: str) -> bool:
 def fitted_choice(evidence: dict[str, float], letters: dict[str, float], checks: dict[str, float],
                   closeness: dict[str, float], stance: dict[str, float],
                   opening: dict[str, float] | None = None, empty: dict | None = None,
-                  closing: dict[str, float] | None = None) -> dict[str, float]:
-    return probabilities(option_features(evidence, letters, checks, closeness, stance, opening, empty, closing),
+                  closing: dict[str, float] | None = None, lead: str | None = None) -> dict[str, float]:
+    return probabilities(option_features(evidence, letters, checks, closeness, stance, opening, empty, closing, lead),
                          fitted()["weights"])
 
 

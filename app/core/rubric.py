@@ -47,6 +47,13 @@ HEDGED = re.compile(r"\b(maybe|perhaps|possibly|might|could|depends?|depending|n
 BOTH = re.compile(r"^\W*both\b|\b(do|use|doing|using|combine|go with|want|need|recommend|pick|choose|try)\s+both\b|"
                   r"\bboth\s*[:!]|\bcombine (them|all|the (two|three))\b|\btogether,? (they|you|we)\b|"
                   r"\b(two things|both|all three) at once\b", re.I)
+# An answer that opens on a bare name ("INT4, since ...", "Bigger GPU: ...", "Up-front router.") states its pick
+# first: a lead of at most three words, before the first punctuation mark, with no "is"-type verb ("DPO is tempting,"
+# names what it goes on to weigh). On dev 93 answers open so: 88 chose the option their lead names; the other five are
+# four keyword lists (their flag settles them) and one "Truncating alone: ..." that goes on to pick both.
+LEAD = re.compile(r"\s*([^.,:;!?\n—(]+)")
+LEAD_WORDS = 3
+COPULA = re.compile(r"\b(is|are|was|were|be|sounds?|looks?|seems?)\b", re.I)
 # A sentence that states a decision (how close it must be to an option's wording to name it: policy.py).
 STATED = re.compile(r"\b(i'?d|i would|i recommend|recommend|recommendation|the right (move|call|choice)|go with|"
                     r"we should|they should|the answer is|my choice|start with|opt for)\b", re.I)
@@ -81,6 +88,7 @@ class RubricSignals:
     # ... and for the last sentence that names no option: an answer that turns the named options down often ends on
     # its own pick in other words ("Send the manual.", "Keep their KV blocks around.")
     option_closing: dict[str, float] = field(default_factory=dict)
+    option_lead: str | None = None  # the one option a bare-name opening names (LEAD)
 
 
 # Words in many option names across the bank (model: 39% of options; keep, add, switch, run: 9-14%): a mention of
@@ -540,6 +548,15 @@ def addresses_grader(text: str) -> bool:
                for m in INJECTION.finditer(text))
 
 
+def lead_option(question: Question, answer: str) -> str | None:
+    """The one option named, not turned down, by the answer's opening words when they are a bare name (LEAD)."""
+    found = LEAD.match(answer)
+    if not found or len(found.group(1).split()) > LEAD_WORDS or COPULA.search(found.group(1)):
+        return None
+    named = [o for o, hits in option_mentions(question, found.group(1)).items() if any(not neg for _, neg in hits)]
+    return named[0] if len(named) == 1 else None
+
+
 def all_hedged(sents: Sequence[Sentence]) -> bool:
     """Every sentence hedges (HEDGED): the answer does not commit to an option."""
     return bool(sents) and all(HEDGED.search(s.text) for s in sents)
@@ -582,4 +599,5 @@ def rubric_signals(question: Question, answer: str, similarity: Similarity | Non
     unnamed = [e for s, e in zip(kept, each) if not any(s.start <= at < s.end for at in named)]
     units = stance.masked_sentences(clean, mention_words(question, clean))
     return RubricSignals(evidence, choice, confidence, points, wrong, flags, relevance, states, address, addressed,
-                         near, units, option_opening=opening, option_closing=unnamed[-1] if unnamed else {})
+                         near, units, option_opening=opening, option_closing=unnamed[-1] if unnamed else {},
+                         option_lead=lead_option(question, clean))

@@ -351,6 +351,7 @@ def grade_answer(question: Question, answer: str, tools: GradingTools, cancel: t
                             "closeness": {o: round(v, 3) for o, v in signals.option_closeness.items()},
                             "opening": {o: round(v, 3) for o, v in signals.option_opening.items()},
                             "closing": {o: round(v, 3) for o, v in signals.option_closing.items()},
+                            "lead": signals.option_lead,
                             "stance": signals.option_stance,
                             "model": model or {}, "letters": letters or {}, "checks": checks or {},
                             "empty": empty or {}, "point_checks": asked, "misconception_checks": misconceptions,
@@ -479,7 +480,7 @@ def _model_reading(question: Question, answer: str, engine, signals: RubricSigna
             signals.option_stance = option_stance(signals, [o.id for o in question.options], similarity)
             model = choice_fit.fitted_choice(signals.option_evidence, letters, checks, signals.option_closeness,
                                              signals.option_stance, signals.option_opening, empty,
-                                             signals.option_closing)
+                                             signals.option_closing, signals.option_lead)
         else:
             model = with_checks(letters, checks)
     return model, letters, checks, empty, fitted and checks is not None

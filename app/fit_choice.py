@@ -144,8 +144,7 @@ def add_stance(rows: list[dict], vectors: dict[str, list[float]]) -> tuple[dict,
         total += len(y)
         for row in test:
             units = [tuple(u) for u in row["stance_units"]]
-            probs = [stance.probability(stance.inputs(vectors[text], text), model["weights"], model["bias"])
-                     for _, text in units]
+            probs = [stance.p_for(vectors[text], text, model) for _, text in units]
             row["stance"] = stance.per_option(units, probs, list(row["checks"]))
     _, y = _stance_data(rows, vectors)
     return fit_stance(rows, vectors), (f"stance: {right} of {total} held-out sentences read right (calling every "

@@ -58,6 +58,11 @@ def inputs(vector: Sequence[float], text: str) -> list[float]:
     return [*vector, 1.0 if CONTRAST_AFTER.search(text) else 0.0]
 
 
+def p_for(vector: Sequence[float], text: str, model: dict) -> float:
+    """P(the masked sentence argues for its X) under a fitted model ({"weights": [...], "bias": b})."""
+    return probability(inputs(vector, text), model["weights"], model["bias"])
+
+
 def probability(vector: Sequence[float], weights: Sequence[float], bias: float) -> float:
     """P(the sentence argues for its X)."""
     z = bias + sum(w * v for w, v in zip(weights, vector))
@@ -79,5 +84,4 @@ def option_stance(units: Sequence[tuple[str, str]], options: Sequence[str], vect
     if not units:
         return {o: 0.0 for o in options}
     rows = vectors([text for _, text in units])
-    return per_option(units, [probability(inputs(v, text), model["weights"], model["bias"])
-                              for v, (_, text) in zip(rows, units)], options)
+    return per_option(units, [p_for(v, text, model) for v, (_, text) in zip(rows, units)], options)
